@@ -1,0 +1,49 @@
+# The two commands: `make run` and `make test`. See README.md.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install migrate demo lint format bench clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed (set PYTHON=/path/to/python3.11)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: $(STAMP)
+	@mkdir -p var/broker/out var/broker/processed var/cache
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py seed_demo
+
+run: demo
+	@echo ""
+	@echo "  Hub running at http://127.0.0.1:$${PORT:-8000}/   (Ctrl-C stops web, worker and beat)"
+	@echo "  Demo logins (password: demo-password-1):"
+	@echo "    owner@demo.test    manager@demo.test    finance@demo.test"
+	@echo ""
+	$(BIN)/honcho start -f Procfile
+
+test: $(STAMP)
+	@mkdir -p var/broker/out var/broker/processed var/cache
+	$(BIN)/python -m tests.run $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf var db.sqlite3 db.sqlite3-shm db.sqlite3-wal

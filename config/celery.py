@@ -1,0 +1,39 @@
+"""Celery application and the one beat schedule of the hub.
+
+Tasks are thin: they take ids, re-read rows and call one service. Every task is
+acked late and rejected back to the queue if its worker dies, so a task must be
+safe to run twice (services claim work with conditional updates).
+"""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("hub")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    task_ignore_result=True,
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_soft_time_limit=300,
+    task_time_limit=360,
+    broker_connection_retry_on_startup=True,
+    timezone="UTC",
+)
+
+app.conf.beat_schedule = {
+    # Daily at 03:15 UTC: delete invitations that expired more than 30 days ago.
+    "prune-invitations": {
+        "task": "workspaces.tasks.prune_invitations",
+        "schedule": crontab(hour=3, minute=15),
+    },
+}
+
+app.autodiscover_tasks()

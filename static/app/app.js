@@ -1,0 +1,26 @@
+// Copy buttons: <button data-copy="#id"> or <button data-copy-text="...">.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-copy], [data-copy-text]");
+  if (!button) return;
+  const target = button.dataset.copy ? document.querySelector(button.dataset.copy) : null;
+  const text = button.dataset.copyText || (target && (target.value || target.textContent)) || "";
+  const done = () => { const old = button.textContent; button.textContent = "Copied"; setTimeout(() => (button.textContent = old), 1200); };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text.trim()).then(done);
+  } else if (target && target.select) {
+    target.select(); document.execCommand("copy"); done();
+  }
+});
+
+// Charts: <canvas data-chart='{"type": "line", "data": {...}}'>.
+function drawCharts(root) {
+  if (!window.Chart) return;
+  root.querySelectorAll("canvas[data-chart]").forEach((canvas) => {
+    if (canvas._chart) canvas._chart.destroy();
+    const config = JSON.parse(canvas.dataset.chart);
+    config.options = Object.assign({ responsive: true, maintainAspectRatio: false, animation: false }, config.options || {});
+    canvas._chart = new Chart(canvas, config);
+  });
+}
+window.addEventListener("load", () => drawCharts(document));
+document.addEventListener("htmx:afterSwap", (e) => drawCharts(e.target));

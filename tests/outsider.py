@@ -1,0 +1,74 @@
+"""The outsider registry: every URL that names a tenant object, and how to build it.
+
+``tests/test_outsider.py`` logs in as charlie (owner of another workspace) and
+checks that each of these answers 404 for alice's object, for GET and POST; it
+also fails if a URL with parameters exists that is neither here nor in PUBLIC.
+When you add a URL with a parameter, add it here.
+"""
+
+from decimal import Decimal
+
+from offers.models import Link, Member, NetworkConnection, Offer, Project
+from tracking.models import Conversion, PostbackLog
+from workspaces.models import ApiKey, Invitation, Membership
+
+# URL names whose parameter is not a tenant object (public endpoints, or resolved from the user).
+PUBLIC = {
+    "workspaces:switch",  # checked separately: only the user's own workspaces
+    "workspaces:accept_invitation",  # the token is the credential
+}
+
+CASES = {}
+
+
+def case(*names):
+    def register(builder):
+        for name in names:
+            CASES[name] = builder
+        return builder
+
+    return register
+
+
+def build_world(workspace, owner):
+    """One of each tenant object in ``workspace``."""
+    conn = NetworkConnection.objects.create(workspace=workspace, kind="impact", label="Impact")
+    project = Project.objects.create(workspace=workspace, name="P1")
+    member = Member.objects.create(workspace=workspace, name="M1", email="m1@x.test", project=project)
+    offer = Offer.objects.create(
+        workspace=workspace, name="O1", offer_url="https://shop.test/?t={transaction_id}", connection=conn
+    )
+    link = Link.objects.create(workspace=workspace, offer=offer, member=member)
+    conversion = Conversion.objects.create(
+        workspace=workspace,
+        connection=conn,
+        network="impact",
+        dedupe_key="tid:x",
+        transaction_id="x",
+        source="manual",
+        currency="USD",
+        sale_amount=Decimal("10.00"),
+    )
+    postback = PostbackLog.objects.create(
+        workspace=workspace, connection=conn, network="impact", method="GET", outcome="rejected", reason="test"
+    )
+    key, _ = ApiKey.make(workspace=workspace, name="k", created_by=owner)
+    invitation = Invitation.objects.create(workspace=workspace, email="new@x.test", role="viewer")
+    membership = Membership.objects.get(workspace=workspace, user=owner)
+    return {
+        "connection": conn,
+        "project": project,
+        "member": member,
+        "offer": offer,
+        "link": link,
+        "conversion": conversion,
+        "postback": postback,
+        "api_key": key,
+        "invitation": invitation,
+        "membership": membership,
+    }
+
+
+case("workspaces:cancel_invitation")(lambda w: {"pk": w["invitation"].pk})
+case("workspaces:change_role", "workspaces:remove_member")(lambda w: {"pk": w["membership"].pk})
+case("workspaces:revoke_api_key")(lambda w: {"code": w["api_key"].code})

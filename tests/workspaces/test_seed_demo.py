@@ -1,0 +1,20 @@
+import json
+
+from django.core.management import call_command
+
+from offers.models import Member
+from workspaces.models import Membership, Workspace
+
+
+def test_it_is_idempotent_and_prints_json(db, capsys):
+    call_command("seed_demo")
+    call_command("seed_demo", "--json")
+    out = json.loads(capsys.readouterr().out.split("\n", 4)[-1])
+    assert Workspace.objects.filter(slug="demo-brand").count() == 1
+    ws = Workspace.objects.get(slug="demo-brand")
+    assert out["workspace"]["slug"] == "demo-brand"
+    roles = {u["role"] for u in out["users"]}
+    assert roles == {"owner", "manager", "finance"}
+    assert Membership.objects.filter(workspace=ws).count() == 3
+    assert Member.objects.filter(workspace=ws, is_test=True).count() == 1
+    assert len(out["members"]) == Member.objects.filter(workspace=ws).count()

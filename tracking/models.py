@@ -1,0 +1,199 @@
+import uuid
+from decimal import Decimal
+
+from django.db import models
+from django.utils import timezone
+
+from offers.models import Link, Member, NetworkConnection, Offer
+from workspaces.models import TimeStamped, Workspace
+
+
+class Click(models.Model):
+    """One redirect through /c/<code>. Raw IPs are never stored, only a keyed hash."""
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+")
+    transaction_id = models.CharField(max_length=64, unique=True)
+    link = models.ForeignKey(Link, models.CASCADE, related_name="clicks")
+    offer = models.ForeignKey(Offer, models.CASCADE, related_name="clicks")
+    member = models.ForeignKey(Member, models.CASCADE, related_name="clicks")
+    created_at = models.DateTimeField(default=timezone.now)
+    ip_hash = models.CharField(max_length=64, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    referrer = models.CharField(max_length=1024, blank=True)
+    sub1 = models.CharField(max_length=255, blank=True)
+    sub2 = models.CharField(max_length=255, blank=True)
+    sub3 = models.CharField(max_length=255, blank=True)
+    sub4 = models.CharField(max_length=255, blank=True)
+    sub5 = models.CharField(max_length=255, blank=True)
+    is_unique = models.BooleanField(default=False)
+    is_bot = models.BooleanField(default=False)
+    # The offer's state when clicked: "active", or "paused"/"expired"/"scheduled" (sent to the fallback URL).
+    offer_state = models.CharField(max_length=10, default="active")
+    destination = models.CharField(max_length=2000, blank=True)
+
+    class Meta:
+        indexes = [
+            # Reports and lists: a workspace's clicks by time.
+            models.Index(fields=["workspace", "created_at"], name="click_ws_created"),
+            # Offer page chart and member page: clicks per offer/member over time.
+            models.Index(fields=["offer", "created_at"], name="click_offer_created"),
+            models.Index(fields=["member", "created_at"], name="click_member_created"),
+        ]
+
+    @property
+    def is_counted(self) -> bool:
+        return not self.is_bot
+
+
+class ConversionStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REVERSED = "reversed", "Reversed"
+    REJECTED = "rejected", "Rejected"
+
+
+class ConversionSource(models.TextChoices):
+    POSTBACK = "postback", "Server postback"
+    PIXEL = "pixel", "Image pixel"
+    API_SYNC = "api_sync", "API sync"
+    MANUAL = "manual", "Manual"
+    TEST = "test", "Test"
+
+
+class Conversion(TimeStamped):
+    """A sale, lead or install reported by a network.
+
+    ``dedupe_key`` is the network's own conversion id when it sends one, else
+    ``tid:<transaction_id>``; the unique constraint on it is what makes retried
+    postbacks and a postback plus an API sync of one sale a single conversion.
+    """
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+")
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    connection = models.ForeignKey(NetworkConnection, models.PROTECT, null=True, blank=True, related_name="+")
+    network = models.CharField(max_length=12)
+    dedupe_key = models.CharField(max_length=300)
+    transaction_id = models.CharField(max_length=255, blank=True)
+    external_id = models.CharField(max_length=255, blank=True)
+    click = models.ForeignKey(Click, models.SET_NULL, null=True, blank=True, related_name="conversions")
+    offer = models.ForeignKey(Offer, models.SET_NULL, null=True, blank=True, related_name="conversions")
+    member = models.ForeignKey(Member, models.SET_NULL, null=True, blank=True, related_name="conversions")
+    # True when only one conversion may exist per transaction_id (offer disallows multiple).
+    single_per_transaction = models.BooleanField(default=True)
+    status = models.CharField(max_length=10, choices=ConversionStatus.choices, default=ConversionStatus.PENDING)
+    status_reason = models.CharField(max_length=500, blank=True)
+    source = models.CharField(max_length=10, choices=ConversionSource.choices)
+    currency = models.CharField(max_length=3)
+    sale_amount = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    network_payout = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    member_payout = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    # How member_payout was computed (payout option, override, inputs), for the detail page.
+    payout_basis = models.JSONField(default=dict, blank=True)
+    event_at = models.DateTimeField(default=timezone.now)
+    locking_at = models.DateTimeField(null=True, blank=True)
+    affiliate_id_given = models.CharField(max_length=64, blank=True)
+    affiliate_mismatch = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "network", "dedupe_key"], name="conversion_dedupe"),
+            models.UniqueConstraint(
+                fields=["workspace", "network", "transaction_id"],
+                condition=models.Q(single_per_transaction=True) & ~models.Q(transaction_id=""),
+                name="conversion_one_per_transaction",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(sale_amount__gte=0, network_payout__gte=0, member_payout__gte=0),
+                name="conversion_amounts_gte_0",
+            ),
+        ]
+        indexes = [
+            # Conversions list and reports: a workspace's conversions by event time.
+            models.Index(fields=["workspace", "event_at"], name="conv_ws_event"),
+            # Member page and payments: a member's conversions.
+            models.Index(fields=["member", "status"], name="conv_member_status"),
+            # Postback/sync attribution by our transaction id.
+            models.Index(fields=["workspace", "transaction_id"], name="conv_ws_tid"),
+        ]
+
+    @property
+    def is_attributed(self) -> bool:
+        return self.member_id is not None
+
+
+class ConversionChange(models.Model):
+    """History of a conversion: every status, amount or payout change, with its cause."""
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+")
+    conversion = models.ForeignKey(Conversion, models.CASCADE, related_name="changes")
+    created_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=10, choices=ConversionSource.choices)
+    postback = models.ForeignKey("PostbackLog", models.SET_NULL, null=True, blank=True, related_name="+")
+    # {"status": ["pending", "approved"], "sale_amount": ["10.00", "12.00"], ...}
+    changes = models.JSONField(default=dict)
+    note = models.CharField(max_length=500, blank=True)
+    actor = models.CharField(max_length=150, blank=True)
+
+
+class PostbackLog(models.Model):
+    """Every inbound postback or pixel hit, stored before anything else can fail."""
+
+    class Outcome(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted"
+        DUPLICATE = "duplicate", "Duplicate"
+        UPDATED = "updated", "Updated"
+        UNATTRIBUTED = "unattributed", "Unknown transaction"
+        REJECTED = "rejected", "Rejected"
+
+    # Null only for hits whose secret matched no connection (kept for operators).
+    workspace = models.ForeignKey(Workspace, models.CASCADE, null=True, blank=True, related_name="+")
+    connection = models.ForeignKey(NetworkConnection, models.SET_NULL, null=True, blank=True, related_name="+")
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    received_at = models.DateTimeField(default=timezone.now)
+    network = models.CharField(max_length=12)
+    method = models.CharField(max_length=8)
+    is_pixel = models.BooleanField(default=False)
+    source_ip = models.GenericIPAddressField(null=True, blank=True)
+    query = models.TextField(blank=True)
+    body = models.TextField(blank=True)
+    content_type = models.CharField(max_length=200, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    reason = models.CharField(max_length=500, blank=True)
+    conversion = models.ForeignKey(Conversion, models.SET_NULL, null=True, blank=True, related_name="postbacks")
+    replay_of = models.ForeignKey("self", models.SET_NULL, null=True, blank=True, related_name="replays")
+
+    class Meta:
+        indexes = [
+            # Postback log page: newest hits of a workspace, filterable by outcome.
+            models.Index(fields=["workspace", "-received_at"], name="pb_ws_received"),
+            models.Index(fields=["workspace", "outcome", "-received_at"], name="pb_ws_outcome"),
+        ]
+
+
+class ConversionEvent(models.Model):
+    """Outbox: one row per money-relevant conversion change, written in the same
+    transaction as the change. The payments app consumes rows in id order and
+    posts ledger transactions keyed by the event; ``processed_at`` marks done.
+    """
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Created"
+        STATUS_CHANGED = "status_changed", "Status changed"
+        AMOUNT_CHANGED = "amount_changed", "Amount changed"
+        ATTRIBUTED = "attributed", "Attributed"
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+")
+    conversion = models.ForeignKey(Conversion, models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Snapshot before and after: status, network_payout, member_payout, member id, currency.
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # Consumer and sweeper: unprocessed events in order.
+            models.Index(fields=["id"], condition=models.Q(processed_at__isnull=True), name="convevent_unprocessed"),
+        ]

@@ -1,0 +1,39 @@
+"""Create (or refresh) the demo brand. Safe to run any number of times.
+
+Each app adds its part in ``<app>/demo.py`` with a ``seed(ctx)`` function,
+called in INSTALLED_APPS order; ``ctx`` carries what earlier apps created
+and ``ctx["out"]`` becomes the ``--json`` output.
+"""
+
+import importlib
+import json
+
+from django.apps import apps
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+
+class Command(BaseCommand):
+    help = "Create the demo workspace, users and history (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true", help="Print what was created as JSON.")
+
+    def handle(self, *args, **options):
+        ctx = {"out": {}}
+        with transaction.atomic():
+            for app_config in apps.get_app_configs():
+                try:
+                    module = importlib.import_module(f"{app_config.name}.demo")
+                except ModuleNotFoundError as e:
+                    if e.name != f"{app_config.name}.demo":
+                        raise
+                    continue
+                module.seed(ctx)
+        if options["json"]:
+            self.stdout.write(json.dumps(ctx["out"], indent=2, default=str))
+        else:
+            out = ctx["out"]
+            self.stdout.write(f"Demo workspace '{out['workspace']['slug']}' is ready.")
+            for user in out["users"]:
+                self.stdout.write(f"  {user['role']:<8} {user['email']}  password: {user['password']}")

@@ -1,0 +1,150 @@
+import hashlib
+import hmac
+import secrets
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.text import slugify
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    MANAGER = "manager", "Manager"
+    FINANCE = "finance", "Finance"
+    VIEWER = "viewer", "Viewer"
+
+
+# What each role may change. Everyone in a workspace may read it.
+# "manage": offers, members, links, networks, conversions, postbacks.
+# "finance": settlements, payments, ledger exports.
+# "admin": workspace settings, team, API keys.
+ROLE_RIGHTS = {
+    Role.OWNER: {"manage", "finance", "admin"},
+    Role.MANAGER: {"manage"},
+    Role.FINANCE: {"finance"},
+    Role.VIEWER: set(),
+}
+
+
+class Workspace(TimeStamped):
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=120)
+    currency = models.CharField(max_length=3, default="USD")
+    # Business days between a settlement being received and the money reaching the balance.
+    crediting_delay_days = models.PositiveSmallIntegerField(default=3)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(crediting_delay_days__gte=2, crediting_delay_days__lte=5),
+                name="workspace_crediting_delay_2_to_5",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @staticmethod
+    def unique_slug(name: str) -> str:
+        base = slugify(name)[:50] or "workspace"
+        slug = base
+        while Workspace.objects.filter(slug=slug).exists():
+            slug = f"{base}-{secrets.token_hex(3)}"
+        return slug
+
+
+class Membership(TimeStamped):
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "user"], name="membership_once")]
+
+    def __str__(self):
+        return f"{self.user} in {self.workspace} ({self.role})"
+
+    def can(self, right: str) -> bool:
+        return right in ROLE_RIGHTS[Role(self.role)]
+
+
+def _invitation_expiry():
+    return timezone.now() + timedelta(days=14)
+
+
+class Invitation(TimeStamped):
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Role.choices)
+    token = models.CharField(max_length=64, unique=True, default=secrets.token_urlsafe)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+")
+    expires_at = models.DateTimeField(default=_invitation_expiry)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    send_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # One open invitation per address and workspace.
+            models.UniqueConstraint(
+                fields=["workspace", "email"],
+                condition=models.Q(accepted_at__isnull=True),
+                name="invitation_one_open_per_email",
+            )
+        ]
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.expires_at > timezone.now()
+
+
+class ApiKey(TimeStamped):
+    """A workspace API key. Only a hash is stored; the key is shown once.
+
+    Keys look like ``hub_<prefix>_<secret>``; the prefix finds the row in one
+    indexed query, the secret is compared in constant time.
+    """
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="api_keys")
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=80)
+    prefix = models.CharField(max_length=12, unique=True)
+    hashed_secret = models.CharField(max_length=64)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, related_name="+")
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.name} (hub_{self.prefix}_…)"
+
+    @staticmethod
+    def hash_secret(secret: str) -> str:
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+    @classmethod
+    def make(cls, *, workspace, name, created_by=None) -> tuple["ApiKey", str]:
+        prefix = secrets.token_hex(4)
+        secret = secrets.token_urlsafe(24)
+        key = cls.objects.create(
+            workspace=workspace,
+            name=name,
+            prefix=prefix,
+            hashed_secret=cls.hash_secret(secret),
+            created_by=created_by,
+        )
+        return key, f"hub_{prefix}_{secret}"
+
+    def matches(self, secret: str) -> bool:
+        return hmac.compare_digest(self.hashed_secret, self.hash_secret(secret))

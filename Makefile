@@ -24,7 +24,7 @@ demo: migrate
 
 run: demo
 	@echo ""
-	@echo "  Hub running at http://127.0.0.1:$${PORT:-8000}/   (Ctrl-C stops web, worker and beat)"
+	@echo "  Hub running at http://127.0.0.1:$${HUB_PORT:-8000}/   (Ctrl-C stops web, worker and beat)"
 	@echo "  Demo logins (password: demo-password-1):"
 	@echo "    owner@demo.test    manager@demo.test    finance@demo.test"
 	@echo ""
@@ -43,7 +43,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(ARGS)
 
 clean:
 	rm -rf var db.sqlite3 db.sqlite3-shm db.sqlite3-wal

@@ -1,8 +1,8 @@
 from django.urls import path
 
-from tracking import views
+from tracking import report_views
 
 app_name = "tracking"
 urlpatterns = [
-    path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/", report_views.dashboard, name="dashboard"),
 ]

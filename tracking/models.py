@@ -197,3 +197,55 @@ class ConversionEvent(models.Model):
             # Consumer and sweeper: unprocessed events in order.
             models.Index(fields=["id"], condition=models.Q(processed_at__isnull=True), name="convevent_unprocessed"),
         ]
+
+
+class DailyRollup(models.Model):
+    """Daily report figures, one row per workspace, day and dimensions.
+
+    Reports read these instead of raw clicks. Click figures live on rows with
+    ``status=""`` and ``currency=""``; conversion figures on rows keyed by the
+    conversion's status and currency, so a status filter or a currency choice is
+    a plain WHERE. Rows of a day are replaced as a whole by
+    ``tracking.reports.recompute_rollups`` (delete, aggregate, insert), so no
+    unique constraint is needed and NULL dimensions need no special casing.
+    ``project`` is the member's project when the day was last recomputed.
+    """
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+")
+    day = models.DateField()
+    offer = models.ForeignKey(Offer, models.CASCADE, null=True, blank=True, related_name="+")
+    member = models.ForeignKey(Member, models.CASCADE, null=True, blank=True, related_name="+")
+    project = models.ForeignKey("offers.Project", models.SET_NULL, null=True, blank=True, related_name="+")
+    connection = models.ForeignKey(NetworkConnection, models.SET_NULL, null=True, blank=True, related_name="+")
+    status = models.CharField(max_length=10, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    clicks = models.PositiveIntegerField(default=0)
+    unique_clicks = models.PositiveIntegerField(default=0)
+    bot_clicks = models.PositiveIntegerField(default=0)
+    # Counted (non-bot) clicks on an offer that was paused, expired or not yet started.
+    off_state_clicks = models.PositiveIntegerField(default=0)
+    conversions = models.PositiveIntegerField(default=0)
+    sales = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
+    network_payout = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
+    member_payout = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0.00"))
+
+    class Meta:
+        indexes = [
+            # Every report and the recompute's delete: a workspace's rows in a date range.
+            models.Index(fields=["workspace", "day"], name="rollup_ws_day"),
+        ]
+
+
+class RollupWatermark(models.Model):
+    """Where the incremental rollup refresh stopped (a single row, pk=1).
+
+    Ids of clicks, conversion events and conversion changes, and the newest
+    conversion ``updated_at`` seen; the refresh rescans a small overlap below
+    each mark because ids are not committed in order.
+    """
+
+    click_id = models.BigIntegerField(default=0)
+    event_id = models.BigIntegerField(default=0)
+    change_id = models.BigIntegerField(default=0)
+    conversion_updated_at = models.DateTimeField(null=True, blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)

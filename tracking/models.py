@@ -175,6 +175,19 @@ class ConversionEvent(models.Model):
     """Outbox: one row per money-relevant conversion change, written in the same
     transaction as the change. The payments app consumes rows in id order and
     posts ledger transactions keyed by the event; ``processed_at`` marks done.
+
+    Contract (stable; tracking/services.py is the only writer):
+    - ``kind``: "created" (a new conversion), "status_changed" (status moved, maybe
+      with amounts), "amount_changed" (sale amount, network payout or member payout
+      changed), "attributed" (member/offer/click set or changed by a manager).
+    - ``before`` / ``after``: snapshots with the keys "status", "sale_amount",
+      "network_payout", "member_payout" (amounts as decimal strings, 2 places),
+      "member_id" (int or null), "currency" (ISO 4217), "connection_id" (int or
+      null) and "source" (how the conversion first arrived; "test" for test
+      conversions). ``before`` is {} for "created".
+    - The ledger effect of an event is the difference between ``after`` and
+      ``before``; ``kind`` only says why. Events of one conversion are written in
+      the order the changes happened, under a row lock on the conversion.
     """
 
     class Kind(models.TextChoices):

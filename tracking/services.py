@@ -1,0 +1,495 @@
+"""Conversion services: record, update, re-attribute and re-price conversions.
+
+Every function here runs in one transaction and writes, beside the change
+itself, one ConversionChange (history) and one ConversionEvent (the outbox the
+payments app consumes) for every money-relevant change.
+
+Status rules: pending -> approved -> reversed, never backwards; rejected is
+final; approved may still become rejected (a network may reject after
+approving, which the ledger treats like a reversal).
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from offers.models import Member, NetworkConnection, Offer
+from offers.payouts import Payout, compute_payout, no_offer_payout, terms_for, terms_from_basis
+from tracking.models import (
+    Click,
+    Conversion,
+    ConversionChange,
+    ConversionEvent,
+    ConversionSource,
+    ConversionStatus,
+    PostbackLog,
+)
+from workspaces.errors import DomainError
+
+Outcome = PostbackLog.Outcome
+
+# How far along its life a status is; a conversion only moves to a higher rank.
+STATUS_RANK = {
+    ConversionStatus.PENDING: 0,
+    ConversionStatus.APPROVED: 1,
+    ConversionStatus.REVERSED: 2,
+    ConversionStatus.REJECTED: 2,
+}
+FINAL_STATUSES = {ConversionStatus.REVERSED, ConversionStatus.REJECTED}
+MAX_AMOUNT = Decimal("1000000000.00")
+
+
+@dataclass(frozen=True)
+class ConversionData:
+    """One conversion as a network reported it, already parsed and normalised."""
+
+    transaction_id: str = ""
+    affiliate_id: str = ""
+    external_id: str = ""
+    sale_amount: Decimal | None = None
+    network_payout: Decimal | None = None
+    status: str | None = None  # "pending" | "approved" | "reversed" | "rejected"
+    currency: str = ""
+    event_at: datetime | None = None
+    locking_at: datetime | None = None
+
+    @property
+    def dedupe_key(self) -> str:
+        if self.external_id:
+            return self.external_id
+        if self.transaction_id:
+            return "tid:" + self.transaction_id
+        return ""
+
+
+@dataclass
+class RecordResult:
+    conversion: Conversion | None
+    outcome: str  # a PostbackLog.Outcome value
+    reason: str = ""
+    # The history entry of an update, written once the postback log row exists.
+    change: dict | None = field(default=None, repr=False, compare=False)
+
+
+def find_click(*, workspace, transaction_id: str) -> Click | None:
+    """Our click for ``transaction_id`` in ``workspace``, with its offer and member."""
+    try:
+        from tracking.clicks import find_click as find_buffered_click
+    except ImportError:
+        find_buffered_click = None
+    if find_buffered_click is not None:
+        return find_buffered_click(workspace=workspace, transaction_id=transaction_id)
+    return (
+        Click.objects.select_related("offer", "member")
+        .filter(workspace=workspace, transaction_id=transaction_id)
+        .first()
+    )
+
+
+def snapshot(conversion: Conversion) -> dict:
+    """The money-relevant state of a conversion, as stored in ConversionEvent.before/after."""
+    return {
+        "status": conversion.status,
+        "sale_amount": str(conversion.sale_amount),
+        "network_payout": str(conversion.network_payout),
+        "member_payout": str(conversion.member_payout),
+        "member_id": conversion.member_id,
+        "currency": conversion.currency,
+        "connection_id": conversion.connection_id,
+        "source": conversion.source,
+    }
+
+
+@transaction.atomic
+def record_conversion(
+    *,
+    connection: NetworkConnection,
+    data: ConversionData,
+    source: str,
+    postback: PostbackLog | None = None,
+    actor: str = "",
+) -> RecordResult:
+    """Create or update the conversion ``data`` describes; idempotent under retries.
+
+    1. Attribute: the click by transaction_id (then its member and offer); without
+       one, the member by affiliate_id.
+    2. Insert in a savepoint. The unique constraints (dedupe key; one conversion per
+       transaction id unless the offer allows several) decide whether it is new.
+    3. On a conflict, lock the existing row and apply forward status moves and
+       amount changes; anything else is a duplicate.
+    4. When ``postback`` (a PostbackLog, saved or not) is given, it is saved with the
+       outcome, reason and conversion, in this same transaction.
+    """
+    result = _record(connection=connection, data=data, source=source)
+    if postback is not None:
+        postback.workspace_id = connection.workspace_id
+        postback.connection = connection
+        postback.outcome = result.outcome
+        postback.reason = result.reason[:500]
+        postback.conversion = result.conversion
+        if postback.pk is None:
+            postback.save()
+        else:
+            postback.save(update_fields=["workspace", "connection", "outcome", "reason", "conversion"])
+    if result.change is not None:
+        ConversionChange.objects.create(
+            workspace_id=connection.workspace_id,
+            conversion=result.conversion,
+            source=source,
+            postback=postback,
+            changes=result.change,
+            actor=actor[:150],
+        )
+    return result
+
+
+def _record(*, connection, data, source) -> RecordResult:
+    key = data.dedupe_key
+    if not key:
+        return RecordResult(None, Outcome.REJECTED, "missing transaction id and conversion id")
+    for name in ("sale_amount", "network_payout"):
+        value = getattr(data, name)
+        if value is not None and not (Decimal("0") <= value <= MAX_AMOUNT):
+            return RecordResult(None, Outcome.REJECTED, f"{name} out of range")
+    if data.status is not None and data.status not in STATUS_RANK:
+        return RecordResult(None, Outcome.REJECTED, f"unknown status {data.status!r}")
+    if data.currency and not (len(data.currency) == 3 and data.currency.isalpha()):
+        return RecordResult(None, Outcome.REJECTED, "currency must be a 3-letter ISO code")
+
+    workspace = connection.workspace
+    click, member, offer, notes = _attribute(workspace=workspace, connection=connection, data=data)
+    currency = (data.currency or connection.currency or (offer.currency if offer else "") or "USD").upper()
+    sale_amount = data.sale_amount if data.sale_amount is not None else Decimal("0.00")
+    network_payout = data.network_payout if data.network_payout is not None else Decimal("0.00")
+    if offer is not None:
+        payout = compute_payout(
+            terms=terms_for(offer=offer, member=member), sale_amount=sale_amount, network_payout=network_payout
+        )
+    else:
+        payout = no_offer_payout("unattributed: no click or member matched")
+    conversion = Conversion(
+        workspace=workspace,
+        connection=connection,
+        network=connection.kind,
+        dedupe_key=key[:300],
+        transaction_id=data.transaction_id,
+        external_id=data.external_id,
+        click=click,
+        offer=offer,
+        member=member,
+        single_per_transaction=not (offer is not None and offer.allow_multiple_conversions),
+        status=data.status or ConversionStatus.PENDING,
+        source=source,
+        currency=currency,
+        sale_amount=sale_amount,
+        network_payout=network_payout,
+        member_payout=payout.amount,
+        payout_basis=payout.basis,
+        event_at=data.event_at or timezone.now(),
+        locking_at=data.locking_at,
+        affiliate_id_given=data.affiliate_id[:64],
+        affiliate_mismatch="affiliate_mismatch" in notes,
+    )
+    # A conflicting row that a concurrent transaction then rolled back is gone when
+    # we look for it; the insert is simply tried again.
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                conversion.save(force_insert=True)
+            break
+        except IntegrityError:
+            conversion.pk = None
+            result = _update_existing(connection=connection, data=data, key=key)
+            if result is not None:
+                return result
+    else:
+        raise DomainError("The conversion kept conflicting with concurrent writes; try again.")
+
+    ConversionEvent.objects.create(
+        workspace=workspace,
+        conversion=conversion,
+        kind=ConversionEvent.Kind.CREATED,
+        before={},
+        after=snapshot(conversion),
+    )
+    reason = "; ".join(notes.values())
+    if member is None:
+        return RecordResult(conversion, Outcome.UNATTRIBUTED, reason or "no click or member matched")
+    return RecordResult(conversion, Outcome.ACCEPTED, reason)
+
+
+def _attribute(*, workspace, connection, data):
+    """(click, member, offer, notes) for a reported conversion; notes explain what did not line up."""
+    notes: dict[str, str] = {}
+    click = member = offer = None
+    if data.transaction_id:
+        click = find_click(workspace=workspace, transaction_id=data.transaction_id)
+    if click is not None:
+        member, offer = click.member, click.offer
+        if data.affiliate_id and data.affiliate_id != member.affiliate_id:
+            notes["affiliate_mismatch"] = (
+                f"affiliate_id {data.affiliate_id[:40]} does not match the click's member ({member.affiliate_id})"
+            )
+        return click, member, offer, notes
+    if data.transaction_id:
+        notes["unknown_transaction"] = f"unknown transaction_id {data.transaction_id[:64]}"
+    if data.affiliate_id:
+        member = Member.objects.filter(workspace=workspace, affiliate_id=data.affiliate_id).first()
+        if member is None:
+            notes["unknown_affiliate"] = f"unknown affiliate_id {data.affiliate_id[:40]}"
+        else:
+            notes.pop("unknown_transaction", None)
+            offer = _offer_for_member(connection=connection, member=member)
+    return click, member, offer, notes
+
+
+def _offer_for_member(*, connection, member) -> Offer | None:
+    """The member's offer on this connection, when there is exactly one (affiliate-id postbacks)."""
+    offers = list(
+        Offer.objects.filter(workspace_id=member.workspace_id, connection=connection, links__member=member)
+        .distinct()
+        .order_by("id")[:2]
+    )
+    return offers[0] if len(offers) == 1 else None
+
+
+def _update_existing(*, connection, data, key) -> RecordResult | None:
+    """Apply ``data`` to the conversion that made the insert conflict (None: it vanished, insert again)."""
+    workspace = connection.workspace
+    conversion = (
+        Conversion.objects.select_for_update()
+        .filter(workspace=workspace, network=connection.kind, dedupe_key=key[:300])
+        .first()
+    )
+    if conversion is None:
+        # The dedupe key is new, so the conflict is the one-per-transaction rule.
+        other = (
+            Conversion.objects.filter(
+                workspace=workspace,
+                network=connection.kind,
+                transaction_id=data.transaction_id,
+                single_per_transaction=True,
+            )
+            .exclude(transaction_id="")
+            .first()
+        )
+        if other is None:
+            return None
+        label = other.external_id or other.transaction_id
+        return RecordResult(
+            other,
+            Outcome.DUPLICATE,
+            f"offer allows one conversion per click; transaction already converted as {label}",
+        )
+
+    changes: dict[str, list] = {}
+    reasons: list[str] = []
+    before = snapshot(conversion)
+    fields: list[str] = []
+
+    if data.currency and data.currency.upper() != conversion.currency:
+        return RecordResult(
+            conversion,
+            Outcome.REJECTED,
+            f"currency {data.currency.upper()} differs from the conversion's {conversion.currency}",
+        )
+
+    if data.status and data.status != conversion.status:
+        if _moves_forward(conversion.status, data.status):
+            changes["status"] = [conversion.status, data.status]
+            conversion.status = data.status
+            fields.append("status")
+        else:
+            reasons.append(f"status {data.status} ignored: conversion is already {conversion.status}")
+
+    amounts_changed = False
+    for name in ("sale_amount", "network_payout"):
+        value = getattr(data, name)
+        if value is not None and value != getattr(conversion, name):
+            changes[name] = [str(getattr(conversion, name)), str(value)]
+            setattr(conversion, name, value)
+            fields.append(name)
+            amounts_changed = True
+    if amounts_changed:
+        # The terms stay those the conversion was first priced with; only the inputs changed.
+        payout = _reprice_with_stored_terms(conversion)
+        if payout.amount != conversion.member_payout:
+            changes["member_payout"] = [str(conversion.member_payout), str(payout.amount)]
+            conversion.member_payout = payout.amount
+            fields.append("member_payout")
+        conversion.payout_basis = payout.basis
+        fields.append("payout_basis")
+    if data.locking_at and data.locking_at != conversion.locking_at:
+        conversion.locking_at = data.locking_at
+        fields.append("locking_at")
+
+    if not changes:
+        if fields:
+            conversion.save(update_fields=[*fields, "updated_at"])
+        return RecordResult(conversion, Outcome.DUPLICATE, "; ".join(reasons))
+
+    conversion.save(update_fields=[*fields, "updated_at"])
+    kind = ConversionEvent.Kind.STATUS_CHANGED if "status" in changes else ConversionEvent.Kind.AMOUNT_CHANGED
+    ConversionEvent.objects.create(
+        workspace=workspace, conversion=conversion, kind=kind, before=before, after=snapshot(conversion)
+    )
+    return RecordResult(conversion, Outcome.UPDATED, "; ".join(reasons), change=changes)
+
+
+def _moves_forward(current: str, new: str) -> bool:
+    if current in FINAL_STATUSES:
+        return False
+    return STATUS_RANK[new] > STATUS_RANK[current]
+
+
+def _reprice_with_stored_terms(conversion: Conversion) -> Payout:
+    terms = terms_from_basis(conversion.payout_basis)
+    if terms is None:
+        return no_offer_payout(conversion.payout_basis.get("formula") or "no payout terms")
+    return compute_payout(terms=terms, sale_amount=conversion.sale_amount, network_payout=conversion.network_payout)
+
+
+def _lock(conversion: Conversion) -> Conversion:
+    return Conversion.objects.select_for_update().get(pk=conversion.pk)
+
+
+@transaction.atomic
+def change_conversion_status(
+    *, conversion: Conversion, status: str, reason: str = "", actor: str = "", source: str = ConversionSource.MANUAL
+) -> Conversion:
+    """Move a conversion to ``status`` (forward only); raises DomainError otherwise."""
+    if status not in STATUS_RANK:
+        raise DomainError(f"Unknown status {status!r}.")
+    conversion = _lock(conversion)
+    if status == conversion.status:
+        raise DomainError(f"The conversion is already {conversion.get_status_display().lower()}.")
+    if not _moves_forward(conversion.status, status):
+        raise DomainError(
+            f"A {conversion.get_status_display().lower()} conversion cannot become {status}: "
+            "statuses only move forward (pending, approved, reversed; rejected is final)."
+        )
+    before = snapshot(conversion)
+    old = conversion.status
+    conversion.status = status
+    conversion.status_reason = reason[:500]
+    conversion.save(update_fields=["status", "status_reason", "updated_at"])
+    ConversionChange.objects.create(
+        workspace_id=conversion.workspace_id,
+        conversion=conversion,
+        source=source,
+        changes={"status": [old, status]},
+        note=reason[:500],
+        actor=actor[:150],
+    )
+    ConversionEvent.objects.create(
+        workspace_id=conversion.workspace_id,
+        conversion=conversion,
+        kind=ConversionEvent.Kind.STATUS_CHANGED,
+        before=before,
+        after=snapshot(conversion),
+    )
+    return conversion
+
+
+@transaction.atomic
+def reattribute_conversion(
+    *, conversion: Conversion, click: Click | None = None, member: Member | None = None, actor: str = ""
+) -> Conversion:
+    """Attribute a conversion to ``click`` (its member and offer) or to ``member``, and re-price it.
+
+    With a member alone, the offer is kept when the conversion has one, else the
+    member's single offer on the conversion's connection (none: it earns nothing).
+    """
+    if (click is None) == (member is None):
+        raise DomainError("Choose either a click or a member.")
+    conversion = _lock(conversion)
+    if click is not None:
+        if click.workspace_id != conversion.workspace_id:
+            raise DomainError("That click is not in this workspace.")
+        new_click, new_member, new_offer = click, click.member, click.offer
+    else:
+        if member.workspace_id != conversion.workspace_id:
+            raise DomainError("That member is not in this workspace.")
+        new_click, new_member = None, member
+        new_offer = conversion.offer
+        if new_offer is None and conversion.connection_id:
+            new_offer = _offer_for_member(connection=conversion.connection, member=member)
+    if (new_click, new_member, new_offer) == (conversion.click, conversion.member, conversion.offer):
+        raise DomainError("The conversion is already attributed that way.")
+
+    before = snapshot(conversion)
+    changes = {
+        "member": [_member_label(conversion.member), _member_label(new_member)],
+        "click": [
+            conversion.click.transaction_id if conversion.click else None,
+            new_click.transaction_id if new_click else None,
+        ],
+    }
+    conversion.click, conversion.member, conversion.offer = new_click, new_member, new_offer
+    conversion.affiliate_mismatch = False
+    payout = _current_payout(conversion)
+    if payout.amount != conversion.member_payout:
+        changes["member_payout"] = [str(conversion.member_payout), str(payout.amount)]
+    conversion.member_payout, conversion.payout_basis = payout.amount, payout.basis
+    conversion.save(
+        update_fields=["click", "member", "offer", "affiliate_mismatch", "member_payout", "payout_basis", "updated_at"]
+    )
+    ConversionChange.objects.create(
+        workspace_id=conversion.workspace_id,
+        conversion=conversion,
+        source=ConversionSource.MANUAL,
+        changes=changes,
+        note="re-attributed",
+        actor=actor[:150],
+    )
+    ConversionEvent.objects.create(
+        workspace_id=conversion.workspace_id,
+        conversion=conversion,
+        kind=ConversionEvent.Kind.ATTRIBUTED,
+        before=before,
+        after=snapshot(conversion),
+    )
+    return conversion
+
+
+@transaction.atomic
+def recompute_member_payout(*, conversion: Conversion, actor: str = "") -> Conversion:
+    """Re-price a conversion with its offer's and member's CURRENT payout terms."""
+    conversion = _lock(conversion)
+    before = snapshot(conversion)
+    payout = _current_payout(conversion)
+    old = conversion.member_payout
+    conversion.member_payout, conversion.payout_basis = payout.amount, payout.basis
+    conversion.save(update_fields=["member_payout", "payout_basis", "updated_at"])
+    if payout.amount == old:
+        return conversion
+    ConversionChange.objects.create(
+        workspace_id=conversion.workspace_id,
+        conversion=conversion,
+        source=ConversionSource.MANUAL,
+        changes={"member_payout": [str(old), str(payout.amount)]},
+        note="payout recomputed with current terms",
+        actor=actor[:150],
+    )
+    ConversionEvent.objects.create(
+        workspace_id=conversion.workspace_id,
+        conversion=conversion,
+        kind=ConversionEvent.Kind.AMOUNT_CHANGED,
+        before=before,
+        after=snapshot(conversion),
+    )
+    return conversion
+
+
+def _current_payout(conversion: Conversion) -> Payout:
+    if conversion.offer_id is None:
+        return no_offer_payout("no offer: the conversion earns nothing until attributed to an offer")
+    terms = terms_for(offer=conversion.offer, member=conversion.member)
+    return compute_payout(terms=terms, sale_amount=conversion.sale_amount, network_payout=conversion.network_payout)
+
+
+def _member_label(member: Member | None) -> str | None:
+    return f"{member.name} ({member.affiliate_id})" if member else None

@@ -34,6 +34,16 @@ app.conf.beat_schedule = {
         "task": "workspaces.tasks.prune_invitations",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Every minute: recompute the report rollup days touched by new clicks and conversion changes.
+    "refresh-rollups": {
+        "task": "tracking.tasks.refresh_rollups",
+        "schedule": crontab(),
+    },
+    # Daily at 02:40 UTC: rebuild the last three days of rollups (safety net for late rows).
+    "rebuild-recent-rollups": {
+        "task": "tracking.tasks.rebuild_recent_rollups",
+        "schedule": crontab(hour=2, minute=40),
+    },
 }
 
 app.autodiscover_tasks()

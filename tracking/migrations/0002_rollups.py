@@ -6,48 +6,88 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('offers', '0001_initial'),
-        ('tracking', '0001_initial'),
-        ('workspaces', '0001_initial'),
+        ("offers", "0001_initial"),
+        ("tracking", "0001_initial"),
+        ("workspaces", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RollupWatermark',
+            name="RollupWatermark",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('click_id', models.BigIntegerField(default=0)),
-                ('event_id', models.BigIntegerField(default=0)),
-                ('change_id', models.BigIntegerField(default=0)),
-                ('conversion_updated_at', models.DateTimeField(blank=True, null=True)),
-                ('refreshed_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("click_id", models.BigIntegerField(default=0)),
+                ("event_id", models.BigIntegerField(default=0)),
+                ("change_id", models.BigIntegerField(default=0)),
+                ("conversion_updated_at", models.DateTimeField(blank=True, null=True)),
+                ("refreshed_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='DailyRollup',
+            name="DailyRollup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('status', models.CharField(blank=True, max_length=10)),
-                ('currency', models.CharField(blank=True, max_length=3)),
-                ('clicks', models.PositiveIntegerField(default=0)),
-                ('unique_clicks', models.PositiveIntegerField(default=0)),
-                ('bot_clicks', models.PositiveIntegerField(default=0)),
-                ('off_state_clicks', models.PositiveIntegerField(default=0)),
-                ('conversions', models.PositiveIntegerField(default=0)),
-                ('sales', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=16)),
-                ('network_payout', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=16)),
-                ('member_payout', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=16)),
-                ('connection', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='offers.networkconnection')),
-                ('member', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='offers.member')),
-                ('offer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='offers.offer')),
-                ('project', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='offers.project')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("status", models.CharField(blank=True, max_length=10)),
+                ("currency", models.CharField(blank=True, max_length=3)),
+                ("clicks", models.PositiveIntegerField(default=0)),
+                ("unique_clicks", models.PositiveIntegerField(default=0)),
+                ("bot_clicks", models.PositiveIntegerField(default=0)),
+                ("off_state_clicks", models.PositiveIntegerField(default=0)),
+                ("conversions", models.PositiveIntegerField(default=0)),
+                ("sales", models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=16)),
+                ("network_payout", models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=16)),
+                ("member_payout", models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=16)),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="offers.networkconnection",
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="offers.member",
+                    ),
+                ),
+                (
+                    "offer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="offers.offer",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="offers.project",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="workspaces.workspace"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['workspace', 'day'], name='rollup_ws_day')],
+                "indexes": [models.Index(fields=["workspace", "day"], name="rollup_ws_day")],
             },
         ),
     ]

@@ -246,17 +246,31 @@ def _money(field: str, currency: str):
     return Coalesce(Sum(field, filter=Q(currency=currency)), ZERO, output_field=DecimalField())
 
 
+METRICS = (
+    "clicks",
+    "unique_clicks",
+    "bot_clicks",
+    "off_state_clicks",
+    "conversions",
+    "sales",
+    "network_payout",
+    "member_payout",
+    "other_currency_conversions",
+)
+
+
 def _metrics(f: ReportFilters) -> dict:
+    """Aggregates named ``m_<metric>`` (a name may not shadow a rollup column); ``_finish`` renames them."""
     return {
-        "clicks": Coalesce(Sum("clicks"), 0),
-        "unique_clicks": Coalesce(Sum("unique_clicks"), 0),
-        "bot_clicks": Coalesce(Sum("bot_clicks"), 0),
-        "off_state_clicks": Coalesce(Sum("off_state_clicks"), 0),
-        "conversions": Coalesce(Sum("conversions"), 0),
-        "sales": _money("sales", f.currency),
-        "network_payout": _money("network_payout", f.currency),
-        "member_payout": _money("member_payout", f.currency),
-        "other_currency_conversions": Coalesce(Sum("conversions", filter=~Q(currency__in=("", f.currency))), 0),
+        "m_clicks": Coalesce(Sum("clicks"), 0),
+        "m_unique_clicks": Coalesce(Sum("unique_clicks"), 0),
+        "m_bot_clicks": Coalesce(Sum("bot_clicks"), 0),
+        "m_off_state_clicks": Coalesce(Sum("off_state_clicks"), 0),
+        "m_conversions": Coalesce(Sum("conversions"), 0),
+        "m_sales": _money("sales", f.currency),
+        "m_network_payout": _money("network_payout", f.currency),
+        "m_member_payout": _money("member_payout", f.currency),
+        "m_other_currency_conversions": Coalesce(Sum("conversions", filter=~Q(currency__in=("", f.currency))), 0),
     }
 
 
@@ -264,10 +278,10 @@ def _ratios() -> dict:
     """Conversion rate (percent) and EPC, computed in SQL so that they sort in SQL."""
     dec = DecimalField(max_digits=20, decimal_places=6)
     return {
-        "conversion_rate": ExpressionWrapper(
-            Cast(F("conversions"), dec) * 100 / NullIf(Cast(F("unique_clicks"), dec), 0), output_field=dec
+        "m_conversion_rate": ExpressionWrapper(
+            Cast(F("m_conversions"), dec) * 100 / NullIf(Cast(F("m_unique_clicks"), dec), 0), output_field=dec
         ),
-        "epc": ExpressionWrapper(F("member_payout") / NullIf(Cast(F("clicks"), dec), 0), output_field=dec),
+        "m_epc": ExpressionWrapper(F("m_member_payout") / NullIf(Cast(F("m_clicks"), dec), 0), output_field=dec),
     }
 
 
@@ -284,7 +298,12 @@ def epc(member_payout: Decimal, clicks: int) -> Decimal | None:
 
 
 def _finish(row: dict) -> dict:
-    """Round the SQL ratios (or compute them for rows built in Python)."""
+    """Rename the ``m_`` aggregates and compute the ratios exactly (SQL ones only sort)."""
+    for name in METRICS:
+        if "m_" + name in row:
+            row[name] = row.pop("m_" + name)
+    row.pop("m_conversion_rate", None)
+    row.pop("m_epc", None)
     row["conversion_rate"] = conversion_rate(row["conversions"], row["unique_clicks"])
     row["epc"] = epc(row["member_payout"], row["clicks"])
     return row
@@ -346,7 +365,7 @@ def performance_by(workspace: Workspace, f: ReportFilters, dimension: str, sort:
     fields = DIMENSIONS[dimension]
     sort = parse_sort(sort)
     name = sort.lstrip("-")
-    key = f"{dimension}__name" if name == "name" else name
+    key = f"{dimension}__name" if name == "name" else "m_" + name
     descending = sort.startswith("-")
     order = F(key).desc(nulls_last=True) if descending else F(key).asc(nulls_last=True)
     return (
@@ -385,9 +404,9 @@ def off_state_by_offer(workspace: Workspace, f: ReportFilters):
     return (
         _rollup_rows(workspace, f)
         .values("offer_id", "offer__name", "offer__code")
-        .annotate(off_state_clicks=Coalesce(Sum("off_state_clicks"), 0), clicks=Coalesce(Sum("clicks"), 0))
-        .filter(off_state_clicks__gt=0)
-        .order_by("-off_state_clicks", "offer_id")
+        .annotate(m_off_state_clicks=Coalesce(Sum("off_state_clicks"), 0), m_clicks=Coalesce(Sum("clicks"), 0))
+        .filter(m_off_state_clicks__gt=0)
+        .order_by("-m_off_state_clicks", "offer_id")
     )
 
 

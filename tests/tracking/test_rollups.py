@@ -1,0 +1,137 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from tests.api.reportdata import at, build_report_world, make_click, make_conversion
+from tracking import reports
+from tracking.models import ConversionChange, DailyRollup, RollupWatermark
+from tracking.reports import default_filters, summary
+
+
+def totals(workspace):
+    return summary(workspace, default_filters(workspace))
+
+
+def test_rebuild_counts_what_the_raw_rows_hold(workspace):
+    build_report_world(workspace)
+    days, rows = reports.rebuild_rollups(workspace=workspace)
+    assert days == 41
+    assert rows > 0
+    s = totals(workspace)
+    assert (s["clicks"], s["unique_clicks"], s["bot_clicks"], s["off_state_clicks"]) == (9, 6, 1, 3)
+    assert s["conversions"] == 4
+    assert s["other_currency_conversions"] == 1
+    assert (s["sales"], s["network_payout"], s["member_payout"]) == (
+        Decimal("180.00"),
+        Decimal("18.00"),
+        Decimal("9.00"),
+    )
+
+
+def test_rebuild_is_repeatable(workspace):
+    build_report_world(workspace)
+    reports.rebuild_rollups(workspace=workspace)
+    first = sorted(
+        DailyRollup.objects.filter(workspace=workspace).values_list("day", "clicks", "conversions", "status")
+    )
+    reports.rebuild_rollups(workspace=workspace)
+    again = sorted(
+        DailyRollup.objects.filter(workspace=workspace).values_list("day", "clicks", "conversions", "status")
+    )
+    assert first == again
+
+
+def test_test_members_and_test_conversions_are_left_out(workspace):
+    world = build_report_world(workspace)
+    make_conversion(workspace, member=world["ava"], offer=world["boots"], when=at(1), sale="7.00", source="test")
+    reports.rebuild_rollups(workspace=workspace)
+    assert not DailyRollup.objects.filter(member=world["tess"]).exists()
+    assert totals(workspace)["sales"] == Decimal("180.00")
+
+
+def test_refresh_picks_up_new_clicks_and_status_changes(workspace):
+    world = build_report_world(workspace)
+    assert reports.refresh_rollups_all_workspaces() > 0
+    assert totals(workspace)["clicks"] == 9
+    assert reports.refresh_rollups_all_workspaces() == 0  # nothing new: nothing recomputed
+
+    make_click(world["ava_boots"], at(0, 0, 5))
+    conversion = world["ava"].conversions.get(status="pending")
+    conversion.status = "rejected"
+    conversion.save(update_fields=["status", "updated_at"])
+    assert reports.refresh_rollups_all_workspaces() >= 2
+    s = totals(workspace)
+    assert s["clicks"] == 10
+    assert s["conversions"] == 3
+    assert s["sales"] == Decimal("130.00")
+
+
+def test_refresh_sees_a_change_written_without_updated_at(workspace):
+    world = build_report_world(workspace)
+    reports.refresh_rollups_all_workspaces()
+    conversion = world["ava"].conversions.get(status="pending")
+    # A bulk update leaves updated_at alone; the change row still names the conversion.
+    type(conversion).objects.filter(pk=conversion.pk).update(status="rejected")
+    RollupWatermark.objects.filter(pk=1).update(conversion_updated_at=timezone.now() + timedelta(hours=1))
+    ConversionChange.objects.create(
+        workspace=workspace, conversion=conversion, source="manual", changes={"status": ["pending", "rejected"]}
+    )
+    reports.refresh_rollups_all_workspaces()
+    assert totals(workspace)["conversions"] == 3
+
+
+def test_refresh_moves_a_conversion_whose_day_changed(workspace):
+    world = build_report_world(workspace)
+    reports.refresh_rollups_all_workspaces()
+    conversion = world["ben"].conversions.get()
+    old = conversion.event_at
+    conversion.event_at = at(60)
+    conversion.save(update_fields=["event_at", "updated_at"])
+    ConversionChange.objects.create(
+        workspace=workspace,
+        conversion=conversion,
+        source="api_sync",
+        changes={"event_at": [old.isoformat(), conversion.event_at.isoformat()]},
+    )
+    reports.refresh_rollups_all_workspaces()
+    assert totals(workspace)["conversions"] == 3
+
+
+def test_the_command_rebuilds_one_workspace_since_a_day(workspace, other_workspace, capsys):
+    build_report_world(workspace)
+    build_report_world(other_workspace)
+    since = (timezone.localdate() - timedelta(days=5)).isoformat()
+    call_command("rebuildrollups", "--workspace", workspace.slug, "--since", since)
+    out = capsys.readouterr().out
+    assert "in 1 workspace(s)" in out
+    assert totals(workspace)["clicks"] == 9
+    assert not DailyRollup.objects.filter(workspace=other_workspace).exists()
+    # The old click (40 days ago) was before --since.
+    assert not DailyRollup.objects.filter(
+        workspace=workspace, day__lt=timezone.localdate() - timedelta(days=5)
+    ).exists()
+
+
+def test_the_command_rejects_bad_arguments(workspace):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="--since"):
+        call_command("rebuildrollups", "--since", "yesterday")
+    with pytest.raises(CommandError, match="No workspace"):
+        call_command("rebuildrollups", "--workspace", "nope")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
+@pytest.mark.celery_worker
+def test_the_beat_task_refreshes_rollups_in_a_real_worker(celery_worker_process, workspace):
+    from tests.conftest import wait_for
+    from tracking.tasks import refresh_rollups
+
+    build_report_world(workspace)
+    refresh_rollups.delay()
+    assert wait_for(lambda: DailyRollup.objects.filter(workspace=workspace).exists(), timeout=30)
+    assert wait_for(lambda: totals(workspace)["clicks"] == 9, timeout=10)

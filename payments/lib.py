@@ -1,0 +1,49 @@
+"""Calendar and money helpers for settlements, free of Django."""
+
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+
+# Networks that pay on their settlement day for the previous calendar month's
+# locked transactions; the others pay for everything locked before the pay date.
+PREVIOUS_MONTH_NETWORKS = {"shareasale", "awin"}
+
+
+def money(value) -> Decimal:
+    """A Decimal rounded to cents; refuses floats so binary fractions never reach the ledger."""
+    if isinstance(value, float):
+        raise TypeError("money must not be a float")
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def add_business_days(start: date, days: int) -> date:
+    """``start`` plus ``days`` working days, skipping Saturdays and Sundays."""
+    current = start
+    remaining = days
+    while remaining > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            remaining -= 1
+    return current
+
+
+def next_pay_date(today: date, settlement_day: int) -> date:
+    """The first pay date on or after ``today`` for a network paying on ``settlement_day``."""
+    candidate = today.replace(day=settlement_day)
+    if candidate >= today:
+        return candidate
+    year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+    return date(year, month, settlement_day)
+
+
+def settlement_cut_off(kind: str, pay_date: date) -> date:
+    """Conversions locked before this date are covered by the payment on ``pay_date``.
+
+    Impact (and generic networks) pay for actions locked before the pay date;
+    ShareASale/Awin pay on the 20th for the previous month, so the cut-off is the
+    first day of the pay date's month.
+    """
+    if kind in PREVIOUS_MONTH_NETWORKS:
+        return pay_date.replace(day=1)
+    return pay_date

@@ -29,6 +29,13 @@ app.conf.update(
 )
 
 app.conf.beat_schedule = {
+    # Every 5 minutes (*/5 * * * *): start the Impact syncs that are due (actions and action
+    # updates hourly, the previous day's click export after 04:00 UTC) for active connections.
+    "dispatch-impact-syncs": {
+        "task": "networks.tasks.dispatch_impact_syncs",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 240},
+    },
     # Daily at 03:15 UTC: delete invitations that expired more than 30 days ago.
     "prune-invitations": {
         "task": "workspaces.tasks.prune_invitations",

@@ -1,0 +1,838 @@
+"""Network connections and the Impact syncs.
+
+Connections: create/edit with a real credential check, encrypted Auth Token, postback
+secret rotation, key rotation for every stored credential.
+
+Syncs (each a SyncRun; Celery tasks in networks/tasks.py only call these):
+- Actions: windows of at most 45 days from the stored cursor (minus an overlap) to now,
+  paged 2,000 at a time; a window Impact would page past 10 pages is halved first. Each
+  page is one transaction (a failure later loses nothing already stored); each Action
+  goes through tracking's record_conversion (external id = ActionId), so a postback and
+  a sync of one sale are one conversion. A second pass over LockingDate picks up
+  pending actions that locked (Impact does not count that transition as an update).
+- ActionUpdates: the change feed. Each update Id is remembered in the same transaction as
+  its effect, so a repeated run changes nothing twice. A reversal is applied directly; any
+  other change re-reads the Action (absolute amounts, never summed deltas).
+- Click export: one ClickExport per program (Impact Campaigns with an active contract) for
+  the previous UTC day, at most 10 a day per connection and never the same one twice; the
+  job is polled by re-scheduled tasks, the result downloaded and daily click counts per
+  program and SubId1 stored.
+
+Errors: 401 marks the connection broken (its schedule stops until new credentials are
+saved); 403 names the endpoint; 429 waits at least Retry-After; 5xx/timeouts back off
+(capped, with jitter); a malformed body fails the run with a clear message.
+"""
+
+import ipaddress
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.contrib.auth.hashers import make_password
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from networks import impact
+from networks.crypto import CredentialsUnreadable, decrypt_credentials, encrypt_credentials, rotate_token
+from networks.impact import ImpactClient
+from networks.models import (
+    ClickExportJob,
+    NetworkClickCount,
+    NetworkConnection,
+    ProcessedActionUpdate,
+    SyncKind,
+    SyncRun,
+    SyncState,
+)
+from offers.models import NetworkKind
+from tracking.models import Conversion, ConversionSource
+from tracking.services import ConversionData, record_conversion
+from workspaces.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+OVERLAP = timedelta(hours=24)  # each incremental run re-reads the last day: late edits are not missed
+INITIAL_LOOKBACK = timedelta(days=90)
+MIN_WINDOW = timedelta(minutes=10)
+STALE_AFTER = timedelta(minutes=15)  # a running run without progress this long lost its worker
+MAX_ATTEMPTS = 6
+RETRY_BASE = 60.0
+RETRY_CAP = 1800.0
+INTERVALS = {SyncKind.ACTIONS: timedelta(hours=1), SyncKind.UPDATES: timedelta(hours=1)}
+CLICKS_HOUR_UTC = 4  # the previous day's clicks are requested after 04:00 UTC
+POLL_FIRST = 30
+POLL_CAP = 900
+ERROR_POLL = 900  # Impact retries an ERROR job every 15 minutes
+MAX_POLLS = 120
+STATUSES = {"PENDING": "pending", "APPROVED": "approved", "REVERSED": "reversed"}
+
+
+@dataclass
+class Outcome:
+    """What a task should do next: nothing, or run again in ``retry_in`` seconds."""
+
+    retry_in: int | None = None
+
+
+# Connections -----------------------------------------------------------------------------------
+
+
+def parse_allowlist(text: str) -> list[str]:
+    """CIDR ranges, one per line (commas too); raises DomainError naming the bad line."""
+    ranges = []
+    for raw in text.replace(",", "\n").splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        try:
+            ranges.append(str(ipaddress.ip_network(line, strict=False)))
+        except ValueError:
+            raise DomainError(f"'{line[:60]}' is not an IP address or CIDR range (e.g. 203.0.113.0/24).") from None
+    return ranges
+
+
+def check_impact_credentials(*, account_sid: str, auth_token: str) -> dict:
+    """One real call (CompanyInformation); DomainError with plain words when Impact says no."""
+    try:
+        with ImpactClient(account_sid=account_sid, auth_token=auth_token, retries=1) as client:
+            return client.company_information()
+    except impact.AuthError:
+        raise DomainError(
+            "Impact rejected this Account SID and Auth Token. Copy both again from Impact "
+            "(Settings > API) and make sure the token belongs to this Account SID."
+        ) from None
+    except impact.ScopeError:
+        raise DomainError(
+            "Impact accepted the credentials but this Auth Token may not read the account's "
+            "CompanyInformation (403). Use a token with the CompanyInformation, Actions, ActionUpdates, "
+            "Campaigns, ClickExport and Jobs scopes, or the account's full-access token."
+        ) from None
+    except impact.RateLimited as e:
+        raise DomainError(f"Impact is rate limiting this account; try again in {e.retry_after} seconds.") from None
+    except impact.ImpactError as e:
+        raise DomainError(f"Could not check the credentials with Impact: {e.message}") from None
+
+
+@transaction.atomic
+def save_connection(*, workspace, data: dict, connection: NetworkConnection | None = None) -> NetworkConnection:
+    """Create or update a connection from validated form data.
+
+    An Impact connection's credentials are checked with Impact before anything is stored
+    whenever the Account SID or Auth Token changes; the token is stored encrypted only.
+    """
+    creating = connection is None
+    kind = data["kind"] if creating else connection.kind
+    conn = connection or NetworkConnection(workspace=workspace, kind=kind)
+    allowlist = parse_allowlist(data.get("ip_allowlist") or "")
+    conn.label = data["label"]
+    conn.currency = data["currency"].upper()
+    conn.settlement_day = data["settlement_day"]
+    conn.ip_allowlist = "\n".join(allowlist)
+    conn.sync_enabled = data.get("sync_enabled", True)
+    username = (data.get("basic_auth_username") or "").strip()
+    password = data.get("basic_auth_password") or ""
+    if not username:
+        conn.basic_auth_username, conn.basic_auth_password_hash = "", ""
+    elif password:
+        conn.basic_auth_username, conn.basic_auth_password_hash = username, make_password(password)
+    elif username != conn.basic_auth_username or not conn.basic_auth_password_hash:
+        raise DomainError("Enter a password for the postback HTTP Basic auth user.")
+    if kind == NetworkKind.IMPACT:
+        _apply_impact_credentials(conn, data, creating=creating)
+    conn.save()
+    return conn
+
+
+def _apply_impact_credentials(conn: NetworkConnection, data: dict, *, creating: bool) -> None:
+    sid = (data.get("account_sid") or "").strip()
+    token = (data.get("auth_token") or "").strip()
+    if not impact.ACCOUNT_SID_RE.match(sid):
+        raise DomainError("An Impact Account SID is 34 characters and starts with IR.")
+    if not token and (creating or not conn.credentials_encrypted or sid != conn.account_sid):
+        raise DomainError("Enter the Auth Token for this Account SID.")
+    if not token:
+        return
+    check_impact_credentials(account_sid=sid, auth_token=token)
+    conn.account_sid = sid
+    conn.credentials_encrypted = encrypt_credentials({"auth_token": token})
+    conn.credentials_checked_at = timezone.now()
+    conn.status = NetworkConnection.Status.ACTIVE
+    conn.status_message = ""
+
+
+def rotate_postback_secret(*, connection: NetworkConnection) -> NetworkConnection:
+    connection.rotate_secret()
+    return connection
+
+
+def rotate_credentials_all_workspaces() -> tuple[int, list[str]]:
+    """Re-encrypt every stored credential with the newest key: (rotated, problems)."""
+    rotated, problems = 0, []
+    for conn in NetworkConnection.objects.exclude(credentials_encrypted="").only(
+        "id", "label", "credentials_encrypted"
+    ):
+        try:
+            token = rotate_token(conn.credentials_encrypted)
+        except CredentialsUnreadable:
+            problems.append(f"{conn.label} (id {conn.id}): no configured key decrypts its credentials")
+            continue
+        NetworkConnection.objects.filter(id=conn.id).update(credentials_encrypted=token)
+        rotated += 1
+    return rotated, problems
+
+
+def client_for(connection: NetworkConnection) -> ImpactClient:
+    if not connection.account_sid or not connection.credentials_encrypted:
+        raise DomainError("This connection has no Impact credentials yet.")
+    token = decrypt_credentials(connection.credentials_encrypted).get("auth_token", "")
+    return ImpactClient(account_sid=connection.account_sid, auth_token=token, connection_key=str(connection.code))
+
+
+def mark_connection_broken(*, connection: NetworkConnection, message: str) -> None:
+    connection.status = NetworkConnection.Status.BROKEN
+    connection.status_message = message[:500]
+    connection.save(update_fields=["status", "status_message", "updated_at"])
+
+
+# Runs ------------------------------------------------------------------------------------------
+
+
+def is_syncable(connection: NetworkConnection) -> bool:
+    return (
+        connection.kind == NetworkKind.IMPACT
+        and connection.status == NetworkConnection.Status.ACTIVE
+        and bool(connection.credentials_encrypted)
+    )
+
+
+def start_sync_run(
+    *, connection: NetworkConnection, kind: str, trigger: str, since: datetime | None = None
+) -> SyncRun | None:
+    """A new waiting run, or None when one of this kind is already active for the connection."""
+    _expire_stale_runs(connection=connection, kind=kind)
+    try:
+        with transaction.atomic():
+            return SyncRun.objects.create(
+                workspace_id=connection.workspace_id,
+                connection=connection,
+                kind=kind,
+                trigger=trigger,
+                status=SyncRun.Status.WAITING,
+                window_start=since,
+                note="queued",
+            )
+    except IntegrityError:
+        return None
+
+
+def _expire_stale_runs(*, connection, kind) -> None:
+    now = timezone.now()
+    SyncRun.objects.filter(connection=connection, kind=kind).filter(
+        Q(status=SyncRun.Status.RUNNING, updated_at__lt=now - STALE_AFTER)
+        # Waiting on a retry or on export polls that never came back (a lost broker message).
+        | Q(status=SyncRun.Status.WAITING, updated_at__lt=now - timedelta(days=1))
+    ).update(
+        status=SyncRun.Status.FAILED,
+        error="The worker running this sync stopped without finishing; the next run resumes from the cursor.",
+        finished_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+
+
+def request_sync(*, connection: NetworkConnection, kind: str, trigger: str, since: datetime | None = None) -> SyncRun:
+    """ "Sync now" and the command: a new run, enqueued once the transaction commits."""
+    if kind not in SyncKind.values:
+        raise DomainError(f"Unknown sync kind {kind!r}.")
+    if connection.kind != NetworkKind.IMPACT:
+        raise DomainError("Only Impact connections sync through the API.")
+    if connection.status == NetworkConnection.Status.BROKEN:
+        raise DomainError(f"The connection is broken: {connection.status_message} Save new credentials first.")
+    if not connection.credentials_encrypted:
+        raise DomainError("Add the Impact Account SID and Auth Token first.")
+    run = start_sync_run(connection=connection, kind=kind, trigger=trigger, since=since)
+    if run is None:
+        raise DomainError(f"A {SyncKind(kind).label.lower()} sync is already running for {connection.label}.")
+    _enqueue_on_commit(run)
+    return run
+
+
+def _enqueue_on_commit(run: SyncRun) -> None:
+    from networks.tasks import run_sync as run_sync_task
+
+    transaction.on_commit(lambda: run_sync_task.delay(run.id))
+
+
+def _claim(run: SyncRun) -> bool:
+    """Take the run for this worker (Celery may deliver a task twice)."""
+    now = timezone.now()
+    claimed = (
+        SyncRun.objects.filter(id=run.id)
+        .filter(Q(status=SyncRun.Status.WAITING) | Q(status=SyncRun.Status.RUNNING, updated_at__lt=now - STALE_AFTER))
+        .update(status=SyncRun.Status.RUNNING, retry_at=None, note="", updated_at=now)
+    )
+    if claimed:
+        run.refresh_from_db()
+    return bool(claimed)
+
+
+def execute_sync_run(*, run: SyncRun) -> Outcome:
+    """Run (or resume) one sync; every error ends in the run's row, never lost in a log."""
+    if not _claim(run):
+        return Outcome()
+    connection = NetworkConnection.objects.select_related("workspace").get(id=run.connection_id)
+    if not is_syncable(connection):
+        return _finish(run, SyncRun.Status.FAILED, error=f"The connection is {connection.status}; sync skipped.")
+    try:
+        with client_for(connection) as client:
+            try:
+                if run.kind == SyncKind.ACTIONS:
+                    _sync_actions(run, connection, client)
+                elif run.kind == SyncKind.UPDATES:
+                    _sync_updates(run, connection, client)
+                else:
+                    waiting = _request_click_exports(run, connection, client)
+                    if waiting:
+                        return Outcome()
+            finally:
+                run.requests += client.requests
+                run.save(update_fields=["requests", "updated_at"])
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded on the run
+        return _handle_error(run, connection, exc)
+    _finish(run, SyncRun.Status.SUCCEEDED)
+    return Outcome()
+
+
+def _handle_error(run: SyncRun, connection: NetworkConnection, exc: Exception) -> Outcome:
+    if isinstance(exc, impact.AuthError):
+        mark_connection_broken(connection=connection, message=exc.message)
+        _finish(run, SyncRun.Status.FAILED, error=exc.message + " Syncing is stopped until new credentials are saved.")
+        return Outcome()
+    if isinstance(exc, CredentialsUnreadable):
+        mark_connection_broken(connection=connection, message=str(exc))
+        _finish(run, SyncRun.Status.FAILED, error=str(exc))
+        return Outcome()
+    if isinstance(exc, impact.RateLimited):
+        return _wait(run, exc.retry_after, exc.message)
+    if isinstance(exc, impact.ServerError):
+        run.attempts += 1
+        run.save(update_fields=["attempts", "updated_at"])
+        if run.attempts >= MAX_ATTEMPTS:
+            _finish(run, SyncRun.Status.FAILED, error=f"{exc.message} Gave up after {run.attempts} attempts.")
+            return Outcome()
+        delay = impact.backoff_seconds(run.attempts, base=RETRY_BASE, cap=RETRY_CAP)
+        return _wait(run, int(delay) + 1, f"{exc.message} Retrying (attempt {run.attempts + 1}).")
+    if isinstance(exc, impact.ScopeError | impact.MalformedBody | impact.RequestRejected | impact.WindowError):
+        message = getattr(exc, "message", str(exc))
+        _finish(run, SyncRun.Status.FAILED, error=message)
+        return Outcome()
+    if isinstance(exc, DomainError):
+        _finish(run, SyncRun.Status.FAILED, error=exc.message)
+        return Outcome()
+    log.exception("sync run %s failed", run.id)
+    _finish(run, SyncRun.Status.FAILED, error=f"Unexpected error: {exc.__class__.__name__}: {exc}"[:2000])
+    return Outcome()
+
+
+def _wait(run: SyncRun, seconds: int, note: str) -> Outcome:
+    run.status = SyncRun.Status.WAITING
+    run.retry_at = timezone.now() + timedelta(seconds=seconds)
+    run.note = note[:500]
+    run.save(update_fields=["status", "retry_at", "note", "updated_at"])
+    return Outcome(retry_in=seconds)
+
+
+def _finish(run: SyncRun, status: str, *, error: str = "") -> Outcome:
+    run.status = status
+    run.error = error
+    run.finished_at = timezone.now()
+    run.retry_at = None
+    if status == SyncRun.Status.SUCCEEDED:
+        run.progress = 100
+    run.save(update_fields=["status", "error", "finished_at", "retry_at", "progress", "updated_at"])
+    SyncState.objects.filter(connection_id=run.connection_id, kind=run.kind).update(last_run=run)
+    return Outcome()
+
+
+def _state(connection, kind) -> SyncState:
+    state, _ = SyncState.objects.get_or_create(
+        connection=connection, kind=kind, defaults={"workspace_id": connection.workspace_id}
+    )
+    return state
+
+
+def _plan_window(run: SyncRun, state: SyncState) -> None:
+    if run.window_end is not None:
+        return
+    now = timezone.now()
+    oldest = now - impact.MAX_AGE + timedelta(hours=1)
+    if run.window_start is None:
+        run.window_start = state.cursor_at - OVERLAP if state.cursor_at else now - INITIAL_LOOKBACK
+    run.window_start = max(run.window_start, oldest)
+    run.window_end = now
+    run.resume_from = run.window_start
+    run.save(update_fields=["window_start", "window_end", "resume_from", "updated_at"])
+
+
+def _advance(run: SyncRun, state: SyncState, upto: datetime) -> None:
+    """A sub-window is fully stored: move the run's resume point and the connection's cursor."""
+    run.resume_from = upto
+    span = (run.window_end - run.window_start).total_seconds() or 1
+    run.progress = min(99, int(100 * (upto - run.window_start).total_seconds() / span))
+    run.save(update_fields=["resume_from", "progress", "updated_at"])
+    if state.cursor_at is None or upto > state.cursor_at:
+        state.cursor_at = upto
+        state.save(update_fields=["cursor_at", "updated_at"])
+
+
+def _windows(client_pages, start: datetime, end: datetime):
+    """Yield (window_start, window_end, pages) for 45-day windows, halving any that Impact
+    would page past its 10-page limit. ``client_pages(a, b)`` returns a page iterator."""
+    for a, b in impact.split_windows(start, end):
+        stack = [(a, b)]
+        while stack:
+            lo, hi = stack.pop()
+            pages = client_pages(lo, hi)
+            first = next(pages, None)
+            if first is not None and first.numpages > impact.MAX_PAGES:
+                if hi - lo <= MIN_WINDOW:
+                    raise impact.WindowError(
+                        f"More than {impact.MAX_PAGES * impact.PAGE_SIZE} actions between {lo:%Y-%m-%d %H:%M} "
+                        f"and {hi:%H:%M}; Impact cannot list them."
+                    )
+                mid = lo + (hi - lo) / 2
+                stack.append((mid, hi))
+                stack.append((lo, mid))
+                continue
+            yield lo, hi, _chain_first(first, pages)
+
+
+def _chain_first(first, rest):
+    if first is None:
+        return
+    yield first
+    yield from rest
+
+
+# Actions ---------------------------------------------------------------------------------------
+
+
+def action_to_data(record: dict, connection: NetworkConnection) -> ConversionData:
+    """An Impact Action (strings, None for missing) as ConversionData; MalformedBody if unusable."""
+    action_id = record.get("Id")
+    if not action_id:
+        raise impact.MalformedBody("An action without an Id.")
+    state = (record.get("State") or "").upper()
+    if state not in STATUSES:
+        raise impact.MalformedBody(f"Action {action_id} has an unknown State {record.get('State')!r}.")
+    return ConversionData(
+        transaction_id=(record.get("SubId1") or "")[:255],
+        affiliate_id=(record.get("SubId2") or "")[:64],
+        external_id=str(action_id)[:255],
+        sale_amount=_money(record.get("Amount"), "Amount", action_id),
+        network_payout=_money(record.get("Payout"), "Payout", action_id),
+        status=STATUSES[state],
+        currency=(record.get("Currency") or connection.currency or "").upper(),
+        event_at=impact.parse_datetime_value(record.get("EventDate"), "EventDate"),
+        locking_at=impact.parse_datetime_value(record.get("LockingDate"), "LockingDate"),
+    )
+
+
+def _money(value, field, action_id):
+    amount = impact.parse_decimal(value, f"{field} of action {action_id}")
+    return amount.quantize(Decimal("0.01")) if amount is not None else None
+
+
+def _is_unchanged(conversion: Conversion, data: ConversionData) -> bool:
+    return (
+        conversion.status == data.status
+        and (data.sale_amount is None or conversion.sale_amount == data.sale_amount)
+        and (data.network_payout is None or conversion.network_payout == data.network_payout)
+        and (data.locking_at is None or conversion.locking_at == data.locking_at)
+    )
+
+
+def store_actions(*, run: SyncRun, connection: NetworkConnection, records: list[dict]) -> None:
+    """One page of Actions in one transaction: unchanged ones are skipped without a write."""
+    with transaction.atomic():
+        ids = [str(r.get("Id")) for r in records if r.get("Id")]
+        existing = {
+            c.dedupe_key: c
+            for c in Conversion.objects.filter(
+                workspace_id=connection.workspace_id, network=connection.kind, dedupe_key__in=ids
+            ).only("dedupe_key", "status", "sale_amount", "network_payout", "locking_at")
+        }
+        for record in records:
+            try:
+                data = action_to_data(record, connection)
+            except impact.MalformedBody as e:
+                run.rejected_count += 1
+                run.note = e.message[:500]
+                continue
+            current = existing.get(data.external_id)
+            if current is not None and _is_unchanged(current, data):
+                run.unchanged_count += 1
+                continue
+            _count(run, record_conversion(connection=connection, data=data, source=ConversionSource.API_SYNC))
+        run.pages_done += 1
+        run.save()
+
+
+def _count(run: SyncRun, result) -> None:
+    outcome = result.outcome
+    if outcome in ("accepted", "unattributed"):
+        run.created_count += 1
+    elif outcome == "updated":
+        run.updated_count += 1
+    elif outcome == "duplicate":
+        run.unchanged_count += 1
+    else:
+        run.rejected_count += 1
+        run.note = f"Action {result.conversion.external_id if result.conversion else ''}: {result.reason}"[:500]
+
+
+def _sync_actions(run: SyncRun, connection: NetworkConnection, client: ImpactClient) -> None:
+    state = _state(connection, SyncKind.ACTIONS)
+    fresh = state.cursor_at is None
+    _plan_window(run, state)
+
+    def pages(a, b):
+        return client.iter_actions(start=a, end=b, date_filter="updated")
+
+    for _lo, hi, window_pages in _windows(pages, run.resume_from, run.window_end):
+        for page in window_pages:
+            run.pages_total = max(run.pages_total, run.pages_done + page.numpages - page.number + 1)
+            store_actions(run=run, connection=connection, records=page.records)
+        _advance(run, state, hi)
+    if not fresh:
+        _sync_locked_actions(run, connection, client, state)
+
+
+def _sync_locked_actions(run: SyncRun, connection, client, state: SyncState) -> None:
+    """Actions whose LockingDate passed since the last run: Impact approves them without an 'update'."""
+    start = state.locking_cursor_at - OVERLAP if state.locking_cursor_at else run.window_start
+    end = timezone.now()
+    start = max(start, end - impact.MAX_WINDOW)
+
+    def pages(a, b):
+        return client.iter_actions(start=a, end=b, date_filter="locking")
+
+    for _lo, _hi, window_pages in _windows(pages, start, end):
+        for page in window_pages:
+            store_actions(run=run, connection=connection, records=page.records)
+    state.locking_cursor_at = end
+    state.save(update_fields=["locking_cursor_at", "updated_at"])
+
+
+# Action updates ---------------------------------------------------------------------------------
+
+
+def _sync_updates(run: SyncRun, connection: NetworkConnection, client: ImpactClient) -> None:
+    state = _state(connection, SyncKind.UPDATES)
+    _plan_window(run, state)
+
+    def pages(a, b):
+        return client.iter_action_updates(start=a, end=b)
+
+    for _lo, hi, window_pages in _windows(pages, run.resume_from, run.window_end):
+        for page in window_pages:
+            run.pages_total = max(run.pages_total, run.pages_done + page.numpages - page.number + 1)
+            store_action_updates(run=run, connection=connection, records=page.records, client=client)
+        _advance(run, state, hi)
+
+
+def store_action_updates(*, run: SyncRun, connection: NetworkConnection, records: list[dict], client) -> None:
+    """One page of the change feed, exactly once per update Id.
+
+    Reversals are applied as they are; other changes re-read the Action, so amounts are
+    Impact's absolute values (deltas are never summed onto what the Actions sync stored).
+    """
+    by_id = {str(r["Id"]): r for r in records if r.get("Id") and r.get("ActionId")}
+    run.rejected_count += len(records) - len(by_id)
+    done = set(
+        ProcessedActionUpdate.objects.filter(connection=connection, update_id__in=list(by_id)).values_list(
+            "update_id", flat=True
+        )
+    )
+    pending = {uid: r for uid, r in by_id.items() if uid not in done}
+    run.unchanged_count += len(by_id) - len(pending)
+    # Re-read changed actions before opening the transaction (no HTTP inside it).
+    actions = {}
+    for r in pending.values():
+        if (r.get("State") or "").upper() != "REVERSED" and r["ActionId"] not in actions:
+            actions[r["ActionId"]] = client.action(r["ActionId"])
+    with transaction.atomic():
+        for uid, r in pending.items():
+            try:
+                with transaction.atomic():
+                    ProcessedActionUpdate.objects.create(
+                        workspace_id=connection.workspace_id,
+                        connection=connection,
+                        update_id=uid[:100],
+                        action_id=str(r["ActionId"])[:100],
+                    )
+                    data = _update_to_data(r, actions.get(r["ActionId"]), connection)
+                    _count(run, record_conversion(connection=connection, data=data, source=ConversionSource.API_SYNC))
+            except IntegrityError:
+                run.unchanged_count += 1  # a concurrent run applied it
+            except impact.MalformedBody as e:
+                run.rejected_count += 1
+                run.note = e.message[:500]
+        run.pages_done += 1
+        run.save()
+
+
+def _update_to_data(update: dict, action: dict | None, connection) -> ConversionData:
+    if action is not None:
+        return action_to_data(action, connection)
+    return ConversionData(
+        transaction_id=(update.get("SubId1") or "")[:255],
+        affiliate_id=(update.get("SubId2") or "")[:64],
+        external_id=str(update["ActionId"])[:255],
+        status="reversed",
+        currency=(update.get("Currency") or connection.currency or "").upper(),
+        event_at=impact.parse_datetime_value(update.get("ActionDate"), "ActionDate"),
+        locking_at=impact.parse_datetime_value(update.get("LockingDate"), "LockingDate"),
+    )
+
+
+# Click exports -----------------------------------------------------------------------------------
+
+
+def programs_for(connection: NetworkConnection, client: ImpactClient) -> list[tuple[str, str]]:
+    """Programs to export clicks for: the account's Campaigns with an active contract."""
+    programs = []
+    for campaign in client.iter_campaigns():
+        program_id = campaign.get("CampaignId")
+        if program_id and (campaign.get("ContractStatus") or "Active") == "Active":
+            programs.append((str(program_id), campaign.get("CampaignName") or ""))
+    return programs
+
+
+def exports_today(connection: NetworkConnection) -> int:
+    midnight = datetime.combine(timezone.now().astimezone(UTC).date(), time.min, tzinfo=UTC)
+    return (
+        ClickExportJob.objects.filter(connection=connection, created_at__gte=midnight)
+        .exclude(status=ClickExportJob.Status.REQUESTING)
+        .count()
+    )
+
+
+def _request_click_exports(run: SyncRun, connection: NetworkConnection, client: ImpactClient) -> bool:
+    """Submit the day's exports; True when jobs are now queued (the run waits on their polls)."""
+    day = (run.window_start or timezone.now() - timedelta(days=1)).astimezone(UTC).date()
+    if run.window_start is None:
+        start = datetime.combine(day, time.min, tzinfo=UTC)
+        run.window_start, run.window_end = start, start + timedelta(days=1)
+        run.save(update_fields=["window_start", "window_end", "updated_at"])
+    quota = impact.CLICK_EXPORTS_PER_DAY - exports_today(connection)
+    skipped = []
+    for program_id, name in programs_for(connection, client):
+        job, created = ClickExportJob.objects.get_or_create(
+            connection=connection,
+            program_id=program_id,
+            date=day,
+            defaults={"workspace_id": connection.workspace_id, "program_name": name[:200], "run": run},
+        )
+        if not created and job.status != ClickExportJob.Status.REQUESTING:
+            continue  # already submitted once: never again (it would burn quota and refresh nothing)
+        if quota <= 0:
+            skipped.append(program_id)
+            continue
+        data = client.start_click_export(program_id=program_id, day=day)
+        job.run = run
+        job.job_id = data["JobId"][:64]
+        job.result_uri = (data.get("ResultUri") or "")[:500]
+        job.status = ClickExportJob.Status.QUEUED
+        job.save(update_fields=["run", "job_id", "result_uri", "status", "updated_at"])
+        quota -= 1
+        _enqueue_poll(job, POLL_FIRST)
+    jobs = ClickExportJob.objects.filter(run=run)
+    run.pages_total = jobs.count()
+    if skipped:
+        run.note = f"Daily limit of {impact.CLICK_EXPORTS_PER_DAY} exports reached; not exported: {', '.join(skipped)}"
+    run.save(update_fields=["pages_total", "note", "updated_at"])
+    if not run.pages_total:
+        if not run.note:
+            run.note = f"Clicks for {day} were already exported, or there are no active programs."
+            run.save(update_fields=["note", "updated_at"])
+        return False
+    run.status = SyncRun.Status.WAITING
+    run.save(update_fields=["status", "updated_at"])
+    return True
+
+
+def _enqueue_poll(job: ClickExportJob, countdown: int) -> None:
+    from networks.tasks import poll_click_export as poll_click_export_task
+
+    transaction.on_commit(lambda: poll_click_export_task.apply_async(args=[job.id], countdown=countdown))
+
+
+def poll_click_export(*, job: ClickExportJob) -> Outcome:
+    """Look at one export job once; the task re-schedules itself when told to."""
+    if job.is_finished:
+        return Outcome()
+    connection = NetworkConnection.objects.select_related("workspace").get(id=job.connection_id)
+    if not is_syncable(connection):
+        return _finish_job(job, ClickExportJob.Status.FAILED, f"The connection is {connection.status}.")
+    try:
+        with client_for(connection) as client:
+            return _poll(job, client)
+    except impact.AuthError as e:
+        mark_connection_broken(connection=connection, message=e.message)
+        return _finish_job(job, ClickExportJob.Status.FAILED, e.message)
+    except impact.RateLimited as e:
+        return Outcome(retry_in=e.retry_after)
+    except impact.ServerError:
+        job.polls += 1
+        job.save(update_fields=["polls", "updated_at"])
+        if job.polls >= MAX_POLLS:
+            return _finish_job(job, ClickExportJob.Status.FAILED, "Impact kept failing; gave up.")
+        return Outcome(retry_in=int(impact.backoff_seconds(min(job.polls, 6), base=RETRY_BASE, cap=RETRY_CAP)) + 1)
+    except (impact.ImpactError, impact.WindowError, CredentialsUnreadable, DomainError) as e:
+        return _finish_job(job, ClickExportJob.Status.FAILED, getattr(e, "message", str(e)))
+
+
+def _poll(job: ClickExportJob, client: ImpactClient) -> Outcome:
+    data = client.job(job.job_id)
+    job.polls += 1
+    status = (data.get("Status") or "").upper()
+    job.status_message = (data.get("StatusMessage") or "")[:500]
+    if status in ("QUEUED", "RUNNING"):
+        job.status = ClickExportJob.Status.QUEUED if status == "QUEUED" else ClickExportJob.Status.RUNNING
+        job.save(update_fields=["status", "status_message", "polls", "updated_at"])
+        if job.polls >= MAX_POLLS:
+            return _finish_job(job, ClickExportJob.Status.FAILED, "Impact did not finish the export in time.")
+        return Outcome(retry_in=min(POLL_CAP, POLL_FIRST * 2 ** min(job.polls, 5)))
+    if status == "ERROR":
+        job.status = ClickExportJob.Status.ERROR
+        job.save(update_fields=["status", "status_message", "polls", "updated_at"])
+        return Outcome(retry_in=ERROR_POLL)
+    if status in ("FAILED", "CANCELLED", "ABANDONED"):
+        message = job.status_message or f"Impact reports the export as {status.lower()}."
+        return _finish_job(job, ClickExportJob.Status.FAILED, f"{status}: {message}")
+    if status != "COMPLETED":
+        raise impact.MalformedBody(f"Impact's job has an unknown Status {status!r}.")
+    rows = client.iter_download(data.get("ResultUri") or job.result_uri)
+    if rows is None:  # 202: the file is not ready yet
+        job.status = ClickExportJob.Status.DOWNLOADING
+        job.save(update_fields=["status", "status_message", "polls", "updated_at"])
+        return Outcome(retry_in=POLL_FIRST)
+    store_click_counts(job=job, rows=rows)
+    return _finish_job(job, ClickExportJob.Status.DONE, job.status_message)
+
+
+def store_click_counts(*, job: ClickExportJob, rows) -> int:
+    """Count the export's rows per program and SubId1 (streamed) and store them for the day."""
+    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    n = 0
+    for row in rows:
+        n += 1
+        program = str(row.get("ProgramId") or row.get("CampaignId") or job.program_id)[:40]
+        sub_id1 = (row.get("SubId1") or "")[:255]
+        if not sub_id1 and isinstance(row.get("PartnerRelated"), list) and row["PartnerRelated"]:
+            sub_id1 = (row["PartnerRelated"][0].get("SubId1") or "")[:255]
+        entry = counts[(program, sub_id1)]
+        entry[0] += 1
+        if str(row.get("UniqueClick") or "").lower() == "true":
+            entry[1] += 1
+    now = timezone.now()
+    objs = [
+        NetworkClickCount(
+            workspace_id=job.workspace_id,
+            connection_id=job.connection_id,
+            program_id=program,
+            date=job.date,
+            sub_id1=sub_id1,
+            clicks=c[0],
+            unique_clicks=c[1],
+            imported_at=now,
+        )
+        for (program, sub_id1), c in counts.items()
+    ]
+    with transaction.atomic():
+        NetworkClickCount.objects.bulk_create(
+            objs,
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["connection", "program_id", "date", "sub_id1"],
+            update_fields=["clicks", "unique_clicks", "imported_at"],
+        )
+        job.rows = n
+        job.save(update_fields=["rows", "updated_at"])
+    return n
+
+
+def _finish_job(job: ClickExportJob, status: str, message: str) -> Outcome:
+    job.status = status
+    job.status_message = message[:500]
+    job.completed_at = timezone.now()
+    job.save(update_fields=["status", "status_message", "completed_at", "polls", "updated_at"])
+    if job.run_id:
+        _settle_click_run(job.run_id)
+    return Outcome()
+
+
+def _settle_click_run(run_id: int) -> None:
+    """Progress of a click-export run; it ends when its last job does."""
+    run = SyncRun.objects.get(id=run_id)
+    jobs = list(ClickExportJob.objects.filter(run_id=run_id).values_list("status", "rows", "status_message"))
+    finished = [j for j in jobs if j[0] in ClickExportJob.FINISHED]
+    run.pages_done = len(finished)
+    run.pages_total = len(jobs)
+    run.created_count = sum(j[1] for j in jobs)
+    run.progress = int(100 * len(finished) / len(jobs)) if jobs else 100
+    run.save(update_fields=["pages_done", "pages_total", "created_count", "progress", "updated_at"])
+    if len(finished) < len(jobs) or not run.is_active:
+        return
+    failures = [j[2] for j in jobs if j[0] == ClickExportJob.Status.FAILED]
+    if failures:
+        _finish(run, SyncRun.Status.FAILED, error="; ".join(failures)[:2000])
+    else:
+        _finish(run, SyncRun.Status.SUCCEEDED)
+
+
+# Schedule --------------------------------------------------------------------------------------
+
+
+def next_run_time(kind: str, now: datetime) -> datetime:
+    if kind == SyncKind.CLICKS:
+        today = datetime.combine(now.astimezone(UTC).date(), time(CLICKS_HOUR_UTC), tzinfo=UTC)
+        return today if today > now else today + timedelta(days=1)
+    return now + INTERVALS[kind]
+
+
+def dispatch_due_syncs_all_workspaces(*, now: datetime | None = None) -> list[int]:
+    """Beat: start every due sync of every active Impact connection; returns the new run ids."""
+    now = now or timezone.now()
+    started = []
+    connections = NetworkConnection.objects.filter(
+        kind=NetworkKind.IMPACT, status=NetworkConnection.Status.ACTIVE, sync_enabled=True
+    ).exclude(credentials_encrypted="")
+    for connection in connections:
+        for kind in SyncKind.values:
+            with transaction.atomic():
+                state = _state(connection, kind)
+                if state.next_run_at and state.next_run_at > now:
+                    continue
+                if kind == SyncKind.CLICKS and state.next_run_at is None and now.hour < CLICKS_HOUR_UTC:
+                    state.next_run_at = next_run_time(kind, now)
+                    state.save(update_fields=["next_run_at", "updated_at"])
+                    continue
+                run = start_sync_run(connection=connection, kind=kind, trigger=SyncRun.Trigger.SCHEDULE)
+                state.next_run_at = next_run_time(kind, now)
+                state.save(update_fields=["next_run_at", "updated_at"])
+                if run is not None:
+                    _enqueue_on_commit(run)
+                    started.append(run.id)
+    return started
+
+
+def parse_since(value: str) -> datetime:
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise DomainError("Give --since as YYYY-MM-DD.") from None
+    return datetime.combine(day, time.min, tzinfo=UTC)

@@ -815,3 +815,39 @@ def rebuild_recent_rollups_all_workspaces(days: int = 3) -> int:
         rebuild_rollups(workspace=workspace, since=since)
         count += 1
     return count
+
+
+def network_clicks_vs_ours(workspace: Workspace, f: ReportFilters) -> list[dict]:
+    """Per day and connection: our counted clicks beside the clicks the network reported."""
+    model = network_click_model()
+    if model is None:
+        return []
+    theirs = model.objects.filter(workspace=workspace, date__gte=f.start, date__lte=f.end)
+    if f.connection is not None:
+        theirs = theirs.filter(connection=f.connection)
+    network = {
+        (r["date"], r["connection_id"]): r["n"]
+        for r in theirs.values("date", "connection_id").annotate(n=Sum("clicks")).order_by()
+    }
+    if not network:
+        return []
+    ours_qs = _rollup_rows(workspace, f).filter(connection_id__in={c for _, c in network})
+    ours = {
+        (r["day"], r["connection_id"]): r["n"]
+        for r in ours_qs.values("day", "connection_id").annotate(n=Coalesce(Sum("clicks"), 0)).order_by()
+    }
+    labels = dict(NetworkConnection.objects.filter(workspace=workspace).values_list("id", "label"))
+    rows = []
+    for day, connection_id in sorted(set(network) | set(ours)):
+        mine, their = ours.get((day, connection_id), 0), network.get((day, connection_id), 0)
+        diff = change(mine, their)
+        rows.append(
+            {
+                "day": day,
+                "connection": labels.get(connection_id, ""),
+                "ours": mine,
+                "network": their,
+                "difference": "" if diff is None else f"{diff}",
+            }
+        )
+    return rows

@@ -41,6 +41,13 @@ app.conf.beat_schedule = {
         "task": "workspaces.tasks.prune_invitations",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Every 2 seconds (finer than cron can say): insert clicks buffered in Redis. A run that
+    # waited longer than its interval is dropped; the next one drains everything anyway.
+    "drain-click-buffer": {
+        "task": "tracking.tasks.drain_click_buffer",
+        "schedule": 2.0,
+        "options": {"expires": 10},
+    },
     # Every minute: recompute the report rollup days touched by new clicks and conversion changes.
     "refresh-rollups": {
         "task": "tracking.tasks.refresh_rollups",

@@ -174,6 +174,13 @@ POSTBACK_BODY_LIMIT = env.int("POSTBACK_BODY_LIMIT", default=8192)
 CLICK_BUFFER = env.str("CLICK_BUFFER", default="redis" if REDIS_URL else "direct")
 # Key for hashing visitor IPs; raw IPs are never stored.
 IP_HASH_KEY = env.str("IP_HASH_KEY", default=SECRET_KEY)
+if CLICK_BUFFER not in ("direct", "redis") or (CLICK_BUFFER == "redis" and not REDIS_URL):
+    raise environ.ImproperlyConfigured('CLICK_BUFFER must be "direct", or "redis" with REDIS_URL set')
+# How many reverse proxies we sit behind; the visitor's IP is the X-Forwarded-For entry that
+# many places from the right. 0 (default) uses the socket address and ignores the header.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Exposes /bench/302, a bare redirect `make bench` compares the click path with. Never in production.
+BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
 
 # Impact.com partner API.
 IMPACT_API_BASE_URL = env.str("IMPACT_API_BASE_URL", default="https://api.impact.com").rstrip("/")

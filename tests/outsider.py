@@ -16,6 +16,10 @@ from workspaces.models import ApiKey, Invitation, Membership
 PUBLIC = {
     "workspaces:switch",  # checked separately: only the user's own workspaces
     "workspaces:accept_invitation",  # the token is the credential
+    # The public click redirect: any link code is followed for anyone; an unknown one is a 404.
+    "tracking:click",
+    "tracking:click_slash",
+    "tracking:click_not_found",
 }
 
 CASES = {}

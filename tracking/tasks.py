@@ -2,7 +2,13 @@
 
 from celery import shared_task
 
-from tracking import reports
+from tracking import clicks, reports
+
+
+@shared_task
+def drain_click_buffer():
+    """Move buffered clicks from the Redis stream into the database (every 2 seconds)."""
+    return clicks.drain_click_buffer()
 
 
 @shared_task

@@ -1,9 +1,16 @@
-from django.urls import path
+from django.urls import path, register_converter
 
-from tracking import report_views
+from tracking import redirect, report_views
+
+register_converter(redirect.LinkCodeConverter, "linkcode")
 
 app_name = "tracking"
 urlpatterns = [
+    # Public click redirect; malformed codes fall through to click_not_found without a query.
+    path("c/<linkcode:code>", redirect.click, name="click"),
+    path("c/<linkcode:code>/", redirect.click, name="click_slash"),
+    path("c/<path:anything>", redirect.click_not_found, name="click_not_found"),
+    path("bench/302", redirect.bench_redirect, name="bench_redirect"),
     path("dashboard/", report_views.dashboard, name="dashboard"),
     path("reports/", report_views.report_index, name="reports"),
     path("reports/members/", report_views.report_members, name="report_members"),

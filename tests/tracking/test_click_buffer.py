@@ -1,0 +1,171 @@
+"""The Redis click buffer: clicks appended to a stream, drained in batches, never lost."""
+
+import json
+
+import pytest
+import redis
+
+from tests.conftest import wait_for
+from tests.tracking.test_redirect import BROWSER_UA, hit, make_link
+from tracking import clicks, tasks
+from tracking.models import Click
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture(autouse=True)
+def _buffered(settings):
+    settings.CLICK_BUFFER = "redis"
+    settings.TRUSTED_PROXY_COUNT = 0
+
+
+@pytest.fixture
+def link(workspace):
+    return make_link(workspace)
+
+
+def tid_of(response):
+    return response["Location"].split("tid=")[1].split("&")[0]
+
+
+def test_a_click_waits_in_the_stream_until_drained(client, link):
+    response = hit(client, link)
+    assert response.status_code == 302
+    assert Click.objects.count() == 0
+    assert clicks.buffered_click_count() == 1
+    assert clicks.drain_click_buffer() == 1
+    click = Click.objects.get()
+    assert click.transaction_id == tid_of(response)
+    assert (click.link_id, click.offer_id, click.member_id, click.workspace_id) == (
+        link.pk,
+        link.offer_id,
+        link.member_id,
+        link.workspace_id,
+    )
+    assert click.destination == response["Location"]
+    assert click.user_agent == BROWSER_UA and click.is_unique and not click.is_bot
+    # Drained entries are acknowledged and deleted, and their lookup copy is gone.
+    client_ = clicks.buffer_client()
+    assert client_.xlen(clicks.STREAM_KEY) == 0
+    assert client_.xpending(clicks.STREAM_KEY, clicks.GROUP)["pending"] == 0
+    assert client_.get(clicks.TID_KEY.format(click.transaction_id)) is None
+
+
+def test_the_buffered_row_equals_a_direct_one(client, link, settings):
+    response = hit(client, link, sub2="yt")
+    clicks.drain_click_buffer()
+    buffered = Click.objects.values().get(transaction_id=tid_of(response))
+    settings.CLICK_BUFFER = "direct"
+    response = hit(client, link, sub2="yt")
+    direct = Click.objects.values().get(transaction_id=tid_of(response))
+    ignore = {"id", "transaction_id", "created_at", "destination", "is_unique"}
+    assert {k: v for k, v in buffered.items() if k not in ignore} == {
+        k: v for k, v in direct.items() if k not in ignore
+    }
+    assert buffered["created_at"] < direct["created_at"]
+
+
+def test_draining_many_clicks_in_batches(client, link):
+    for _ in range(25):
+        hit(client, link)
+    assert clicks.drain_click_buffer(batch_size=7) == 25
+    assert Click.objects.count() == 25
+    assert clicks.drain_click_buffer() == 0
+
+
+def test_a_re_drained_entry_is_harmless(client, link):
+    hit(client, link)
+    raw = clicks.buffer_client().xrange(clicks.STREAM_KEY)[0][1][b"c"]
+    # The same click appended again (a worker that died after inserting but before acking).
+    clicks.buffer_client().xadd(clicks.STREAM_KEY, {"c": raw})
+    assert clicks.drain_click_buffer() == 2
+    assert Click.objects.count() == 1
+
+
+def test_entries_left_by_a_dead_consumer_are_claimed(client, link):
+    for _ in range(3):
+        hit(client, link)
+    r = clicks.buffer_client()
+    clicks._ensure_group(r)
+    # A consumer reads the entries and dies before inserting or acknowledging them.
+    read = r.xreadgroup(clicks.GROUP, "dead-worker", {clicks.STREAM_KEY: ">"}, count=10)
+    assert len(read[0][1]) == 3
+    # Not yet idle long enough: left alone.
+    assert clicks.drain_click_buffer() == 0
+    assert clicks.drain_click_buffer(claim_idle_ms=0) == 3
+    assert Click.objects.count() == 3
+    assert r.xpending(clicks.STREAM_KEY, clicks.GROUP)["pending"] == 0
+
+
+def test_an_unreadable_entry_is_dropped_without_blocking_the_others(client, link, caplog):
+    clicks.buffer_client().xadd(clicks.STREAM_KEY, {"c": b"{not json"})
+    hit(client, link)
+    assert clicks.drain_click_buffer() == 1
+    assert Click.objects.count() == 1
+    assert "unreadable click buffer entry" in caplog.text
+    assert clicks.buffer_client().xlen(clicks.STREAM_KEY) == 0
+
+
+def test_if_redis_is_down_the_click_is_inserted_directly(client, link, monkeypatch, django_assert_num_queries):
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
+    monkeypatch.setattr(clicks, "buffer_client", lambda: dead)
+    with django_assert_num_queries(2):
+        response = hit(client, link)
+    assert response.status_code == 302
+    assert Click.objects.get().transaction_id == tid_of(response)
+
+
+def test_find_click_inserts_a_click_still_in_the_buffer(client, link, django_assert_max_num_queries):
+    tid = tid_of(hit(client, link))
+    assert Click.objects.count() == 0
+    with django_assert_max_num_queries(3):
+        found = clicks.find_click(workspace=link.workspace, transaction_id=tid)
+    assert found.pk and found.transaction_id == tid
+    assert found.member == link.member and found.offer == link.offer
+    # The drain then finds it stored and inserts nothing twice.
+    clicks.drain_click_buffer()
+    assert Click.objects.count() == 1
+    assert clicks.find_click(workspace=link.workspace, transaction_id=tid) == found
+
+
+def test_find_click_stays_in_its_workspace(client, link, other_workspace):
+    tid = tid_of(hit(client, link))
+    assert clicks.find_click(workspace=other_workspace, transaction_id=tid) is None
+    clicks.drain_click_buffer()
+    assert clicks.find_click(workspace=other_workspace, transaction_id=tid) is None
+    assert clicks.find_click(workspace=link.workspace, transaction_id=tid) is not None
+
+
+def test_find_click_for_unknown_or_absurd_ids(link):
+    assert clicks.find_click(workspace=link.workspace, transaction_id="0" * 32) is None
+    assert clicks.find_click(workspace=link.workspace, transaction_id="") is None
+    assert clicks.find_click(workspace=link.workspace, transaction_id="x" * 500) is None
+
+
+def test_find_click_when_redis_is_down_returns_only_stored_clicks(client, link, monkeypatch):
+    tid = tid_of(hit(client, link))
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
+    monkeypatch.setattr(clicks, "buffer_client", lambda: dead)
+    assert clicks.find_click(workspace=link.workspace, transaction_id=tid) is None
+
+
+def test_the_payload_round_trips(client, link):
+    hit(client, link, sub1="a", sub5="é")
+    raw = clicks.buffer_client().xrange(clicks.STREAM_KEY)[0][1][b"c"]
+    click = clicks.click_from_payload(raw)
+    assert json.loads(clicks.click_to_payload(click)) == json.loads(raw)
+    assert (click.sub1, click.sub5) == ("a", "é")
+    assert click.created_at.tzinfo is not None
+
+
+@pytest.mark.postgres
+@pytest.mark.celery_worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_drains_the_buffer(celery_worker_process, client, workspace):
+    link = make_link(workspace)
+    tids = {tid_of(hit(client, link)) for _ in range(10)}
+    assert Click.objects.count() == 0
+    tasks.drain_click_buffer.delay()
+    assert wait_for(lambda: Click.objects.count() == 10, timeout=20)
+    assert set(Click.objects.values_list("transaction_id", flat=True)) == tids
+    assert clicks.buffered_click_count() == 0

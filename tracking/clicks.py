@@ -1,0 +1,383 @@
+"""Click services: find a link, record a click, buffer it in Redis and drain the buffer.
+
+The redirect must answer fast and lose nothing. With ``CLICK_BUFFER="direct"`` (the
+embedded default) a click is inserted during the request. With ``"redis"`` (the
+default when ``REDIS_URL`` is set) the request only appends the click to a Redis
+stream and stores a copy under its transaction id; ``drain_click_buffer`` (a beat
+task every few seconds) bulk-inserts the stream through a consumer group:
+
+1. ``XAUTOCLAIM`` takes over entries another consumer read but never acknowledged
+   (its worker died mid-batch) once they have been idle for a minute;
+2. ``XREADGROUP`` reads new entries in batches;
+3. each batch is inserted with ``ON CONFLICT DO NOTHING`` on ``transaction_id``, so a
+   re-drained entry is harmless, and only then acknowledged and deleted.
+
+If Redis is unreachable at click time the click is inserted directly, and a postback
+that arrives before its click was drained still finds it (``find_click``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import os
+import secrets
+import socket
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+import redis
+from crawlerdetect import CrawlerDetect
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Q
+from django.utils import timezone
+
+from offers import lib
+from offers.models import LINK_CODE_LENGTH, Link, Member, Offer
+from tracking.models import Click
+
+log = logging.getLogger(__name__)
+
+STREAM_KEY = "clicks:stream"
+GROUP = "clicks-drain"
+TID_KEY = "clicks:tid:{}"
+# A buffered click stays findable by transaction id this long, even if no worker drains it.
+TID_TTL_SECONDS = 7 * 24 * 3600
+UNIQUE_WINDOW_SECONDS = 24 * 3600
+CLAIM_IDLE_MS = 60_000
+SUB_KEYS = ("sub1", "sub2", "sub3", "sub4", "sub5")
+
+_crawlers = CrawlerDetect()
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """What we keep from the request: never the raw IP, only keyed hashes of it."""
+
+    ip: str
+    user_agent: str
+    referrer: str
+    is_head: bool = False
+
+
+# --- the visitor ----------------------------------------------------------
+
+
+def client_ip(meta) -> str:
+    """The visitor's IP: REMOTE_ADDR, or with TRUSTED_PROXY_COUNT=n the n-th X-Forwarded-For entry from the right.
+
+    Entries to the left of those our own proxies appended are written by the client
+    and can be forged, so they are never used.
+    """
+    remote = meta.get("REMOTE_ADDR", "") or ""
+    count = settings.TRUSTED_PROXY_COUNT
+    if count > 0:
+        forwarded = [part.strip() for part in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= count:
+            candidate = forwarded[-count]
+            try:
+                return str(ipaddress.ip_address(candidate))
+            except ValueError:
+                return remote
+    return remote
+
+
+def visitor_from_request(request) -> Visitor:
+    meta = request.META
+    return Visitor(
+        ip=client_ip(meta),
+        user_agent=meta.get("HTTP_USER_AGENT", "")[:512],
+        referrer=meta.get("HTTP_REFERER", "")[:1024],
+        is_head=request.method == "HEAD",
+    )
+
+
+def hash_ip(ip: str) -> str:
+    """HMAC-SHA256 of the IP with IP_HASH_KEY: stable for reports, useless without the key."""
+    if not ip:
+        return ""
+    return hmac.new(settings.IP_HASH_KEY.encode(), ip.encode(), hashlib.sha256).hexdigest()
+
+
+def visitor_key(visitor: Visitor) -> str:
+    message = f"{visitor.ip}\n{visitor.user_agent}".encode()
+    return hmac.new(settings.IP_HASH_KEY.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
+def is_bot(visitor: Visitor) -> bool:
+    """HEAD requests, empty user agents and known crawlers (crawlerdetect's list)."""
+    if visitor.is_head or not visitor.user_agent.strip():
+        return True
+    return _crawlers.is_crawler(visitor.user_agent)
+
+
+def claim_unique(*, link_id: int, visitor: Visitor) -> bool:
+    """True for the visitor's first click on this link in 24 hours (one atomic cache.add, no query)."""
+    try:
+        return cache.add(f"clk:u:{link_id}:{visitor_key(visitor)}", 1, timeout=UNIQUE_WINDOW_SECONDS)
+    except Exception:  # the cache is down: count the click as unique rather than fail the redirect
+        log.warning("unique-click cache unavailable", exc_info=True)
+        return True
+
+
+def new_transaction_id() -> str:
+    """128 random bits as 32 hex characters: unguessable, URL-safe, and alphanumeric as ShareASale's afftrack needs."""
+    return secrets.token_hex(16)
+
+
+# --- the link -------------------------------------------------------------
+
+
+def find_link(code: str) -> Link | None:
+    """The link whose code or vanity slug is ``code``, with its offer, connection and member; one query."""
+    could_be_code = len(code) == LINK_CODE_LENGTH and code.isalnum()
+    could_be_vanity = code == code.lower() and len(code) >= 3
+    if could_be_code and could_be_vanity:
+        match = Q(code=code) | Q(vanity=code)
+    elif could_be_code:
+        match = Q(code=code)
+    else:
+        match = Q(vanity=code)
+    links = list(Link.objects.select_related("offer__connection", "member").filter(match)[:2])
+    # A code wins over another link's vanity slug of the same spelling.
+    links.sort(key=lambda link: link.code != code)
+    return links[0] if links else None
+
+
+def link_state(link: Link, when: datetime) -> str:
+    """The offer's state for this click: active, paused, scheduled, expired, or archived."""
+    if link.archived_at or link.offer.archived_at or link.member.status == Member.Status.ARCHIVED:
+        return "archived"
+    return link.offer.state_at(when)
+
+
+def clean_subs(params) -> dict[str, str]:
+    """sub1..sub5 passed on the click URL (``/c/<code>?sub1=story``), bounded like the model."""
+    return {key: params[key][:255] for key in SUB_KEYS if params.get(key)}
+
+
+# --- recording ------------------------------------------------------------
+
+
+def record_click(
+    *, link: Link, visitor: Visitor, deep_url: str | None = None, subs: dict | None = None, now=None
+) -> Click:
+    """Record one click on ``link`` and return it with ``destination`` set.
+
+    The row is written now (direct) or by the drain (redis buffer); either way the
+    returned Click's transaction_id is final.
+    """
+    now = now or timezone.now()
+    offer, member = link.offer, link.member
+    state = link_state(link, now)
+    bot = is_bot(visitor)
+    unique = False if bot else claim_unique(link_id=link.pk, visitor=visitor)
+    transaction_id = new_transaction_id()
+    if state == Offer.State.ACTIVE:
+        destination = lib.build_destination(offer, link, member, transaction_id, now, deep_url=deep_url, subs=subs)
+    else:
+        destination = lib.build_inactive_destination(offer, link)
+    sub_values = {key: (subs or {}).get(key) or getattr(link, key) for key in SUB_KEYS}
+    click = Click(
+        workspace_id=link.workspace_id,
+        transaction_id=transaction_id,
+        link_id=link.pk,
+        offer_id=offer.pk,
+        member_id=member.pk,
+        created_at=now,
+        ip_hash=hash_ip(visitor.ip),
+        user_agent=visitor.user_agent,
+        referrer=visitor.referrer,
+        is_unique=unique,
+        is_bot=bot,
+        offer_state=state,
+        destination=destination[:2000],
+        **sub_values,
+    )
+    store_click(click)
+    return click
+
+
+def store_click(click: Click) -> None:
+    """Write the click: into the Redis buffer when configured, else (or if Redis fails) into the database."""
+    if settings.CLICK_BUFFER == "redis":
+        try:
+            buffer_click(click)
+            return
+        except redis.RedisError:
+            log.warning("click buffer unavailable; inserting click %s directly", click.transaction_id, exc_info=True)
+    click.save(force_insert=True)
+
+
+# --- the Redis buffer -----------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def _client(url: str) -> redis.Redis:
+    # Short timeouts: a stalled Redis must turn into a direct insert, not a stalled redirect.
+    return redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=0.5, health_check_interval=30)
+
+
+def buffer_client() -> redis.Redis:
+    return _client(settings.REDIS_URL)
+
+
+def click_to_payload(click: Click) -> str:
+    return json.dumps(
+        {
+            "w": click.workspace_id,
+            "t": click.transaction_id,
+            "l": click.link_id,
+            "o": click.offer_id,
+            "m": click.member_id,
+            "at": click.created_at.isoformat(),
+            "ip": click.ip_hash,
+            "ua": click.user_agent,
+            "r": click.referrer,
+            "s": [click.sub1, click.sub2, click.sub3, click.sub4, click.sub5],
+            "u": click.is_unique,
+            "b": click.is_bot,
+            "st": click.offer_state,
+            "d": click.destination,
+        },
+        separators=(",", ":"),
+    )
+
+
+def click_from_payload(raw: bytes | str) -> Click:
+    data = json.loads(raw)
+    subs = dict(zip(SUB_KEYS, data["s"], strict=True))
+    return Click(
+        workspace_id=data["w"],
+        transaction_id=data["t"],
+        link_id=data["l"],
+        offer_id=data["o"],
+        member_id=data["m"],
+        created_at=datetime.fromisoformat(data["at"]),
+        ip_hash=data["ip"],
+        user_agent=data["ua"],
+        referrer=data["r"],
+        is_unique=data["u"],
+        is_bot=data["b"],
+        offer_state=data["st"],
+        destination=data["d"],
+        **subs,
+    )
+
+
+def buffer_click(click: Click) -> None:
+    """One round trip: XADD to the stream and SET the copy findable by transaction id."""
+    payload = click_to_payload(click)
+    pipe = buffer_client().pipeline(transaction=False)
+    pipe.xadd(STREAM_KEY, {"c": payload})
+    pipe.set(TID_KEY.format(click.transaction_id), payload, ex=TID_TTL_SECONDS)
+    pipe.execute()
+
+
+def _ensure_group(client: redis.Redis) -> None:
+    try:
+        # "0": a group created after clicks were buffered still drains them.
+        client.xgroup_create(STREAM_KEY, GROUP, id="0", mkstream=True)
+    except redis.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+def _insert_entries(client: redis.Redis, entries) -> int:
+    """Insert one batch of stream entries, then acknowledge and delete them. Returns rows offered."""
+    if not entries:
+        return 0
+    ids, clicks = [], []
+    for entry_id, fields in entries:
+        ids.append(entry_id)
+        raw = fields.get(b"c") if fields else None
+        if raw is None:
+            continue  # an entry trimmed away before we read it
+        try:
+            clicks.append(click_from_payload(raw))
+        except (ValueError, KeyError, TypeError):
+            log.error("dropping unreadable click buffer entry %s: %r", entry_id, raw[:200])
+    if clicks:
+        Click.objects.bulk_create(clicks, batch_size=1000, ignore_conflicts=True)
+    pipe = client.pipeline(transaction=False)
+    pipe.xack(STREAM_KEY, GROUP, *ids)
+    pipe.xdel(STREAM_KEY, *ids)
+    if clicks:
+        pipe.delete(*[TID_KEY.format(c.transaction_id) for c in clicks])
+    pipe.execute()
+    return len(clicks)
+
+
+def consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def drain_click_buffer(*, batch_size: int = 1000, max_batches: int = 200, claim_idle_ms: int = CLAIM_IDLE_MS) -> int:
+    """Move buffered clicks into the database; returns how many were inserted (or already there).
+
+    Safe to run in several workers at once: the consumer group hands each entry to one
+    consumer, and inserts ignore transaction ids already stored.
+    """
+    if not settings.REDIS_URL:
+        return 0
+    client = buffer_client()
+    _ensure_group(client)
+    consumer = consumer_name()
+    drained = 0
+    # Entries a dead consumer read but never acknowledged.
+    start = "0-0"
+    for _ in range(max_batches):
+        start, claimed, *_ = client.xautoclaim(
+            STREAM_KEY, GROUP, consumer, min_idle_time=claim_idle_ms, start_id=start, count=batch_size
+        )
+        drained += _insert_entries(client, claimed)
+        if start in (b"0-0", "0-0"):
+            break
+    for _ in range(max_batches):
+        response = client.xreadgroup(GROUP, consumer, {STREAM_KEY: ">"}, count=batch_size)
+        entries = response[0][1] if response else []
+        if not entries:
+            break
+        drained += _insert_entries(client, entries)
+    return drained
+
+
+def buffered_click_count() -> int:
+    """Clicks waiting in the buffer (for the bench and operators)."""
+    if not settings.REDIS_URL:
+        return 0
+    return buffer_client().xlen(STREAM_KEY)
+
+
+# --- lookups for postbacks ------------------------------------------------
+
+
+def find_click(*, workspace, transaction_id: str) -> Click | None:
+    """The click with this transaction id in ``workspace``, stored or still in the buffer.
+
+    A click found only in the buffer is inserted right away (idempotently), so a
+    postback that beats the drain still attributes to a real row.
+    """
+    if not transaction_id or len(transaction_id) > 64:
+        return None
+    stored = Click.objects.select_related("offer", "member").filter(workspace=workspace)
+    found = stored.filter(transaction_id=transaction_id).first()
+    if found is not None or not settings.REDIS_URL:
+        return found
+    try:
+        raw = buffer_client().get(TID_KEY.format(transaction_id))
+    except redis.RedisError:
+        log.warning("click buffer unavailable while looking up %s", transaction_id, exc_info=True)
+        return None
+    if raw is None:
+        return None
+    click = click_from_payload(raw)
+    if click.workspace_id != workspace.pk:
+        return None
+    Click.objects.bulk_create([click], ignore_conflicts=True)
+    return stored.filter(transaction_id=transaction_id).first()

@@ -1,0 +1,67 @@
+"""The click redirect, GET /c/<code>: the hot path every shared link goes through.
+
+One query finds the link (or none for malformed codes, which the URL converter
+rejects), the click is recorded (buffered in Redis or inserted), and the visitor
+gets a 302 that no cache may keep.
+"""
+
+from django.conf import settings
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from tracking import clicks
+
+
+class LinkCodeConverter:
+    """A link code ([A-Za-z0-9]{8}) or a vanity slug; anything else never reaches the view."""
+
+    regex = r"[A-Za-z0-9]{8}|[a-z0-9][a-z0-9-]{2,49}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+def _not_found(request):
+    response = render(request, "tracking/click_404.html", status=404)
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def _redirect(url: str) -> HttpResponseRedirect:
+    response = HttpResponseRedirect(url)
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@never_cache
+@require_safe
+def click(request, code):
+    link = clicks.find_link(code)
+    if link is None:
+        return _not_found(request)
+    recorded = clicks.record_click(
+        link=link,
+        visitor=clicks.visitor_from_request(request),
+        deep_url=request.GET.get("url"),
+        subs=clicks.clean_subs(request.GET),
+    )
+    return _redirect(recorded.destination)
+
+
+@never_cache
+def click_not_found(request, anything=""):
+    """Malformed /c/ paths: the same helpful 404, without touching the database."""
+    return _not_found(request)
+
+
+@never_cache
+def bench_redirect(request):
+    """A bare 302 for `make bench` to compare the click path against (BENCH_ENDPOINTS=true only)."""
+    if not settings.BENCH_ENDPOINTS:
+        raise Http404
+    return _redirect("https://shop.example/landing?utm_source=bench")

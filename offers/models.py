@@ -3,6 +3,7 @@ import string
 import uuid
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -222,6 +223,10 @@ class Offer(TimeStamped):
         return self.state_at()
 
     @property
+    def utm_items(self) -> list[tuple[str, str]]:
+        return [(k, getattr(self, k)) for k in ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")]
+
+    @property
     def allowed_domain_list(self) -> list[str]:
         return [d.strip().lower() for d in self.allowed_domains.replace(",", "\n").splitlines() if d.strip()]
 
@@ -266,3 +271,18 @@ class Link(TimeStamped):
 
     def __str__(self):
         return self.vanity or self.code
+
+    @property
+    def url(self) -> str:
+        """The public link to share: SITE_URL/c/<vanity or code>."""
+        return f"{settings.SITE_URL}/c/{self.vanity or self.code}"
+
+    @property
+    def subs(self) -> list[str]:
+        return [self.sub1, self.sub2, self.sub3, self.sub4, self.sub5]
+
+    @property
+    def is_plain(self) -> bool:
+        return not (
+            self.destination_url or self.vanity or self.sub1 or self.sub2 or self.sub3 or self.sub4 or self.sub5
+        )

@@ -76,3 +76,25 @@ def build_world(workspace, owner):
 case("workspaces:cancel_invitation")(lambda w: {"pk": w["invitation"].pk})
 case("workspaces:change_role", "workspaces:remove_member")(lambda w: {"pk": w["membership"].pk})
 case("workspaces:revoke_api_key")(lambda w: {"code": w["api_key"].code})
+case(
+    "offers:edit_project",
+    "offers:archive_project",
+    "offers:restore_project",
+)(lambda w: {"code": w["project"].code})
+case(
+    "offers:member_detail",
+    "offers:edit_member",
+    "offers:archive_member",
+    "offers:restore_member",
+)(lambda w: {"code": w["member"].code})
+case(
+    "offers:offer_detail",
+    "offers:edit_offer",
+    "offers:pause_offer",
+    "offers:resume_offer",
+    "offers:archive_offer",
+    "offers:restore_offer",
+    "offers:add_override",
+)(lambda w: {"code": w["offer"].code})
+case("offers:remove_override")(lambda w: {"code": w["offer"].code, "member_code": w["member"].code})
+case("offers:link_qr_png", "offers:link_qr_svg", "offers:archive_link")(lambda w: {"code": w["link"].code})

@@ -1,0 +1,551 @@
+import csv
+import json
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from offers import forms, lib, selectors, services
+from offers.models import Member, Offer
+from workspaces import access
+from workspaces.decorators import workspace_view
+from workspaces.errors import DomainError
+
+PAGE_SIZE = 50
+
+
+def _render(request, template, ctx=None, status=200):
+    ctx = {"can_manage": bool(request.membership and request.membership.can("manage")), **(ctx or {})}
+    return render(request, template, ctx, status=status)
+
+
+def _page(request, items):
+    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _safe_cell(value) -> str:
+    # Spreadsheets run cells starting with = + - @ as formulas; a leading quote keeps them text.
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv_response(filename: str, header: list[str], rows) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+    lines = (writer.writerow([_safe_cell(v) for v in row]) for row in rows)
+    response = StreamingHttpResponse(
+        (line for part in ([writer.writerow(header)], lines) for line in part), content_type="text/csv"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# --- Projects ---------------------------------------------------------------
+
+
+@workspace_view()
+def project_list(request):
+    form = forms.SearchForm(request.GET)
+    q = form.cleaned_data["q"] if form.is_valid() else ""
+    archived = request.GET.get("archived") == "1"
+    projects = selectors.list_projects(workspace=request.workspace, q=q, archived=archived)
+    ctx = {"form": form, "projects": projects, "archived": archived, "q": q}
+    return _render(request, "offers/project_list.html", ctx)
+
+
+@workspace_view("manage")
+def add_project(request):
+    form = forms.ProjectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            project = services.create_project(workspace=request.workspace, **form.cleaned_data)
+        except DomainError as e:
+            form.add_error("name", e.message)
+        else:
+            messages.success(request, f"Created project {project.name}.")
+            return redirect("offers:project_list")
+    return _render(request, "offers/project_form.html", {"form": form})
+
+
+@workspace_view("manage")
+def edit_project(request, code):
+    project = access.get_project(request, code, write=True)
+    form = forms.ProjectForm(request.POST or None, initial={"name": project.name, "description": project.description})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_project(project=project, **form.cleaned_data)
+        except DomainError as e:
+            form.add_error("name", e.message)
+        else:
+            messages.success(request, "Project saved.")
+            return redirect("offers:project_list")
+    return _render(request, "offers/project_form.html", {"form": form, "project": project})
+
+
+@workspace_view("manage")
+@require_POST
+def archive_project(request, code):
+    project = access.get_project(request, code, write=True)
+    services.archive_project(project=project)
+    messages.success(request, f"Archived {project.name}. Its members keep their links.")
+    return redirect("offers:project_list")
+
+
+@workspace_view("manage")
+@require_POST
+def restore_project(request, code):
+    project = access.get_project(request, code, write=True)
+    services.restore_project(project=project)
+    messages.success(request, f"Restored {project.name}.")
+    return redirect("offers:project_list")
+
+
+# --- Members ----------------------------------------------------------------
+
+
+def _member_filters(request):
+    form = forms.MemberFilterForm(request.GET, workspace=request.workspace)
+    filters = form.cleaned_data if form.is_valid() else {}
+    return form, {k: v for k, v in filters.items() if v}
+
+
+@workspace_view()
+def member_list(request):
+    form, filters = _member_filters(request)
+    members = selectors.list_members(workspace=request.workspace, **filters)
+    page = _page(request, members)
+    ctx = {"form": form, "page": page, "filtered": bool(filters), "any_members": request.workspace.members.exists()}
+    return _render(request, "offers/member_list.html", ctx)
+
+
+@workspace_view()
+def export_members(request):
+    _, filters = _member_filters(request)
+    members = selectors.list_members(workspace=request.workspace, **filters)
+    rows = (
+        [
+            m.name,
+            m.email,
+            m.handle,
+            m.paypal_email,
+            m.project.name if m.project else "",
+            "yes" if m.is_test else "no",
+            m.affiliate_id,
+            m.status,
+        ]
+        for m in members.iterator(chunk_size=500)
+    )
+    header = [*services.IMPORT_COLUMNS, *services.IMPORT_IGNORED_COLUMNS]
+    return _csv_response("members.csv", header, rows)
+
+
+@workspace_view("manage")
+def add_member(request):
+    form = forms.MemberForm(request.POST or None, workspace=request.workspace)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = services.create_member(workspace=request.workspace, **form.cleaned_data)
+        except DomainError as e:
+            form.add_error("email", e.message)
+        else:
+            messages.success(request, f"Added {member.name} (affiliate id {member.affiliate_id}).")
+            return redirect("offers:member_detail", code=member.code)
+    return _render(request, "offers/member_form.html", {"form": form})
+
+
+@workspace_view("manage")
+def import_members(request):
+    form = forms.MemberImportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            report = services.import_members(workspace=request.workspace, data=form.cleaned_data["file"].read())
+        except DomainError as e:
+            form.add_error("file", e.message)
+        else:
+            if report.ok:
+                messages.success(
+                    request, f"Imported {report.rows} members: {report.created} new, {report.updated} updated."
+                )
+                return redirect("offers:member_list")
+    status = 400 if request.method == "POST" and (form.errors or (report and not report.ok)) else 200
+    ctx = {"form": form, "report": report, "columns": services.IMPORT_COLUMNS}
+    return _render(request, "offers/member_import.html", ctx, status)
+
+
+@workspace_view()
+def member_detail(request, code):
+    member = access.get_member(request, code)
+    series = selectors.clicks_per_day(member=member, days=30)
+    ctx = {
+        "member": member,
+        "links": selectors.list_links(workspace=request.workspace, member=member)[:100],
+        "series": series,
+        "chart": json.dumps(selectors.clicks_chart(series)),
+        "recent_clicks": selectors.recent_clicks(member=member),
+        "earnings": selectors.member_earnings(member=member),
+        "offers": Offer.objects.filter(workspace=request.workspace, archived_at=None).order_by("name"),
+    }
+    return _render(request, "offers/member_detail.html", ctx)
+
+
+@workspace_view("manage")
+def edit_member(request, code):
+    member = access.get_member(request, code, write=True)
+    initial = {f: getattr(member, f) for f in services.MEMBER_FIELDS}
+    initial["project"] = member.project.code if member.project else None
+    form = forms.MemberForm(request.POST or None, initial=initial, workspace=request.workspace)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_member(member=member, **form.cleaned_data)
+        except DomainError as e:
+            form.add_error("email", e.message)
+        else:
+            messages.success(request, "Member saved.")
+            return redirect("offers:member_detail", code=member.code)
+    return _render(request, "offers/member_form.html", {"form": form, "member": member})
+
+
+@workspace_view("manage")
+@require_POST
+def archive_member(request, code):
+    member = access.get_member(request, code, write=True)
+    services.archive_member(member=member)
+    messages.success(request, f"Archived {member.name}. Their links keep working; no new links can be made.")
+    return redirect("offers:member_detail", code=member.code)
+
+
+@workspace_view("manage")
+@require_POST
+def restore_member(request, code):
+    member = access.get_member(request, code, write=True)
+    services.restore_member(member=member)
+    messages.success(request, f"Restored {member.name}.")
+    return redirect("offers:member_detail", code=member.code)
+
+
+# --- Offers -----------------------------------------------------------------
+
+
+@workspace_view()
+def offer_list(request):
+    state = request.GET.get("state", "")
+    q = request.GET.get("q", "")[:100]
+    offers = selectors.list_offers(workspace=request.workspace, q=q, state=state)
+    ctx = {
+        "offers": offers,
+        "state": state,
+        "q": q,
+        "states": forms.OFFER_STATE_FILTER,
+        "any_offers": request.workspace.offers.exists(),
+    }
+    return _render(request, "offers/offer_list.html", ctx)
+
+
+@workspace_view("manage")
+def new_offer(request):
+    return _render(request, "offers/offer_new.html")
+
+
+def _offer_form_page(request, form, offer=None, status=200):
+    ctx = {"form": form, "offer": offer, "has_connections": form.fields["connection"].queryset.exists()}
+    return _render(request, "offers/offer_form.html", ctx, status)
+
+
+def _chosen_network(request, data) -> str:
+    """The chosen connection's kind, else the network the offer URL looks like."""
+    field = forms.OfferForm(workspace=request.workspace).fields["connection"]
+    try:
+        connection = field.clean(data.get("connection", ""))
+    except ValidationError:
+        connection = None
+    return connection.kind if connection else lib.detect_network(data.get("offer_url", ""))
+
+
+def _with_network_params(request):
+    """The offer form re-bound with its URL rewritten to carry the network's tracking parameters."""
+    data = request.POST.copy()
+    url = data.get("offer_url", "").strip()
+    data["offer_url"] = services.append_network_params(url=url, kind=_chosen_network(request, data))
+    return forms.OfferForm(data, workspace=request.workspace)
+
+
+@workspace_view("manage")
+def add_offer(request):
+    form = forms.OfferForm(request.POST or None, workspace=request.workspace)
+    if request.method == "POST" and "append_params" in request.POST:
+        return _offer_form_page(request, _with_network_params(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            offer = services.create_offer(workspace=request.workspace, **form.cleaned_data)
+        except DomainError as e:
+            form.add_error(None, e.message)
+        else:
+            messages.success(request, f"Created {offer.name}. Next: generate links for your members.")
+            return redirect("offers:offer_detail", code=offer.code)
+    return _offer_form_page(request, form, status=400 if form.errors else 200)
+
+
+@workspace_view("manage")
+def edit_offer(request, code):
+    offer = access.get_offer(request, code, write=True)
+    form = forms.OfferForm(
+        request.POST or None, initial=forms.OfferForm.initial_for(offer), workspace=request.workspace
+    )
+    if request.method == "POST" and "append_params" in request.POST:
+        return _offer_form_page(request, _with_network_params(request), offer)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_offer(offer=offer, **form.cleaned_data)
+        except DomainError as e:
+            form.add_error(None, e.message)
+        else:
+            messages.success(request, "Offer saved.")
+            return redirect("offers:offer_detail", code=offer.code)
+    return _offer_form_page(request, form, offer, status=400 if form.errors else 200)
+
+
+@workspace_view("manage")
+@require_POST
+def offer_network_params(request):
+    """htmx: the offer URL field, rewritten with the chosen network's tracking parameters."""
+    form = _with_network_params(request)
+    before = request.POST.get("offer_url", "").strip()
+    ctx = {"form": form, "kind": _chosen_network(request, request.POST), "changed": form.data["offer_url"] != before}
+    response = _render(request, "offers/_offer_url_field.html", ctx)
+    response["HX-Trigger"] = "offer-url-changed"  # the live preview listens for it
+    return response
+
+
+@workspace_view()
+@require_POST
+def offer_preview(request):
+    """htmx: where a generated link of the offer being edited would land."""
+    form = forms.OfferForm(request.POST, workspace=request.workspace)
+    form.is_valid()
+    values = {name: form.cleaned_data.get(name) for name in services.OFFER_FIELDS if name in form.cleaned_data}
+    url = (request.POST.get("offer_url") or "").strip()
+    problems = services.offer_url_problems(url, protocol=values.get("protocol") or "")
+    offer = Offer(
+        workspace=request.workspace,
+        offer_url=url,
+        connection=values.get("connection"),
+        allowed_domains=values.get("allowed_domains") or "",
+        **{k: values.get(k) or "" for k in ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")},
+    )
+    member = Member.objects.filter(workspace=request.workspace, status=Member.Status.ACTIVE).order_by("name").first()
+    destination = "" if problems else services.preview_destination(offer=offer, member=member)
+    ctx = {"problems": problems, "destination": destination, "member": member}
+    return _render(request, "offers/_offer_preview.html", ctx)
+
+
+@workspace_view()
+def offer_detail(request, code):
+    offer = access.get_offer(request, code)
+    series = selectors.clicks_per_day(offer=offer, days=30)
+    links = selectors.list_links(workspace=request.workspace, offer=offer)
+    ctx = {
+        "offer": offer,
+        "links": links[:100],
+        "link_count": links.count(),
+        "series": series,
+        "chart": json.dumps(selectors.clicks_chart(series)),
+        "overrides": selectors.list_overrides(offer=offer),
+        "override_form": forms.PayoutOverrideForm(workspace=request.workspace),
+        "preview": _safe_preview(offer),
+    }
+    return _render(request, "offers/offer_detail.html", ctx)
+
+
+def _safe_preview(offer):
+    try:
+        return services.preview_destination(offer=offer)
+    except DomainError:
+        return ""
+
+
+def _offer_action(request, code, action, message):
+    offer = access.get_offer(request, code, write=True)
+    try:
+        action(offer=offer)
+    except DomainError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, message.format(name=offer.name))
+    return redirect("offers:offer_detail", code=offer.code)
+
+
+@workspace_view("manage")
+@require_POST
+def pause_offer(request, code):
+    return _offer_action(request, code, services.pause_offer, "Paused {name}: clicks now go to the fallback URL.")
+
+
+@workspace_view("manage")
+@require_POST
+def resume_offer(request, code):
+    return _offer_action(request, code, services.resume_offer, "Resumed {name}.")
+
+
+@workspace_view("manage")
+@require_POST
+def archive_offer(request, code):
+    return _offer_action(request, code, services.archive_offer, "Archived {name}; its links go to the fallback URL.")
+
+
+@workspace_view("manage")
+@require_POST
+def restore_offer(request, code):
+    return _offer_action(request, code, services.restore_offer, "Restored {name}. It stays paused until you resume it.")
+
+
+@workspace_view("manage")
+@require_POST
+def add_override(request, code):
+    offer = access.get_offer(request, code, write=True)
+    form = forms.PayoutOverrideForm(request.POST, workspace=request.workspace)
+    if not form.is_valid():
+        messages.error(request, "Payout override not saved: " + "; ".join(e for es in form.errors.values() for e in es))
+        return redirect("offers:offer_detail", code=offer.code)
+    try:
+        override = services.set_payout_override(offer=offer, **form.cleaned_data)
+    except DomainError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, f"{override.member.name} now has their own payout on this offer.")
+    return redirect("offers:offer_detail", code=offer.code)
+
+
+@workspace_view("manage")
+@require_POST
+def remove_override(request, code, member_code):
+    offer = access.get_offer(request, code, write=True)
+    member = access.get_member(request, member_code, write=True)
+    services.remove_payout_override(offer=offer, member=member)
+    messages.success(request, f"{member.name} is back on the offer's payout.")
+    return redirect("offers:offer_detail", code=offer.code)
+
+
+# --- Links ------------------------------------------------------------------
+
+
+def _link_filters(request):
+    form = forms.LinkFilterForm(request.GET, workspace=request.workspace)
+    filters = form.cleaned_data if form.is_valid() else {}
+    return form, {k: v for k, v in filters.items() if v}
+
+
+@workspace_view()
+def link_list(request):
+    form, filters = _link_filters(request)
+    links = selectors.list_links(workspace=request.workspace, **filters)
+    ctx = {
+        "form": form,
+        "page": _page(request, links),
+        "filtered": bool(filters),
+        "any_links": request.workspace.links.exists(),
+    }
+    return _render(request, "offers/link_list.html", ctx)
+
+
+@workspace_view()
+def export_links(request):
+    _, filters = _link_filters(request)
+    links = selectors.list_links(workspace=request.workspace, **filters)
+    header = [
+        "url",
+        "code",
+        "vanity",
+        "offer",
+        "member",
+        "affiliate_id",
+        "destination_url",
+        "sub1",
+        "sub2",
+        "sub3",
+        "sub4",
+        "sub5",
+        "created_at",
+    ]
+    rows = (
+        [
+            services.link_url(link),
+            link.code,
+            link.vanity or "",
+            link.offer.name,
+            link.member.name,
+            link.member.affiliate_id,
+            link.destination_url,
+            link.sub1,
+            link.sub2,
+            link.sub3,
+            link.sub4,
+            link.sub5,
+            link.created_at.isoformat(),
+        ]
+        for link in links.iterator(chunk_size=500)
+    )
+    return _csv_response("links.csv", header, rows)
+
+
+@workspace_view("manage")
+def add_links(request):
+    initial = {
+        "offer": request.GET.get("offer"),
+        "members": request.GET.getlist("members"),
+        "project": request.GET.get("project"),
+    }
+    form = forms.LinkGenerateForm(request.POST or None, initial=initial, workspace=request.workspace)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            report = services.generate_links(
+                offer=data["offer"],
+                members=data["member_list"],
+                destination_url=data["destination_url"],
+                vanity=data["vanity"],
+                subs=form.subs(),
+                allow_duplicates=data["allow_duplicates"],
+            )
+        except DomainError as e:
+            form.add_error(None, e.message)
+        else:
+            return _render(request, "offers/links_created.html", {"report": report, "offer": data["offer"]})
+    status = 400 if form.errors else 200
+    return _render(request, "offers/link_form.html", {"form": form}, status)
+
+
+@workspace_view()
+def link_qr_png(request, code):
+    link = access.get_link(request, code)
+    response = HttpResponse(services.link_qr_png(link), content_type="image/png")
+    response["Content-Disposition"] = f'attachment; filename="link-{link.vanity or link.code}.png"'
+    return response
+
+
+@workspace_view()
+def link_qr_svg(request, code):
+    link = access.get_link(request, code)
+    response = HttpResponse(services.link_qr_svg(link), content_type="image/svg+xml")
+    response["Content-Disposition"] = f'attachment; filename="link-{link.vanity or link.code}.svg"'
+    return response
+
+
+@workspace_view("manage")
+@require_POST
+def archive_link(request, code):
+    link = access.get_link(request, code, write=True)
+    services.archive_link(link=link)
+    messages.success(request, f"Archived link {link}.")
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(back)
+    return redirect("offers:link_list")

@@ -1,0 +1,272 @@
+"""Reads of the payments app: overview figures, member statements, the ledger export and the invariants."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Count, F, Max, Q, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from offers.models import Member
+from payments.models import (
+    ZERO,
+    Account,
+    AccountKind,
+    Entry,
+    LedgerTransaction,
+    Payment,
+    PaymentBatch,
+    Settlement,
+    TxnKind,
+)
+from tracking.models import Conversion, ConversionStatus
+from workspaces.models import Workspace
+
+SENT = [Payment.Status.PENDING, Payment.Status.UNCLAIMED, Payment.Status.PAID]
+
+
+def workspace_currencies(*, workspace: Workspace) -> list[str]:
+    found = set(Account.objects.filter(workspace=workspace).values_list("currency", flat=True).distinct())
+    found.add(workspace.currency)
+    return sorted(found, key=lambda c: (c != workspace.currency, c))
+
+
+def account_balance(*, workspace: Workspace, kind: str, currency: str) -> Decimal:
+    """The summed display balance of every account of ``kind`` in ``currency``."""
+    total = Account.objects.filter(workspace=workspace, kind=kind, currency=currency).aggregate(t=Sum("balance"))["t"]
+    total = total or ZERO
+    return -total if kind in (AccountKind.PAYABLE, AccountKind.INCOME, AccountKind.CARD_FUNDING) else total
+
+
+def overview_figures(*, workspace: Workspace, currency: str, today: date | None = None) -> dict:
+    today = today or timezone.localdate()
+    month_start = today.replace(day=1)
+    payables = Account.objects.filter(workspace=workspace, kind=AccountKind.PAYABLE, currency=currency)
+    sent = Payment.objects.filter(workspace=workspace, currency=currency, status__in=SENT)
+    expected = Settlement.objects.filter(workspace=workspace, currency=currency, status=Settlement.Status.EXPECTED)
+    return {
+        "available": account_balance(workspace=workspace, kind=AccountKind.AVAILABLE, currency=currency),
+        "in_transit": account_balance(workspace=workspace, kind=AccountKind.IN_TRANSIT, currency=currency),
+        "receivable": account_balance(workspace=workspace, kind=AccountKind.RECEIVABLE, currency=currency),
+        "expected_total": expected.aggregate(t=Sum("expected_amount"))["t"] or ZERO,
+        # Owed: positive payables only; negative ones are clawbacks the member still owes back.
+        "owed": -(payables.filter(balance__lt=0).aggregate(t=Sum("balance"))["t"] or ZERO),
+        "clawbacks": payables.filter(balance__gt=0).aggregate(t=Sum("balance"))["t"] or ZERO,
+        "paid_this_month": sent.filter(created_at__date__gte=month_start).aggregate(t=Sum("amount"))["t"] or ZERO,
+        "paid_to_date": sent.aggregate(t=Sum("amount"))["t"] or ZERO,
+    }
+
+
+def list_settlements(*, workspace: Workspace, status: str | None = None):
+    qs = Settlement.objects.filter(workspace=workspace).select_related("connection").annotate(n=Count("lines"))
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-expected_on", "-id")
+
+
+@dataclass
+class MemberRow:
+    member: Member
+    earned: Decimal = ZERO
+    pending: Decimal = ZERO
+    payable: Decimal = ZERO
+    paid: Decimal = ZERO
+    last_paid_at: object = None
+
+
+def member_rows(*, workspace: Workspace, currency: str) -> list[MemberRow]:
+    """Earned (approved, net of reversals), pending, payable, paid and last payment per member."""
+    rows: dict[int, MemberRow] = {}
+
+    def row(member_id):
+        return rows.setdefault(member_id, MemberRow(member=None))
+
+    earned = (
+        Entry.objects.filter(
+            workspace=workspace,
+            currency=currency,
+            account__kind=AccountKind.PAYABLE,
+            transaction__kind=TxnKind.CONVERSION,
+        )
+        .values("account__member_id")
+        .annotate(t=Sum("amount"))
+    )
+    for r in earned:
+        row(r["account__member_id"]).earned = -r["t"]
+    pending = (
+        Conversion.objects.filter(
+            workspace=workspace, currency=currency, status=ConversionStatus.PENDING, member__isnull=False
+        )
+        .values("member_id")
+        .annotate(t=Sum("member_payout"))
+    )
+    for r in pending:
+        row(r["member_id"]).pending = r["t"] or ZERO
+    for account in Account.objects.filter(workspace=workspace, kind=AccountKind.PAYABLE, currency=currency):
+        row(account.member_id).payable = -account.balance
+    paid = (
+        Payment.objects.filter(workspace=workspace, currency=currency, status__in=SENT)
+        .values("member_id")
+        .annotate(t=Sum("amount"), last=Max("created_at"))
+    )
+    for r in paid:
+        row(r["member_id"]).paid = r["t"]
+        row(r["member_id"]).last_paid_at = r["last"]
+    members = Member.objects.filter(workspace=workspace, pk__in=list(rows)).in_bulk()
+    out = []
+    for member_id, r in rows.items():
+        r.member = members.get(member_id)
+        if r.member is not None:
+            out.append(r)
+    out.sort(key=lambda r: (-r.payable, r.member.name))
+    return out
+
+
+def member_statement(*, workspace: Workspace, member: Member) -> dict:
+    """Every payable entry of ``member`` (per currency) with a running balance, and their payments."""
+    lines = []
+    running: dict[str, Decimal] = defaultdict(Decimal)
+    entries = (
+        Entry.objects.filter(workspace=workspace, account__kind=AccountKind.PAYABLE, account__member=member)
+        .select_related("transaction", "transaction__conversion", "transaction__payment")
+        .order_by("id")
+    )
+    for entry in entries:
+        owed = -entry.amount
+        running[entry.currency] += owed
+        lines.append({"entry": entry, "owed": owed, "balance": running[entry.currency]})
+    lines.reverse()
+    payments = Payment.objects.filter(workspace=workspace, member=member).select_related("batch").order_by("-id")
+    return {"lines": lines, "balances": dict(running), "payments": payments}
+
+
+def list_batches(*, workspace: Workspace):
+    return (
+        PaymentBatch.objects.filter(workspace=workspace)
+        .annotate(
+            n=Count("payments"),
+            n_failed=Count("payments", filter=Q(payments__status__in=[Payment.Status.FAILED, Payment.Status.RETURNED])),
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def paid_by_month(*, workspace: Workspace, currency: str, months: int = 12) -> dict:
+    """A Chart.js bar chart config of money sent to members per month."""
+    rows = (
+        Payment.objects.filter(workspace=workspace, currency=currency, status__in=SENT)
+        .annotate(month=TruncMonth("created_at"))
+        .values("month")
+        .annotate(t=Sum("amount"))
+        .order_by("month")
+    )
+    data = [(r["month"].strftime("%Y-%m"), float(r["t"])) for r in rows][-months:]
+    return {
+        "type": "bar",
+        "data": {
+            "labels": [label for label, _ in data],
+            "datasets": [{"label": f"Paid to members ({currency})", "data": [v for _, v in data]}],
+        },
+        "options": {"plugins": {"legend": {"display": False}}},
+    }
+
+
+def ledger_rows(*, workspace: Workspace):
+    """The ledger export: one row per entry, in posting order (iterated, never loaded whole)."""
+    return (
+        Entry.objects.filter(workspace=workspace)
+        .select_related("transaction", "account", "account__member", "account__connection")
+        .order_by("transaction_id", "id")
+        .iterator(chunk_size=2000)
+    )
+
+
+# ---------------------------------------------------------------------------
+# Invariants (check_ledger and the property-based tests)
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class LedgerReport:
+    transactions: int = 0
+    accounts: int = 0
+    violations: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+def check_ledger(*, workspace: Workspace | None = None) -> LedgerReport:
+    """Verify every ledger invariant, returning a readable list of violations.
+
+    1. each transaction has two or more entries summing to zero per currency;
+    2. each account's cached balance equals the sum of its entries, and entries
+       carry their account's currency;
+    3. no available balance is below zero;
+    4. no payable was paid twice: each payment posted exactly once for its
+       amount, a refund only for a failed or returned payment, and no payment
+       took more than the member's payable held just before it.
+    """
+    report = LedgerReport()
+    txns = LedgerTransaction.objects.all()
+    entries = Entry.objects.all()
+    accounts = Account.objects.all()
+    payments = Payment.objects.all()
+    if workspace is not None:
+        txns, entries = txns.filter(workspace=workspace), entries.filter(workspace=workspace)
+        accounts, payments = accounts.filter(workspace=workspace), payments.filter(workspace=workspace)
+    report.transactions = txns.count()
+    report.accounts = accounts.count()
+    v = report.violations
+
+    for t in txns.annotate(n=Count("entries")).filter(n__lt=2).values("key", "n"):
+        v.append(f"transaction {t['key']} has {t['n']} entries (at least 2 needed)")
+    unbalanced = (
+        entries.values("transaction__key", "currency")
+        .annotate(total=Sum("amount"))
+        .exclude(total=0)
+        .order_by("transaction__key")
+    )
+    for t in unbalanced:
+        v.append(f"transaction {t['transaction__key']} does not balance in {t['currency']}: off by {t['total']}")
+
+    sums = dict(entries.values("account_id").annotate(t=Sum("amount")).values_list("account_id", "t"))
+    for account in accounts.select_related("member", "connection"):
+        actual = sums.get(account.pk) or ZERO
+        if account.balance != actual:
+            v.append(f"account {account} caches {account.balance} but its entries sum to {actual}")
+        if account.kind == AccountKind.AVAILABLE and account.balance < 0:
+            v.append(f"available balance {account.currency} is below zero: {account.balance}")
+    for e in entries.exclude(currency=F("account__currency")).values("id", "currency", "account__currency"):
+        v.append(f"entry {e['id']} is in {e['currency']} on an account in {e['account__currency']}")
+
+    posted = defaultdict(list)
+    for key, amount in entries.filter(
+        transaction__kind__in=[TxnKind.PAYMENT, TxnKind.PAYMENT_FAILED], account__kind=AccountKind.PAYABLE
+    ).values_list("transaction__key", "amount"):
+        posted[key].append(amount)
+    for payment in payments.select_related("member"):
+        paid = posted.get(f"payment:{payment.pk}", [])
+        if len(paid) != 1 or paid[0] != payment.amount:
+            v.append(f"payment {payment.code} to {payment.member} of {payment.amount} posted as {paid}")
+        refund = posted.get(f"payment-failed:{payment.pk}", [])
+        if payment.gave_money_back and (len(refund) != 1 or refund[0] != -payment.amount):
+            v.append(f"{payment.status} payment {payment.code} was refunded as {refund}")
+        if not payment.gave_money_back and refund:
+            v.append(f"{payment.status} payment {payment.code} was refunded although it did not fail")
+
+    # Walk each payable in posting order: a payment may take at most what was owed just before it.
+    owed: dict[int, Decimal] = defaultdict(Decimal)
+    walk = (
+        entries.filter(account__kind=AccountKind.PAYABLE)
+        .values_list("account_id", "amount", "transaction__kind", "transaction__key")
+        .order_by("id")
+    )
+    for account_id, amount, kind, key in walk.iterator(chunk_size=5000):
+        if kind == TxnKind.PAYMENT and amount > owed[account_id]:
+            v.append(f"{key} paid {amount} while only {owed[account_id]} was payable (paid twice?)")
+        owed[account_id] -= amount
+    return report

@@ -1,0 +1,32 @@
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from payments.lib import add_business_days, money, next_pay_date, settlement_cut_off
+
+
+def test_business_days_skip_weekends():
+    friday = date(2026, 11, 20)
+    assert add_business_days(friday, 1) == date(2026, 11, 23)  # Monday
+    assert add_business_days(friday, 3) == date(2026, 11, 25)
+    assert add_business_days(date(2026, 11, 21), 2) == date(2026, 11, 24)  # from a Saturday
+
+
+def test_next_pay_date_rolls_into_next_month_and_year():
+    assert next_pay_date(date(2026, 11, 1), 1) == date(2026, 11, 1)
+    assert next_pay_date(date(2026, 11, 2), 1) == date(2026, 12, 1)
+    assert next_pay_date(date(2026, 12, 21), 20) == date(2027, 1, 20)
+    assert next_pay_date(date(2026, 12, 5), 20) == date(2026, 12, 20)
+
+
+def test_cut_off_follows_each_networks_rule():
+    assert settlement_cut_off("impact", date(2026, 12, 1)) == date(2026, 12, 1)
+    # ShareASale pays on the 20th for the previous month's locked transactions.
+    assert settlement_cut_off("shareasale", date(2026, 12, 20)) == date(2026, 12, 1)
+
+
+def test_money_rounds_to_cents_and_refuses_floats():
+    assert money("1.005") == Decimal("1.01")
+    with pytest.raises(TypeError):
+        money(1.5)

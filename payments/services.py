@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
@@ -415,6 +416,8 @@ def create_payment_run(
         raise DomainError("Choose a payment rail.")
     if rail == Rail.MANUAL and not paid_on:
         raise DomainError("Give the date the payment was made.")
+    if rail == Rail.PAYPAL and not paypal_configured():
+        raise DomainError("PayPal is not configured: set PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET, or pay manually.")
     if not idempotency_key:
         raise DomainError("The form expired; open Make a Payment again.")
     currency = currency.upper()
@@ -498,6 +501,10 @@ def _fill_batch(*, batch: PaymentBatch, member_ids, minimum: Decimal, retry_of, 
     batch.save(update_fields=["total", "updated_at"])
 
 
+def paypal_configured() -> bool:
+    return bool(settings.PAYPAL_CLIENT_ID and settings.PAYPAL_CLIENT_SECRET)
+
+
 def new_idempotency_key() -> str:
     return uuid.uuid4().hex
 
@@ -551,6 +558,16 @@ PAYPAL_RETURNED = {"RETURNED"}
 PAYPAL_UNCLAIMED = {"UNCLAIMED"}
 
 
+def fail_batch(*, batch: PaymentBatch, message: str) -> PaymentBatch:
+    """The rail refused the whole run: every pending payment gives its money back."""
+    for payment in batch.payments.filter(status=Payment.Status.PENDING):
+        fail_payment(payment=payment, status=Payment.Status.FAILED, message=message)
+    PaymentBatch.objects.filter(pk=batch.pk).update(
+        status=PaymentBatch.Status.FAILED, status_message=message[:500], updated_at=timezone.now()
+    )
+    return PaymentBatch.objects.get(pk=batch.pk)
+
+
 def send_paypal_batch(*, batch: PaymentBatch, client) -> PaymentBatch:
     """Submit a queued PayPal run (safe to repeat: PayPal dedupes on sender_batch_id and PayPal-Request-Id)."""
     from payments.rails import PayPalError
@@ -577,12 +594,7 @@ def send_paypal_batch(*, batch: PaymentBatch, client) -> PaymentBatch:
     except PayPalError as e:
         if e.transient:
             raise
-        for payment in payments:
-            fail_payment(payment=payment, status=Payment.Status.FAILED, message=e.message)
-        PaymentBatch.objects.filter(pk=batch.pk).update(
-            status=PaymentBatch.Status.FAILED, status_message=e.message[:500], updated_at=timezone.now()
-        )
-        return PaymentBatch.objects.get(pk=batch.pk)
+        return fail_batch(batch=batch, message=e.message)
     header = answer.get("batch_header", {})
     PaymentBatch.objects.filter(pk=batch.pk, status=PaymentBatch.Status.QUEUED).update(
         status=PaymentBatch.Status.PROCESSING,

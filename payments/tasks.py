@@ -7,6 +7,7 @@ from celery import shared_task
 from payments import services
 from payments.models import PaymentBatch, Rail
 from payments.rails import PayPalClient, PayPalError
+from workspaces.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,12 @@ def send_paypal_batch(self, batch_id: int) -> None:
     if batch is None:
         return
     try:
-        services.send_paypal_batch(batch=batch, client=PayPalClient.from_settings())
+        client = PayPalClient.from_settings()
+    except DomainError as e:
+        services.fail_batch(batch=batch, message=e.message)
+        return
+    try:
+        services.send_paypal_batch(batch=batch, client=client)
     except PayPalError as e:
         # Transient: the same sender_batch_id and PayPal-Request-Id make the retry safe.
         raise self.retry(exc=e, countdown=min(60 * 2**self.request.retries, 3600))
@@ -60,7 +66,7 @@ def poll_paypal_batches() -> int:
     batches = PaymentBatch.objects.filter(rail=Rail.PAYPAL, status=PaymentBatch.Status.PROCESSING).exclude(
         external_id=""
     )
-    if not batches.exists():
+    if not batches.exists() or not services.paypal_configured():
         return 0
     client = PayPalClient.from_settings()
     for batch in batches.order_by("id")[:200]:

@@ -1,0 +1,52 @@
+"""REST API for payments to members (read only; payments are made from the Payments Overview)."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.views import APIView
+
+from offers.api import ERRORS, CodeField, paged, paginate, resolve
+from offers.models import Member
+from payments.models import Payment
+from workspaces.api_auth import ApiKeyThrottle
+
+
+class PaymentOutput(serializers.Serializer):
+    code = serializers.UUIDField()
+    batch = CodeField()
+    member = CodeField()
+    member_name = serializers.CharField(source="member.name")
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    currency = serializers.CharField()
+    rail = serializers.CharField()
+    status = serializers.CharField()
+    status_message = serializers.CharField()
+    receiver = serializers.CharField()
+    reference = serializers.CharField()
+    paid_on = serializers.DateField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class PaymentListApi(APIView):
+    """Payments to members, newest first, by cursor."""
+
+    throttle_classes = [ApiKeyThrottle]
+
+    class FilterSerializer(serializers.Serializer):
+        member = serializers.UUIDField(required=False, help_text="Member code")
+        status = serializers.ChoiceField(choices=Payment.Status.choices, required=False)
+
+    @extend_schema(
+        parameters=[FilterSerializer],
+        responses={200: paged(PaymentOutput, "PaymentPage"), **ERRORS},
+        operation_id="payments_list",
+    )
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        qs = Payment.objects.filter(workspace=request.workspace).select_related("batch", "member")
+        if "member" in data:
+            qs = qs.filter(member=resolve(request.workspace, Member, data["member"], "member"))
+        if "status" in data:
+            qs = qs.filter(status=data["status"])
+        return paginate(self, request, qs, PaymentOutput)

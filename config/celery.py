@@ -58,6 +58,35 @@ app.conf.beat_schedule = {
         "task": "tracking.tasks.rebuild_recent_rollups",
         "schedule": crontab(hour=2, minute=40),
     },
+    # Every 10 seconds (finer than cron can say): post new conversion events to the ledger.
+    # Tracking never imports payments, so this beat is what wakes the consumer: a conversion
+    # change reaches the ledger within about 10 s.
+    "process-conversion-events": {
+        "task": "payments.tasks.process_conversion_events",
+        "schedule": 10.0,
+        "options": {"expires": 30},
+    },
+    # Every 5 minutes (*/5 * * * *): report and re-queue conversion events unprocessed after 3 minutes.
+    "sweep-stale-conversion-events": {
+        "task": "payments.tasks.sweep_stale_conversion_events",
+        "schedule": crontab(minute="*/5"),
+    },
+    # Daily at 01:30 UTC (30 1 * * *): create or top up each connection's expected settlement.
+    "create-expected-settlements": {
+        "task": "payments.tasks.create_expected_settlements",
+        "schedule": crontab(hour=1, minute=30),
+    },
+    # Daily at 06:00 UTC (0 6 * * *): credit received settlements whose crediting delay has passed.
+    "credit-due-settlements": {
+        "task": "payments.tasks.credit_due_settlements",
+        "schedule": crontab(hour=6, minute=0),
+    },
+    # Every 5 minutes (*/5 * * * *): poll PayPal for payout runs still processing.
+    "poll-paypal-batches": {
+        "task": "payments.tasks.poll_paypal_batches",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 240},
+    },
 }
 
 app.autodiscover_tasks()

@@ -153,6 +153,10 @@ class PostbackLog(models.Model):
     network = models.CharField(max_length=12)
     method = models.CharField(max_length=8)
     is_pixel = models.BooleanField(default=False)
+    # Fired by the "send test conversion" button rather than by the network.
+    is_test = models.BooleanField(default=False)
+    # The HTTP status the hit was answered with (pixels always get a 200 GIF; this is what a postback would get).
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     source_ip = models.GenericIPAddressField(null=True, blank=True)
     query = models.TextField(blank=True)
     body = models.TextField(blank=True)

@@ -10,7 +10,6 @@ approving, which the ledger treats like a reversal).
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -27,6 +26,7 @@ from tracking.models import (
     ConversionStatus,
     PostbackLog,
 )
+from tracking.postbacks import MAX_AMOUNT, ConversionData
 from workspaces.errors import DomainError
 
 Outcome = PostbackLog.Outcome
@@ -39,30 +39,6 @@ STATUS_RANK = {
     ConversionStatus.REJECTED: 2,
 }
 FINAL_STATUSES = {ConversionStatus.REVERSED, ConversionStatus.REJECTED}
-MAX_AMOUNT = Decimal("1000000000.00")
-
-
-@dataclass(frozen=True)
-class ConversionData:
-    """One conversion as a network reported it, already parsed and normalised."""
-
-    transaction_id: str = ""
-    affiliate_id: str = ""
-    external_id: str = ""
-    sale_amount: Decimal | None = None
-    network_payout: Decimal | None = None
-    status: str | None = None  # "pending" | "approved" | "reversed" | "rejected"
-    currency: str = ""
-    event_at: datetime | None = None
-    locking_at: datetime | None = None
-
-    @property
-    def dedupe_key(self) -> str:
-        if self.external_id:
-            return self.external_id
-        if self.transaction_id:
-            return "tid:" + self.transaction_id
-        return ""
 
 
 @dataclass
@@ -75,18 +51,23 @@ class RecordResult:
 
 
 def find_click(*, workspace, transaction_id: str) -> Click | None:
-    """Our click for ``transaction_id`` in ``workspace``, with its offer and member."""
-    try:
-        from tracking.clicks import find_click as find_buffered_click
-    except ImportError:
-        find_buffered_click = None
-    if find_buffered_click is not None:
-        return find_buffered_click(workspace=workspace, transaction_id=transaction_id)
-    return (
+    """Our click for ``transaction_id`` in ``workspace``, with its offer and member.
+
+    One query for a stored click; a click still in the Redis buffer is stored on
+    the spot by the click service.
+    """
+    click = (
         Click.objects.select_related("offer", "member")
         .filter(workspace=workspace, transaction_id=transaction_id)
         .first()
     )
+    if click is not None:
+        return click
+    try:
+        from tracking.clicks import find_click as find_buffered_click
+    except ImportError:
+        return None
+    return find_buffered_click(workspace=workspace, transaction_id=transaction_id)
 
 
 def snapshot(conversion: Conversion) -> dict:

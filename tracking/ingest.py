@@ -1,0 +1,277 @@
+"""The postback and pixel endpoints networks call, and the pipeline behind them.
+
+A hit goes: secret -> connection (one indexed query; unknown: 404 "not found"),
+IP allowlist, HTTP Basic auth, size limit, parameter parsing, then one call to
+record_conversion, which stores the PostbackLog row in the same transaction as
+the conversion change. Every hit is logged, rejected ones with their reason.
+Nothing here makes outbound calls.
+"""
+
+import base64
+import binascii
+import hashlib
+import hmac
+import ipaddress
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import quote
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password
+from django.http import HttpResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from offers.models import NetworkConnection
+from tracking.models import ConversionSource, PostbackLog
+from tracking.postbacks import NETWORKS, ParseError, parse_conversion, parse_params
+from tracking.services import record_conversion
+
+logger = logging.getLogger(__name__)
+
+# A 1x1 transparent GIF.
+PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+Outcome = PostbackLog.Outcome
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One inbound request, reduced to what the log keeps and the parser needs."""
+
+    method: str
+    query: str
+    body: bytes
+    content_type: str
+    source_ip: str | None
+    too_large: bool = False
+    authorization: str = ""
+
+
+@dataclass(frozen=True)
+class Received:
+    log: PostbackLog
+    status: int
+
+    @property
+    def answer(self) -> str:
+        if self.log.outcome == Outcome.REJECTED:
+            return self.log.reason or "rejected"
+        return self.log.outcome
+
+
+def read_hit(request) -> Hit:
+    """Read at most POSTBACK_BODY_LIMIT + 1 bytes of body, so an oversized hit is noticed, not swallowed."""
+    limit = settings.POSTBACK_BODY_LIMIT
+    body = request.read(limit + 1) if request.method == "POST" else b""
+    # WSGI hands the query string over as bytes decoded with latin-1 (PEP 3333).
+    query = request.META.get("QUERY_STRING", "")
+    return Hit(
+        method=request.method,
+        query=query,
+        body=body,
+        content_type=request.META.get("CONTENT_TYPE", ""),
+        source_ip=client_ip(request),
+        too_large=len(body) > limit or len(query) > limit,
+        authorization=request.META.get("HTTP_AUTHORIZATION", ""),
+    )
+
+
+def client_ip(request) -> str | None:
+    """The caller's IP (honouring TRUSTED_PROXY_COUNT like the click redirect), or None if unusable."""
+    candidate = request.META.get("REMOTE_ADDR", "")
+    try:
+        from tracking.clicks import client_ip as click_client_ip
+
+        candidate = click_client_ip(request.META)
+    except ImportError:
+        pass
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None
+
+
+def _ascii_query(query: str) -> str:
+    """The query string with raw non-ASCII bytes percent-encoded, so the parser decodes them strictly as UTF-8."""
+    raw = query.encode("latin-1", "replace")
+    return quote(raw, safe=bytes(range(0x21, 0x7F)))
+
+
+def _clean(text: str) -> str:
+    # PostgreSQL text cannot hold NUL; undecodable bytes become U+FFFD.
+    return text.replace("\x00", "\ufffd")
+
+
+def new_log(*, hit: Hit, network: str, is_pixel: bool, is_test: bool = False, replay_of=None) -> PostbackLog:
+    limit = settings.POSTBACK_BODY_LIMIT
+    query = hit.query.encode("latin-1", "replace").decode("utf-8", "replace")
+    return PostbackLog(
+        network=network[:12],
+        method=hit.method[:8],
+        is_pixel=is_pixel,
+        is_test=is_test,
+        source_ip=hit.source_ip,
+        query=_clean(query[:limit]),
+        body=_clean(hit.body[:limit].decode("utf-8", "replace")),
+        content_type=_clean(hit.content_type[:200]),
+        replay_of=replay_of,
+    )
+
+
+def _reject(log: PostbackLog, reason: str, status: int, connection: NetworkConnection | None = None) -> Received:
+    log.outcome = Outcome.REJECTED
+    log.reason = _clean(reason)[:500]
+    log.response_status = status
+    if connection is not None:
+        log.workspace_id = connection.workspace_id
+        log.connection = connection
+    log.save()
+    return Received(log, status)
+
+
+def process_hit(
+    *,
+    connection: NetworkConnection,
+    hit: Hit,
+    is_pixel: bool,
+    source: str,
+    is_test: bool = False,
+    replay_of: PostbackLog | None = None,
+    check_access: bool = True,
+) -> Received:
+    """Check, parse and record one hit for ``connection``; always leaves exactly one PostbackLog row."""
+    log = new_log(hit=hit, network=connection.kind, is_pixel=is_pixel, is_test=is_test, replay_of=replay_of)
+    if check_access:
+        denied = _check_access(connection, hit)
+        if denied is not None:
+            return _reject(log, denied[0], denied[1], connection)
+    if hit.too_large:
+        return _reject(log, f"request larger than {settings.POSTBACK_BODY_LIMIT} bytes", 413, connection)
+    try:
+        params = parse_params(query=_ascii_query(hit.query), body=hit.body, content_type=hit.content_type)
+        log.params = params
+        data = parse_conversion(params, network=connection.kind)
+    except ParseError as exc:
+        status = 415 if str(exc).startswith("unsupported content type") else 400
+        return _reject(log, str(exc), status, connection)
+
+    log.response_status = 200
+    try:
+        result = record_conversion(connection=connection, data=data, source=source, postback=log)
+    except Exception:
+        # Not the caller's fault: keep the hit and answer 503 so the network retries.
+        logger.exception("postback for connection %s failed", connection.pk)
+        log.pk, log.conversion = None, None
+        return _reject(log, "temporarily unavailable; please retry", 503, connection)
+    if result.outcome == Outcome.REJECTED:
+        # The parameters were fine but contradict the stored conversion (e.g. another currency).
+        PostbackLog.objects.filter(pk=log.pk).update(response_status=422)
+        log.response_status = 422
+    return Received(log, log.response_status)
+
+
+def _check_access(connection: NetworkConnection, hit: Hit) -> tuple[str, int] | None:
+    """(reason, status) when the connection's IP allowlist or Basic auth refuses the hit."""
+    allowlist = allowed_networks(connection.ip_allowlist)
+    if allowlist:
+        ip = ipaddress.ip_address(hit.source_ip) if hit.source_ip else None
+        if ip is None or not any(ip in net for net in allowlist if net.version == ip.version):
+            return f"source IP {hit.source_ip or 'unknown'} is not in the allowlist", 403
+    if connection.basic_auth_username:
+        problem = _basic_auth_problem(connection, hit.authorization)
+        if problem:
+            return problem, 401
+    return None
+
+
+@lru_cache(maxsize=256)
+def allowed_networks(text: str) -> tuple:
+    nets = []
+    for line in text.replace(",", "\n").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            nets.append(ipaddress.ip_network(line, strict=False))
+        except ValueError:
+            logger.warning("ignoring invalid allowlist entry %r", line)
+    return tuple(nets)
+
+
+# Verified (connection, stored hash, credentials digest): a password hasher costs tens of
+# milliseconds by design, too slow to pay on every postback of a busy network.
+_verified_credentials: dict[tuple, bool] = {}
+
+
+def _basic_auth_problem(connection: NetworkConnection, header: str) -> str:
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return "HTTP Basic authentication required"
+    try:
+        username, sep, password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return "malformed HTTP Basic credentials"
+    if not sep:
+        return "malformed HTTP Basic credentials"
+    digest = hashlib.sha256(f"{username}:{password}".encode()).hexdigest()
+    key = (connection.pk, connection.basic_auth_username, connection.basic_auth_password_hash, digest)
+    if key in _verified_credentials:
+        return ""
+    ok_user = hmac.compare_digest(username.encode(), connection.basic_auth_username.encode())
+    ok_password = check_password(password, connection.basic_auth_password_hash)
+    if not (ok_user and ok_password):
+        return "HTTP Basic authentication failed"
+    if len(_verified_credentials) > 1000:
+        _verified_credentials.clear()
+    _verified_credentials[key] = True
+    return ""
+
+
+def _connection_for(secret: str) -> NetworkConnection | None:
+    return NetworkConnection.objects.select_related("workspace").filter(postback_secret=secret).first()
+
+
+def _log_unknown(hit: Hit, network: str, is_pixel: bool, reason: str, connection=None) -> None:
+    log = new_log(hit=hit, network=network, is_pixel=is_pixel)
+    _reject(log, reason, 404, connection)
+
+
+def _text(body: str, status: int) -> HttpResponse:
+    response = HttpResponse(body, status=status, content_type="text/plain; charset=utf-8")
+    if status == 401:
+        response["WWW-Authenticate"] = 'Basic realm="postback", charset="UTF-8"'
+    return response
+
+
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def postback(request, network: str, secret: str):
+    hit = read_hit(request)
+    connection = _connection_for(secret)
+    if connection is None:
+        _log_unknown(hit, network if network in NETWORKS else "unknown", False, "unknown secret")
+        return _text("not found", 404)
+    if network != connection.kind:
+        # Same answer as an unknown secret; the brand still sees the mix-up in its log.
+        reason = f"postback URL names {network[:20]} but the secret belongs to a {connection.kind} connection"
+        _log_unknown(hit, connection.kind, False, reason, connection)
+        return _text("not found", 404)
+    received = process_hit(connection=connection, hit=hit, is_pixel=False, source=ConversionSource.POSTBACK)
+    return _text(received.answer, received.status)
+
+
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET"])
+def pixel(request, secret: str):
+    hit = read_hit(request)
+    connection = _connection_for(secret)
+    if connection is None:
+        _log_unknown(hit, "unknown", True, "unknown secret")
+    else:
+        process_hit(connection=connection, hit=hit, is_pixel=True, source=ConversionSource.PIXEL)
+    # Always the image: a browser on a thank-you page has no use for our verdict.
+    return HttpResponse(PIXEL_GIF, content_type="image/gif")

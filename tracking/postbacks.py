@@ -1,0 +1,306 @@
+"""Parsing postback and pixel parameters into a ConversionData. Pure: no database, no request.
+
+What a postback must carry: our ``transaction_id`` (under any of its names) or the
+network's conversion id (Impact ActionId, ShareASale transID, TUNE adv_sub...), so
+that it has a dedupe key. The "server postback with affiliate ID" protocol sends
+``affiliate_id`` with a conversion id. A conversion id alone updates the conversion
+it names, or is kept unattributed. Everything else is optional.
+
+Rules:
+- Parameter names are case-insensitive; the first non-empty name of a meaning, in
+  the order of the tables below, wins (Impact may send both ``action_id`` and
+  ``oid``: the ActionId is the conversion id).
+- Parameters come from the query string, a form body or a JSON object body; a body
+  value overrides the query string's value of the same name.
+- A value that is still a macro (``{SubId1}``, ``!!afftrack!!``) was not filled in
+  by the network and counts as absent.
+- Amounts: plain decimals with a dot (``12.50``). ShareASale may prefix ``$`` and
+  group thousands with commas (``$1,234.50``); Awin may use a decimal comma
+  (``12,50``). Up to 5 decimal places (TUNE's precision) are rounded half-up to
+  cents; more are rejected, as are signs, exponents, NaN, infinities, non-ASCII
+  digits and anything above MAX_AMOUNT.
+- Dates: ISO 8601 (with offset; naive means UTC), ``yyyy-MM-dd HH:mm:ss``
+  (ShareASale: US Central time), or a Unix timestamp in seconds.
+"""
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
+
+MAX_AMOUNT = Decimal("10000000.00")  # ten million per conversion: anything above is a mistake or an attack
+MAX_ID_LENGTH = 255
+MAX_PARAMS = 100
+CENT = Decimal("0.01")
+NETWORKS = ("impact", "shareasale", "awin", "generic")
+
+# Meaning -> accepted names (lower-case), in priority order.
+NAMES = {
+    "transaction_id": ("transaction_id", "subid1", "afftrack", "clickref2", "aff_sub", "click_id"),
+    "affiliate_id": ("affiliate_id", "subid2", "aff_id"),
+    "external_id": ("action_id", "actionid", "transid", "order_id", "adv_sub", "oid"),
+    "sale_amount": ("amount", "amountofsale", "sale_amount"),
+    "network_payout": ("payout", "commission"),
+    "status": ("status",),
+    "currency": ("currency",),
+    "event_at": ("event_date", "eventdate", "transdate"),
+    "locking_at": ("locking_date", "lockingdate"),
+}
+
+STATUSES = {
+    "pending": "pending",
+    "new": "pending",
+    "tracked": "pending",
+    "approved": "approved",
+    "locked": "approved",
+    "cleared": "approved",
+    "paid": "approved",
+    "reversed": "reversed",
+    "reversal": "reversed",
+    "voided": "reversed",
+    "void": "reversed",
+    "declined": "reversed",
+    "rejected": "rejected",
+    "invalid": "rejected",
+}
+
+SHAREASALE_TZ = ZoneInfo("America/Chicago")
+_MACRO = re.compile(r"^(\{[A-Za-z0-9_]+\}|!![A-Za-z0-9_]+!!|%%[A-Za-z0-9_]+%%|\[[A-Za-z0-9_]+\])$")
+_ID = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no spaces
+_PLAIN = re.compile(r"^[0-9]+(\.[0-9]+)?$", re.ASCII)
+_SHAREASALE = re.compile(r"^\$?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.[0-9]+)?$", re.ASCII)
+_AWIN = re.compile(r"^[0-9]+([.,][0-9]+)?$", re.ASCII)
+_NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?$", re.ASCII)
+
+
+class ParseError(ValueError):
+    """Bad input: the message is the short reason given back to the network."""
+
+
+@dataclass(frozen=True)
+class ConversionData:
+    """One conversion as a network reported it, already parsed and normalised."""
+
+    transaction_id: str = ""
+    affiliate_id: str = ""
+    external_id: str = ""
+    sale_amount: Decimal | None = None
+    network_payout: Decimal | None = None
+    status: str | None = None  # "pending" | "approved" | "reversed" | "rejected"
+    currency: str = ""
+    event_at: datetime | None = None
+    locking_at: datetime | None = None
+
+    @property
+    def dedupe_key(self) -> str:
+        if self.external_id:
+            return self.external_id
+        if self.transaction_id:
+            return "tid:" + self.transaction_id
+        return ""
+
+
+def parse_params(*, query: str, body: bytes, content_type: str) -> dict[str, str]:
+    """Merge query string and body into {lower-case name: value}. Raises ParseError."""
+    params: dict[str, str] = {}
+    _merge(params, _parse_urlencoded(query, "query string"))
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if body:
+        if media_type == "application/json" or media_type.endswith("+json"):
+            _merge(params, _parse_json(body))
+        elif media_type in ("application/x-www-form-urlencoded", "", "text/plain"):
+            text = _decode(body, "body")
+            if text.strip():
+                _merge(params, _parse_urlencoded(text.strip(), "body"))
+        else:
+            raise ParseError(f"unsupported content type {media_type[:60]}")
+    if len(params) > MAX_PARAMS:
+        raise ParseError("too many parameters")
+    return params
+
+
+def _merge(params: dict, pairs) -> None:
+    for name, value in pairs:
+        key = name.strip().lower()
+        if "\x00" in key or "\x00" in value:
+            raise ParseError("NUL character in a parameter")
+        if not key:
+            continue
+        # A body value overrides the query string's, and a later duplicate an earlier empty one.
+        if value != "" or key not in params:
+            params[key] = value
+
+
+def _decode(raw: bytes, where: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ParseError(f"{where} is not valid UTF-8")
+
+
+def _parse_urlencoded(text: str, where: str):
+    try:
+        return parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict", max_num_fields=MAX_PARAMS)
+    except UnicodeDecodeError:
+        raise ParseError(f"{where} is not valid UTF-8")
+    except ValueError:
+        raise ParseError(f"{where} has too many parameters")
+
+
+def _parse_json(body: bytes):
+    try:
+        data = json.loads(_decode(body, "body"))
+    except (ValueError, RecursionError):
+        raise ParseError("body is not valid JSON")
+    if not isinstance(data, dict):
+        raise ParseError("JSON body must be an object")
+    pairs = []
+    for name, value in data.items():
+        if value is None:
+            value = ""
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, int | float | str):
+            value = str(value) if not isinstance(value, float) else repr(value)
+        else:
+            continue  # nested values (Impact's items[]) carry nothing we record
+        pairs.append((str(name), value))
+    return pairs
+
+
+def pick(params: dict[str, str], meaning: str) -> tuple[str, str]:
+    """(name, value) of the first non-empty, non-macro parameter for ``meaning``; ("", "") if none."""
+    for name in NAMES[meaning]:
+        value = params.get(name, "").strip()
+        if value and not _MACRO.match(value):
+            return name, value
+    return "", ""
+
+
+def parse_conversion(params: dict[str, str], *, network: str, now: datetime | None = None) -> ConversionData:
+    """The conversion a postback describes. Raises ParseError with a short reason."""
+    now = now or datetime.now(UTC)
+    transaction_id = _id(params, "transaction_id")
+    affiliate_id = _id(params, "affiliate_id", max_length=64)
+    external_id = _id(params, "external_id")
+    if not transaction_id and not external_id:
+        raise ParseError("missing transaction_id (or the network's conversion id)")
+    return ConversionData(
+        transaction_id=transaction_id,
+        affiliate_id=affiliate_id,
+        external_id=external_id,
+        sale_amount=_amount(params, "sale_amount", network),
+        network_payout=_amount(params, "network_payout", network),
+        status=_status(params),
+        currency=_currency(params),
+        event_at=_date(params, "event_at", network, now),
+        locking_at=_date(params, "locking_at", network, now, allow_future=True),
+    )
+
+
+def _id(params, meaning, max_length=MAX_ID_LENGTH) -> str:
+    name, value = pick(params, meaning)
+    if not value:
+        return ""
+    if len(value) > max_length:
+        raise ParseError(f"{name} is longer than {max_length} characters")
+    if not _ID.match(value):
+        raise ParseError(f"{name} has spaces or characters outside printable ASCII")
+    return value
+
+
+def parse_amount(text: str, *, network: str = "generic") -> Decimal:
+    """A strict money amount, rounded to cents. Raises ParseError (message without the name)."""
+    text = text.strip()
+    if network == "shareasale" and _SHAREASALE.match(text):
+        text = text.lstrip("$").replace(",", "")
+    elif network == "awin" and _AWIN.match(text):
+        text = text.replace(",", ".")
+    elif not _PLAIN.match(text):
+        raise ParseError("is not a plain decimal amount")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ParseError("is not a plain decimal amount")
+    if not value.is_finite():
+        raise ParseError("is not a finite amount")
+    if -value.as_tuple().exponent > 5:
+        raise ParseError("has more than 5 decimal places")
+    if value > MAX_AMOUNT:
+        raise ParseError(f"is above the maximum of {MAX_AMOUNT}")
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _amount(params, meaning, network) -> Decimal | None:
+    name, value = pick(params, meaning)
+    if not value:
+        return None
+    if value.startswith("-"):
+        raise ParseError(f"{name} is negative")
+    try:
+        return parse_amount(value, network=network)
+    except ParseError as exc:
+        raise ParseError(f"{name} {exc}")
+
+
+def parse_status(text: str) -> str:
+    try:
+        return STATUSES[text.strip().lower()]
+    except KeyError:
+        raise ParseError(f"unknown status {text[:30]!r}")
+
+
+def _status(params) -> str | None:
+    _name, value = pick(params, "status")
+    return parse_status(value) if value else None
+
+
+def _currency(params) -> str:
+    name, value = pick(params, "currency")
+    if not value:
+        return ""
+    if not (len(value) == 3 and value.isascii() and value.isalpha()):
+        raise ParseError(f"{name} must be a 3-letter ISO 4217 code")
+    return value.upper()
+
+
+def parse_date(text: str, *, network: str = "generic") -> datetime:
+    """An aware datetime from ISO 8601, 'yyyy-MM-dd HH:mm:ss' or Unix seconds. Raises ParseError."""
+    text = text.strip()
+    if text.isascii() and text.isdigit() and len(text) <= 11:
+        return datetime.fromtimestamp(int(text), tz=UTC)
+    if not text.isascii():
+        raise ParseError("is not a date")
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ParseError("is not a date")
+    if value.tzinfo is None:
+        if network == "shareasale" and _NAIVE.match(text):
+            # ShareASale sends naive US Central times.
+            value = value.replace(tzinfo=SHAREASALE_TZ)
+        else:
+            value = value.replace(tzinfo=UTC)
+    return value
+
+
+def _date(params, meaning, network, now, allow_future=False) -> datetime | None:
+    name, value = pick(params, meaning)
+    if not value:
+        return None
+    try:
+        when = parse_date(value, network=network)
+    except ParseError as exc:
+        raise ParseError(f"{name} {exc}")
+    except (OverflowError, OSError, ValueError):
+        raise ParseError(f"{name} is not a date")
+    if when.year < 2000:
+        raise ParseError(f"{name} is before 2000")
+    if not allow_future and when > now + timedelta(days=1):
+        raise ParseError(f"{name} is in the future")
+    if when.year > now.year + 2:
+        raise ParseError(f"{name} is too far in the future")
+    return when

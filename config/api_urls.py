@@ -3,6 +3,29 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from offers.api import (
+    LinkCreateApi,
+    LinkListApi,
+    MemberBulkCreateApi,
+    MemberCreateApi,
+    MemberDetailApi,
+    MemberListApi,
+    OfferCreateApi,
+    OfferDetailApi,
+    OfferListApi,
+)
+from payments.api import PaymentListApi
+from tracking.api import (
+    ClickListApi,
+    ConversionApproveApi,
+    ConversionDetailApi,
+    ConversionListApi,
+    ConversionRejectApi,
+    ReportByDayApi,
+    ReportByMemberApi,
+    ReportByOfferApi,
+    ReportSummaryApi,
+)
 from workspaces.api import WorkspaceDetailApi
 
 app_name = "api"
@@ -14,4 +37,23 @@ urlpatterns = [
         name="docs",
     ),
     path("workspace/", WorkspaceDetailApi.as_view(), name="workspace"),
+    path("offers/", OfferListApi.as_view(), name="offer_list"),
+    path("offers/create/", OfferCreateApi.as_view(), name="offer_create"),
+    path("offers/<uuid:code>/", OfferDetailApi.as_view(), name="offer_detail"),
+    path("members/", MemberListApi.as_view(), name="member_list"),
+    path("members/create/", MemberCreateApi.as_view(), name="member_create"),
+    path("members/bulk-create/", MemberBulkCreateApi.as_view(), name="member_bulk_create"),
+    path("members/<uuid:code>/", MemberDetailApi.as_view(), name="member_detail"),
+    path("links/", LinkListApi.as_view(), name="link_list"),
+    path("links/create/", LinkCreateApi.as_view(), name="link_create"),
+    path("clicks/", ClickListApi.as_view(), name="click_list"),
+    path("conversions/", ConversionListApi.as_view(), name="conversion_list"),
+    path("conversions/<uuid:code>/", ConversionDetailApi.as_view(), name="conversion_detail"),
+    path("conversions/<uuid:code>/approve/", ConversionApproveApi.as_view(), name="conversion_approve"),
+    path("conversions/<uuid:code>/reject/", ConversionRejectApi.as_view(), name="conversion_reject"),
+    path("reports/summary/", ReportSummaryApi.as_view(), name="report_summary"),
+    path("reports/by-member/", ReportByMemberApi.as_view(), name="report_by_member"),
+    path("reports/by-offer/", ReportByOfferApi.as_view(), name="report_by_offer"),
+    path("reports/by-day/", ReportByDayApi.as_view(), name="report_by_day"),
+    path("payments/", PaymentListApi.as_view(), name="payment_list"),
 ]

@@ -20,6 +20,13 @@ PUBLIC = {
     "tracking:click",
     "tracking:click_slash",
     "tracking:click_not_found",
+    # API endpoints authenticate by workspace API key, not by session: tests/api/test_outsider_api.py
+    # checks that another workspace's key gets 404 for each of these.
+    "api:offer_detail",
+    "api:member_detail",
+    "api:conversion_detail",
+    "api:conversion_approve",
+    "api:conversion_reject",
 }
 
 CASES = {}

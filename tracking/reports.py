@@ -47,6 +47,9 @@ COUNTED_STATUSES = (ConversionStatus.PENDING.value, ConversionStatus.APPROVED.va
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 MAX_RANGE_DAYS = 3 * 366
+# Dates outside these are typing mistakes (and would overflow date arithmetic).
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2100, 12, 31)
 
 # Risk thresholds: a conversion within FAST_CONVERSION of its click, or more than
 # SLOW_CONVERSION after it, is an outlier; a member is flagged for review above
@@ -195,6 +198,9 @@ class ReportFilterForm(forms.Form):
         else:
             preset = "30d"
             start, end = preset_range(preset, today)
+        for name, value in (("start", start), ("end", end)):
+            if not (FIRST_DAY <= value <= LAST_DAY):
+                raise forms.ValidationError({name: f"Choose a day between {FIRST_DAY} and {LAST_DAY}."})
         if start > end:
             raise forms.ValidationError({"start": "The start date must not be after the end date."})
         if (end - start).days + 1 > MAX_RANGE_DAYS:

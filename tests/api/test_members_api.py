@@ -1,0 +1,80 @@
+from offers.models import Member, Project
+
+
+def test_it_creates_a_member(api, workspace):
+    project = Project.objects.create(workspace=workspace, name="Spring")
+    r = api.post(
+        "/api/v1/members/create/", {"name": "Ava", "email": "AVA@x.test", "project": str(project.code)}, format="json"
+    )
+    assert r.status_code == 201, r.json()
+    member = Member.objects.get(code=r.json()["code"])
+    assert member.workspace == workspace
+    assert member.project == project
+    assert r.json()["affiliate_id"] == member.affiliate_id
+
+
+def test_it_refuses_a_duplicate_email(api, workspace):
+    Member.objects.create(workspace=workspace, name="Ava", email="ava@x.test")
+    r = api.post("/api/v1/members/create/", {"name": "Ava 2", "email": "ava@x.test"}, format="json")
+    assert r.status_code == 400
+    assert "ava@x.test" in r.json()["error"]
+
+
+def test_bulk_create_reports_each_item(api, workspace, other_workspace):
+    theirs = Project.objects.create(workspace=other_workspace, name="Theirs")
+    items = [
+        {"name": "One", "email": "one@x.test"},
+        {"name": "", "email": "not-an-email"},
+        {"name": "Two", "email": "one@x.test"},
+        {"name": "Three", "project": str(theirs.code)},
+        {"name": "Four"},
+    ]
+    r = api.post("/api/v1/members/bulk-create/", {"members": items}, format="json")
+    assert r.status_code == 201
+    body = r.json()
+    assert [m["name"] for m in body["created"]] == ["One", "Four"]
+    errors = {e["index"]: e for e in body["errors"]}
+    assert set(errors) == {1, 2, 3}
+    assert set(errors[1]["fields"]) == {"name", "email"}
+    assert "one@x.test" in errors[2]["error"]
+    assert errors[3]["fields"] == {"project": ["Not found."]}
+    assert Member.objects.filter(workspace=workspace).count() == 2
+
+
+def test_bulk_create_with_nothing_valid_is_a_400(api, workspace):
+    r = api.post("/api/v1/members/bulk-create/", {"members": [{"name": ""}]}, format="json")
+    assert r.status_code == 400
+    assert r.json()["created"] == []
+
+
+def test_bulk_create_is_limited_to_500(api, workspace):
+    r = api.post("/api/v1/members/bulk-create/", {"members": [{"name": f"M{i}"} for i in range(501)]}, format="json")
+    assert r.status_code == 400
+    assert "members" in r.json()["fields"]
+    assert not Member.objects.exists()
+    r = api.post("/api/v1/members/bulk-create/", {"members": "nope"}, format="json")
+    assert r.status_code == 400
+
+
+def test_it_lists_members_with_filters_and_a_cursor(api, workspace):
+    project = Project.objects.create(workspace=workspace, name="Spring")
+    for i in range(5):
+        Member.objects.create(workspace=workspace, name=f"M{i}", project=project if i % 2 else None)
+    r = api.get("/api/v1/members/", {"limit": 2})
+    page1 = r.json()
+    assert len(page1["results"]) == 2
+    r = api.get(page1["next"])
+    page2 = r.json()
+    assert len(page2["results"]) == 2
+    assert not {m["code"] for m in page1["results"]} & {m["code"] for m in page2["results"]}
+    r = api.get("/api/v1/members/", {"project": str(project.code)})
+    assert {m["name"] for m in r.json()["results"]} == {"M1", "M3"}
+    assert api.get("/api/v1/members/", {"status": "gone"}).status_code == 400
+    assert api.get("/api/v1/members/", {"cursor": "garbage"}).status_code == 404
+
+
+def test_it_checks_ownership(api, other_api, workspace):
+    member = Member.objects.create(workspace=workspace, name="Ava")
+    assert api.get(f"/api/v1/members/{member.code}/").status_code == 200
+    assert other_api.get(f"/api/v1/members/{member.code}/").status_code == 404
+    assert other_api.get("/api/v1/members/").json()["results"] == []

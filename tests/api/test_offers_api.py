@@ -1,0 +1,71 @@
+from offers.models import NetworkConnection, Offer
+
+OFFER = {
+    "name": "Boots",
+    "payout_type": "percent",
+    "payout_percent": "10.000",
+    "offer_url": "https://shop.test/?t={transaction_id}",
+}
+
+
+def test_it_needs_an_api_key(client, workspace):
+    r = client.get("/api/v1/offers/")
+    assert r.status_code == 401
+    assert r.json() == {"error": "Authentication credentials were not provided."}
+
+
+def test_it_rejects_a_bad_key(client, workspace):
+    r = client.get("/api/v1/offers/", HTTP_AUTHORIZATION="Bearer hub_nope_nope")
+    assert r.status_code == 401
+
+
+def test_it_creates_an_offer(api, workspace):
+    conn = NetworkConnection.objects.create(workspace=workspace, kind="impact", label="Impact", currency="EUR")
+    r = api.post("/api/v1/offers/create/", {**OFFER, "connection": str(conn.code)}, format="json")
+    assert r.status_code == 201, r.json()
+    offer = Offer.objects.get(workspace=workspace, code=r.json()["code"])
+    assert offer.connection == conn
+    assert offer.currency == "EUR"
+    assert r.json()["connection"] == str(conn.code)
+    assert r.json()["state"] == "active"
+
+
+def test_it_explains_invalid_input(api, workspace):
+    r = api.post("/api/v1/offers/create/", {"name": "", "payout_type": "bogus"}, format="json")
+    assert r.status_code == 400
+    body = r.json()
+    assert body["error"] == "Invalid input."
+    assert set(body["fields"]) >= {"name", "payout_type", "offer_url"}
+    assert not Offer.objects.exists()
+
+
+def test_it_passes_on_the_services_reasons(api, workspace):
+    r = api.post("/api/v1/offers/create/", {**OFFER, "offer_url": "ftp://shop.test/"}, format="json")
+    assert r.status_code == 400
+    assert r.json()["error"]
+    assert not Offer.objects.exists()
+
+
+def test_another_workspaces_connection_is_not_found(api, workspace, other_workspace):
+    conn = NetworkConnection.objects.create(workspace=other_workspace, kind="impact", label="Theirs")
+    r = api.post("/api/v1/offers/create/", {**OFFER, "connection": str(conn.code)}, format="json")
+    assert r.status_code == 400
+    assert r.json()["fields"] == {"connection": ["Not found."]}
+
+
+def test_it_lists_and_shows_offers(api, workspace, other_workspace):
+    mine = Offer.objects.create(workspace=workspace, name="Mine", offer_url="https://a.test/?t={transaction_id}")
+    Offer.objects.create(workspace=other_workspace, name="Theirs", offer_url="https://b.test/?t={transaction_id}")
+    r = api.get("/api/v1/offers/")
+    assert r.status_code == 200
+    assert [o["name"] for o in r.json()["results"]] == ["Mine"]
+    r = api.get(f"/api/v1/offers/{mine.code}/")
+    assert r.json()["code"] == str(mine.code)
+    assert r.json()["payout_percent"] == "0.000"
+
+
+def test_it_checks_ownership(other_api, workspace):
+    offer = Offer.objects.create(workspace=workspace, name="Mine", offer_url="https://a.test/?t={transaction_id}")
+    r = other_api.get(f"/api/v1/offers/{offer.code}/")
+    assert r.status_code == 404
+    assert r.json() == {"error": "Not found"}

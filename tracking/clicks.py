@@ -34,6 +34,7 @@ import redis
 from crawlerdetect import CrawlerDetect
 from django.conf import settings
 from django.core.cache import cache
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -303,7 +304,7 @@ def _insert_entries(client: redis.Redis, entries) -> int:
         except (ValueError, KeyError, TypeError):
             log.error("dropping unreadable click buffer entry %s: %r", entry_id, raw[:200])
     if clicks:
-        Click.objects.bulk_create(clicks, batch_size=1000, ignore_conflicts=True)
+        _bulk_insert(clicks)
     pipe = client.pipeline(transaction=False)
     pipe.xack(STREAM_KEY, GROUP, *ids)
     pipe.xdel(STREAM_KEY, *ids)
@@ -311,6 +312,33 @@ def _insert_entries(client: redis.Redis, entries) -> int:
         pipe.delete(*[TID_KEY.format(c.transaction_id) for c in clicks])
     pipe.execute()
     return len(clicks)
+
+
+def _insert(clicks: list[Click]) -> None:
+    with transaction.atomic():
+        Click.objects.bulk_create(clicks, batch_size=1000, ignore_conflicts=True)
+        if connection.vendor == "postgresql":
+            # Foreign keys are checked at commit; check them now, so a failure stays inside
+            # this savepoint even when a caller's transaction (a postback) surrounds us.
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def _bulk_insert(clicks: list[Click]) -> None:
+    """Insert clicks, skipping stored transaction ids and clicks whose link was deleted meanwhile."""
+    try:
+        _insert(clicks)
+        return
+    except IntegrityError:
+        pass
+    # A foreign key failed: a link, offer or member deleted while its click waited. Its
+    # click would have been deleted with it, so drop it rather than block the stream.
+    for click in clicks:
+        try:
+            _insert([click])
+        except IntegrityError:
+            log.warning("dropping buffered click %s: its link, offer or member is gone", click.transaction_id)
 
 
 def consumer_name() -> str:
@@ -379,5 +407,5 @@ def find_click(*, workspace, transaction_id: str) -> Click | None:
     click = click_from_payload(raw)
     if click.workspace_id != workspace.pk:
         return None
-    Click.objects.bulk_create([click], ignore_conflicts=True)
+    _bulk_insert([click])
     return stored.filter(transaction_id=transaction_id).first()

@@ -66,6 +66,9 @@ def build_world(workspace, owner):
     key, _ = ApiKey.make(workspace=workspace, name="k", created_by=owner)
     invitation = Invitation.objects.create(workspace=workspace, email="new@x.test", role="viewer")
     membership = Membership.objects.get(workspace=workspace, user=owner)
+    from tests.payments.helpers import outsider_objects
+
+    payments_world = outsider_objects(workspace=workspace, connection=conn, member=member)
     return {
         "connection": conn,
         "project": project,
@@ -77,6 +80,7 @@ def build_world(workspace, owner):
         "api_key": key,
         "invitation": invitation,
         "membership": membership,
+        **payments_world,
     }
 
 
@@ -105,3 +109,7 @@ case(
 )(lambda w: {"code": w["offer"].code})
 case("offers:remove_override")(lambda w: {"code": w["offer"].code, "member_code": w["member"].code})
 case("offers:link_qr_png", "offers:link_qr_svg", "offers:archive_link")(lambda w: {"code": w["link"].code})
+case("payments:statement")(lambda w: {"code": w["member"].code})
+case("payments:settlement", "payments:receive_settlement")(lambda w: {"code": w["settlement"].code})
+case("payments:run")(lambda w: {"code": w["payment_batch"].code})
+case("payments:retry")(lambda w: {"code": w["payment"].code})

@@ -125,3 +125,30 @@ def fund(workspace, amount, *, connection=None, today=None):
 
 def far_future() -> date:
     return timezone.localdate() + timedelta(days=30)
+
+
+def outsider_objects(*, workspace, connection, member) -> dict:
+    """One settlement, payment run and (failed) payment, for tests/outsider.py."""
+    from payments.models import Payment, PaymentBatch
+
+    settlement = Settlement.objects.create(
+        workspace=workspace,
+        connection=connection,
+        currency="USD",
+        cut_off=timezone.now(),
+        expected_on=timezone.localdate(),
+    )
+    batch = PaymentBatch.objects.create(
+        workspace=workspace, idempotency_key="outsider", rail="manual", currency="USD", total=Decimal("1.00")
+    )
+    payment = Payment.objects.create(
+        workspace=workspace,
+        batch=batch,
+        member=member,
+        amount=Decimal("1.00"),
+        currency="USD",
+        rail="manual",
+        status="failed",
+        idempotency_key="outsider:1",
+    )
+    return {"settlement": settlement, "payment_batch": batch, "payment": payment}

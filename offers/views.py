@@ -219,7 +219,7 @@ def edit_member(request, code):
 def archive_member(request, code):
     member = access.get_member(request, code, write=True)
     services.archive_member(member=member)
-    messages.success(request, f"Archived {member.name}. Their links keep working; no new links can be made.")
+    messages.success(request, f"Archived {member.name}. Their links now send visitors to the offer's fallback URL.")
     return redirect("offers:member_detail", code=member.code)
 
 

@@ -86,5 +86,4 @@ def no_offer_payout(reason: str) -> Payout:
 
 def _pct(value: Decimal) -> str:
     # 5.000 -> "5", 2.500 -> "2.5": the way people write percentages.
-    text = format(value.normalize(), "f")
-    return text
+    return format(value.normalize(), "f")

@@ -20,6 +20,9 @@ PUBLIC = {
     "tracking:click",
     "tracking:click_slash",
     "tracking:click_not_found",
+    # Networks' conversion endpoints: the postback secret is the credential (tests/tracking/test_postback.py).
+    "tracking:postback",
+    "tracking:pixel",
     # API endpoints authenticate by workspace API key, not by session: tests/api/test_outsider_api.py
     # checks that another workspace's key gets 404 for each of these.
     "api:offer_detail",
@@ -113,3 +116,28 @@ case("payments:statement")(lambda w: {"code": w["member"].code})
 case("payments:settlement", "payments:receive_settlement")(lambda w: {"code": w["settlement"].code})
 case("payments:run")(lambda w: {"code": w["payment_batch"].code})
 case("payments:retry")(lambda w: {"code": w["payment"].code})
+case(
+    "tracking:conversion_detail",
+    "tracking:approve_conversion",
+    "tracking:reject_conversion",
+    "tracking:recompute_payout",
+    "tracking:reattribute",
+)(lambda w: {"code": w["conversion"].code})
+case("tracking:postback_detail", "tracking:replay_postback")(lambda w: {"code": w["postback"].code})
+case("tracking:offer_postback_panel", "tracking:send_test_conversion")(lambda w: {"code": w["offer"].code})
+
+
+def _sync_run(world):
+    from networks.models import SyncRun
+
+    conn = world["connection"]
+    return SyncRun.objects.create(workspace=conn.workspace, connection=conn, kind="actions", status="succeeded")
+
+
+case(
+    "networks:detail",
+    "networks:edit",
+    "networks:rotate_secret",
+)(lambda w: {"code": w["connection"].code})
+case("networks:sync_now")(lambda w: {"code": w["connection"].code, "kind": "actions"})
+case("networks:run_progress")(lambda w: {"code": _sync_run(w).code})

@@ -13,21 +13,26 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import secrets
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.http import HttpResponse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from offers.models import NetworkConnection
+from offers.models import Link, Member, NetworkConnection, Offer
+from tracking.clicks import Visitor, record_click
+from tracking.clicks import client_ip as click_client_ip
 from tracking.models import ConversionSource, PostbackLog
-from tracking.postbacks import NETWORKS, ParseError, parse_conversion, parse_params
+from tracking.postbacks import NETWORKS, ParseError, parse_conversion, parse_params, sample_values
 from tracking.services import record_conversion
+from workspaces.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
@@ -80,15 +85,8 @@ def read_hit(request) -> Hit:
 
 def client_ip(request) -> str | None:
     """The caller's IP (honouring TRUSTED_PROXY_COUNT like the click redirect), or None if unusable."""
-    candidate = request.META.get("REMOTE_ADDR", "")
     try:
-        from tracking.clicks import client_ip as click_client_ip
-
-        candidate = click_client_ip(request.META)
-    except ImportError:
-        pass
-    try:
-        return str(ipaddress.ip_address(candidate))
+        return str(ipaddress.ip_address(click_client_ip(request.META)))
     except ValueError:
         return None
 
@@ -275,3 +273,80 @@ def pixel(request, secret: str):
         process_hit(connection=connection, hit=hit, is_pixel=True, source=ConversionSource.PIXEL)
     # Always the image: a browser on a thank-you page has no use for our verdict.
     return HttpResponse(PIXEL_GIF, content_type="image/gif")
+
+
+# --- replays and test conversions: the same pipeline, started from the app ------------
+
+
+def replay_postback(*, log: PostbackLog) -> Received:
+    """Run a logged hit through the pipeline again; the new log row points at the original.
+
+    Access checks (allowlist, Basic auth) are skipped: a manager starts a replay, and
+    the original hit already passed or failed them on its own.
+    """
+    if log.connection_id is None:
+        raise DomainError("This hit matched no network connection, so there is nothing to replay it against.")
+    hit = Hit(
+        method=log.method,
+        query=log.query.encode("utf-8").decode("latin-1"),
+        body=log.body.encode("utf-8"),
+        content_type=log.content_type,
+        source_ip=log.source_ip,
+    )
+    return process_hit(
+        connection=log.connection,
+        hit=hit,
+        is_pixel=log.is_pixel,
+        source=ConversionSource.PIXEL if log.is_pixel else ConversionSource.POSTBACK,
+        is_test=log.is_test,
+        replay_of=log,
+        check_access=False,
+    )
+
+
+@dataclass(frozen=True)
+class TestConversion:
+    transaction_id: str
+    received: Received
+
+
+def send_test_conversion(*, offer: Offer) -> TestConversion:
+    """Run click, postback and conversion end to end for the workspace's test member.
+
+    1. The offer's connection and an active test member are required (DomainError).
+    2. The member's link to the offer is reused, or created.
+    3. A real click is recorded through the click service.
+    4. The postback the network would send (this connection's template, test values)
+       goes through process_hit with source "test", so the log shows it like any hit.
+    """
+    connection = offer.connection
+    if connection is None:
+        raise DomainError("Choose a network connection for this offer first; the test uses its postback URL.")
+    member = (
+        Member.objects.filter(workspace_id=offer.workspace_id, is_test=True, status=Member.Status.ACTIVE)
+        .order_by("id")
+        .first()
+    )
+    if member is None:
+        raise DomainError("This workspace has no test member. Add a member and tick “test member” to send one.")
+    link = Link.objects.filter(offer=offer, member=member, archived_at=None).order_by("id").first()
+    if link is None:
+        link = Link.objects.create(workspace_id=offer.workspace_id, offer=offer, member=member)
+    link.offer, link.member = offer, member
+    visitor = Visitor(ip="", user_agent="Affiliate hub test conversion", referrer="")
+    click = record_click(link=link, visitor=visitor)
+    now = timezone.now()
+    values = sample_values(
+        connection.kind,
+        protocol=offer.protocol,
+        transaction_id=click.transaction_id,
+        affiliate_id=member.affiliate_id,
+        order_id="TEST-" + secrets.token_hex(6),
+        currency=connection.currency,
+        now=now,
+    )
+    hit = Hit(method="GET", query=urlencode(values), body=b"", content_type="", source_ip=None)
+    received = process_hit(
+        connection=connection, hit=hit, is_pixel=False, source=ConversionSource.TEST, is_test=True, check_access=False
+    )
+    return TestConversion(click.transaction_id, received)

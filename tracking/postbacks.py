@@ -304,3 +304,97 @@ def _date(params, meaning, network, now, allow_future=False) -> datetime | None:
     if when.year > now.year + 2:
         raise ParseError(f"{name} is too far in the future")
     return when
+
+
+# --- what the brand pastes into the network ------------------------------------------
+
+# Per network: (our parameter name, the network's macro for that value). Impact's macros
+# are PascalCase in braces, ShareASale's are !!name!!; Awin and generic networks get
+# TUNE-style {placeholders} to swap for their own macro names.
+POSTBACK_MACROS = {
+    "impact": [
+        ("action_id", "{ActionId}"),
+        ("subid1", "{SubId1}"),
+        ("subid2", "{SubId2}"),
+        ("status", "{Status}"),
+        ("amount", "{Amount}"),
+        ("payout", "{Payout}"),
+        ("currency", "{Currency}"),
+        ("event_date", "{EventDate}"),
+        ("locking_date", "{LockingDate}"),
+    ],
+    "shareasale": [
+        ("afftrack", "!!afftrack!!"),
+        ("transID", "!!transID!!"),
+        ("amountOfSale", "!!amountOfSale!!"),
+        ("commission", "!!commission!!"),
+        ("transDate", "!!transDate!!"),
+    ],
+    "awin": [
+        ("clickref2", "{clickref2}"),
+        ("order_id", "{order_id}"),
+        ("amount", "{amount}"),
+        ("commission", "{commission}"),
+        ("currency", "{currency}"),
+        ("status", "{status}"),
+    ],
+    "generic": [
+        ("transaction_id", "{transaction_id}"),
+        ("adv_sub", "{adv_sub}"),
+        ("sale_amount", "{sale_amount}"),
+        ("payout", "{payout}"),
+        ("currency", "{currency}"),
+        ("status", "{status}"),
+    ],
+}
+AFFILIATE_PROTOCOL = "server_postback_affiliate_id"
+
+
+def postback_fields(network: str, protocol: str = "") -> list[tuple[str, str]]:
+    """The (parameter, macro) pairs of the postback template for ``network`` and the offer's protocol."""
+    fields = list(POSTBACK_MACROS.get(network, POSTBACK_MACROS["generic"]))
+    if protocol == AFFILIATE_PROTOCOL:
+        # Attribution by member: the network passes back the affiliate id we put in the offer URL.
+        if network == "impact":
+            fields = [f for f in fields if f[0] != "subid1"]
+        elif network == "generic":
+            fields = [("aff_id", "{affiliate_id}") if f[0] == "transaction_id" else f for f in fields]
+    return fields
+
+
+def postback_query(network: str, protocol: str = "") -> str:
+    """The query string template, macros left literal (networks substitute them as written)."""
+    return "&".join(f"{name}={macro}" for name, macro in postback_fields(network, protocol))
+
+
+def sample_values(
+    network: str,
+    *,
+    protocol: str = "",
+    transaction_id: str,
+    affiliate_id: str,
+    order_id: str,
+    currency: str,
+    now: datetime,
+) -> dict[str, str]:
+    """What the network would substitute for each macro, for a test conversion of 100.00 at 10.00 payout."""
+    by_meaning = {
+        "transaction_id": transaction_id,
+        "affiliate_id": affiliate_id,
+        "external_id": order_id,
+        "sale_amount": "100.00",
+        "network_payout": "10.00",
+        "status": "PENDING" if network == "impact" else "pending",
+        "currency": currency,
+        "event_at": now.astimezone(SHAREASALE_TZ).strftime("%Y-%m-%d %H:%M:%S")
+        if network == "shareasale"
+        else now.isoformat(timespec="seconds"),
+        "locking_at": "",
+    }
+    meaning_of = {name: meaning for meaning, names in NAMES.items() for name in names}
+    values = {}
+    for name, _macro in postback_fields(network, protocol):
+        meaning = meaning_of.get(name.lower())
+        if meaning:
+            values[name] = by_meaning[meaning]
+    return values

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from offers.models import Member, NetworkConnection, Offer
 from offers.payouts import Payout, compute_payout, no_offer_payout, terms_for, terms_from_basis
+from tracking.clicks import find_click as find_buffered_click
 from tracking.models import (
     Click,
     Conversion,
@@ -63,10 +64,6 @@ def find_click(*, workspace, transaction_id: str) -> Click | None:
     )
     if click is not None:
         return click
-    try:
-        from tracking.clicks import find_click as find_buffered_click
-    except ImportError:
-        return None
     return find_buffered_click(workspace=workspace, transaction_id=transaction_id)
 
 

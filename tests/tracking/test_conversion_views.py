@@ -1,0 +1,193 @@
+"""Conversions pages: list with filters, totals and CSV; detail; approve/reject; recompute; re-attribute."""
+
+import csv
+import io
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from tests.conftest import set_role
+from tests.tracking.postback_world import make_click, make_world
+from tracking.models import Conversion, ConversionEvent
+from tracking.services import ConversionData, record_conversion
+
+D = Decimal
+
+
+@pytest.fixture
+def world(workspace):
+    return make_world(workspace)
+
+
+def record(world, **kw):
+    return record_conversion(connection=world["connection"], data=ConversionData(**kw), source="postback").conversion
+
+
+def csv_rows(response):
+    body = b"".join(response.streaming_content).decode()
+    return list(csv.DictReader(io.StringIO(body)))
+
+
+def test_the_list_shows_an_empty_state(alice_client):
+    response = alice_client.get("/conversions/")
+    assert response.status_code == 200
+    assert b"No conversions yet" in response.content
+
+
+def test_the_list_shows_conversions_and_totals_per_currency(alice_client, world):
+    record(world, transaction_id=world["click"].transaction_id, sale_amount=D("120.00"), network_payout=D("9.00"))
+    record(world, transaction_id="stranger", sale_amount=D("5.00"), currency="EUR")
+    response = alice_client.get("/conversions/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Ava" in page and "unattributed" in page
+    totals = {t["currency"]: t for t in response.context["totals"]}
+    assert totals["USD"]["sales"] == D("120.00")
+    assert totals["USD"]["member_payout"] == D("12.00")
+    assert totals["EUR"]["n"] == 1
+    assert response.context["chart"]
+
+
+def test_the_list_filters(alice_client, world, workspace):
+    tid = world["click"].transaction_id
+    record(world, transaction_id=tid, external_id="A1", status="approved")
+    record(world, transaction_id="stranger", external_id="A2")
+    old = record(world, transaction_id="old-one", external_id="A3")
+    Conversion.objects.filter(pk=old.pk).update(event_at=datetime(2024, 1, 5, tzinfo=UTC))
+
+    def codes(query):
+        response = alice_client.get("/conversions/?" + query)
+        assert response.status_code == 200
+        return {c.external_id for c in response.context["page"].object_list}
+
+    assert codes("status=approved") == {"A1"}
+    assert codes(f"member={world['member'].code}") == {"A1"}
+    assert codes(f"offer={world['offer'].code}") == {"A1"}
+    assert codes("attribution=unattributed") == {"A2", "A3"}
+    assert codes("date_from=2024-01-01&date_to=2024-01-31") == {"A3"}
+    assert codes("network=impact&source=postback") == {"A1", "A2", "A3"}
+    assert codes("network=shareasale") == set()
+    assert codes(f"q={tid}") == {"A1"}
+    # A bad filter is ignored with a message, never a 500.
+    response = alice_client.get("/conversions/?date_from=2024-02-01&date_to=2024-01-01")
+    assert response.status_code == 200
+    assert b"The end date is before the start date." in response.content
+
+
+def test_another_workspaces_member_is_not_a_valid_filter(alice_client, world, other_workspace):
+    other = make_world(other_workspace)
+    response = alice_client.get(f"/conversions/?member={other['member'].code}")
+    assert response.status_code == 200
+    assert response.context["form"].errors
+
+
+def test_the_csv_export_streams_filtered_rows(alice_client, world):
+    record(world, transaction_id=world["click"].transaction_id, external_id="=HYPERLINK(1)", sale_amount=D("10.00"))
+    record(world, transaction_id="stranger", external_id="B2", status="approved")
+    response = alice_client.get("/conversions/export.csv?status=pending")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = csv_rows(response)
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["external_id"] == "'=HYPERLINK(1)"  # formula injection defused
+    assert (row["member"], row["sale_amount"], row["member_payout"], row["currency"]) == ("Ava", "10.00", "1.00", "USD")
+
+
+def test_the_csv_export_has_a_header_when_empty(alice_client):
+    rows = alice_client.get("/conversions/export.csv")
+    body = b"".join(rows.streaming_content).decode()
+    assert body.startswith("event_at,conversion,status")
+
+
+def test_the_detail_page_shows_click_history_and_maths(alice_client, world):
+    tid = world["click"].transaction_id
+    conv = record(world, transaction_id=tid, external_id="A1", sale_amount=D("100.00"))
+    record(world, transaction_id=tid, external_id="A1", status="approved")
+    response = alice_client.get(f"/conversions/{conv.code}/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert tid in page
+    assert "10% of sale 100.00 = 10.00" in page
+    assert "pending → approved" in page
+
+
+def test_approve_and_reject_with_a_reason(alice_client, world):
+    conv = record(world, transaction_id=world["click"].transaction_id)
+    response = alice_client.post(f"/conversions/{conv.code}/approve/", {"reason": "order shipped"})
+    assert response.status_code == 302
+    conv.refresh_from_db()
+    assert (conv.status, conv.status_reason) == ("approved", "order shipped")
+    alice_client.post(f"/conversions/{conv.code}/reject/", {"reason": "fraud"})
+    conv.refresh_from_db()
+    assert conv.status == "rejected"
+    # Backwards is refused with a message.
+    response = alice_client.post(f"/conversions/{conv.code}/approve/", {"reason": ""}, follow=True)
+    assert "cannot become approved" in response.content.decode()
+    conv.refresh_from_db()
+    assert conv.status == "rejected"
+    assert ConversionEvent.objects.filter(conversion=conv).count() == 3
+
+
+def test_it_requires_write_access(bob_client, bob, workspace, world):
+    conv = record(world, transaction_id=world["click"].transaction_id)
+    set_role(bob, workspace, "viewer")
+    assert bob_client.get(f"/conversions/{conv.code}/").status_code == 200
+    for action in ("approve", "reject", "recompute", "reattribute"):
+        assert bob_client.post(f"/conversions/{conv.code}/{action}/").status_code == 403, action
+    conv.refresh_from_db()
+    assert conv.status == "pending"
+
+
+def test_get_on_actions_is_refused(alice_client, world):
+    conv = record(world, transaction_id=world["click"].transaction_id)
+    assert alice_client.get(f"/conversions/{conv.code}/approve/").status_code == 405
+
+
+def test_it_checks_ownership(charlie_client, world):
+    conv = record(world, transaction_id=world["click"].transaction_id)
+    assert charlie_client.get(f"/conversions/{conv.code}/").status_code == 404
+    assert charlie_client.post(f"/conversions/{conv.code}/approve/").status_code == 404
+    assert b"Ava" not in charlie_client.get("/conversions/").content
+    assert not csv_rows(charlie_client.get("/conversions/export.csv"))
+
+
+def test_recompute_uses_current_terms(alice_client, world):
+    conv = record(world, transaction_id=world["click"].transaction_id, sale_amount=D("100.00"))
+    world["offer"].payout_percent = D("20")
+    world["offer"].save()
+    alice_client.post(f"/conversions/{conv.code}/recompute/")
+    conv.refresh_from_db()
+    assert conv.member_payout == D("20.00")
+
+
+def test_reattribute_to_a_click_or_a_member(alice_client, world):
+    conv = record(world, transaction_id="lost", sale_amount=D("50.00"))
+    other_click = make_click(world["link"])
+    response = alice_client.post(
+        f"/conversions/{conv.code}/reattribute/", {"transaction_id": other_click.transaction_id}
+    )
+    assert response.status_code == 302
+    conv.refresh_from_db()
+    assert (conv.click, conv.member, conv.member_payout) == (other_click, world["member"], D("5.00"))
+
+    conv2 = record(world, transaction_id="lost-2")
+    alice_client.post(f"/conversions/{conv2.code}/reattribute/", {"member": world["member"].code})
+    conv2.refresh_from_db()
+    assert conv2.member == world["member"]
+
+
+def test_reattribute_refuses_unknown_or_foreign_targets(alice_client, world, other_workspace):
+    other = make_world(other_workspace)
+    conv = record(world, transaction_id="lost")
+    url = f"/conversions/{conv.code}/reattribute/"
+    page = alice_client.post(url, {"transaction_id": other["click"].transaction_id}, follow=True).content.decode()
+    assert "No click with that transaction id" in page
+    page = alice_client.post(url, {"member": other["member"].code}, follow=True).content.decode()
+    assert "Select a valid choice" in page
+    page = alice_client.post(url, {}, follow=True).content.decode()
+    assert "either a click" in page
+    conv.refresh_from_db()
+    assert conv.member is None

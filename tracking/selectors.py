@@ -1,0 +1,99 @@
+"""Reads for the conversions and postback log pages. Every query starts from the workspace."""
+
+from datetime import datetime, time, timedelta
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from tracking.models import Conversion, PostbackLog
+
+
+def _day_start(day) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def list_conversions(*, workspace, filters: dict | None = None) -> QuerySet[Conversion]:
+    """A workspace's conversions, newest first, narrowed by the cleaned filter form values."""
+    f = filters or {}
+    qs = Conversion.objects.filter(workspace=workspace).select_related("member", "offer", "connection")
+    if f.get("date_from"):
+        qs = qs.filter(event_at__gte=_day_start(f["date_from"]))
+    if f.get("date_to"):
+        qs = qs.filter(event_at__lt=_day_start(f["date_to"] + timedelta(days=1)))
+    if f.get("status"):
+        qs = qs.filter(status=f["status"])
+    if f.get("member"):
+        qs = qs.filter(member=f["member"])
+    if f.get("offer"):
+        qs = qs.filter(offer=f["offer"])
+    if f.get("network"):
+        qs = qs.filter(network=f["network"])
+    if f.get("source"):
+        qs = qs.filter(source=f["source"])
+    if f.get("attribution") == "unattributed":
+        qs = qs.filter(member__isnull=True)
+    elif f.get("attribution") == "mismatch":
+        qs = qs.filter(affiliate_mismatch=True)
+    if f.get("q"):
+        q = f["q"].strip()
+        qs = qs.filter(Q(transaction_id=q) | Q(external_id=q))
+    return qs.order_by("-event_at", "-id")
+
+
+def conversion_totals(qs: QuerySet[Conversion]) -> list[dict]:
+    """Count and sums per currency (amounts of different currencies are never added up)."""
+    return list(
+        qs.order_by()
+        .values("currency")
+        .annotate(
+            n=Count("id"),
+            sales=Sum("sale_amount"),
+            network_payout=Sum("network_payout"),
+            member_payout=Sum("member_payout"),
+        )
+        .order_by("currency")
+    )
+
+
+def list_postbacks(*, workspace, filters: dict | None = None) -> QuerySet[PostbackLog]:
+    f = filters or {}
+    qs = PostbackLog.objects.filter(workspace=workspace).select_related("conversion", "connection")
+    if f.get("outcome"):
+        qs = qs.filter(outcome=f["outcome"])
+    if f.get("network"):
+        qs = qs.filter(network=f["network"])
+    if f.get("kind") == "pixel":
+        qs = qs.filter(is_pixel=True)
+    elif f.get("kind") == "postback":
+        qs = qs.filter(is_pixel=False)
+    elif f.get("kind") == "test":
+        qs = qs.filter(is_test=True)
+    return qs.order_by("-received_at", "-id")
+
+
+def postback_outcome_counts(*, workspace) -> dict[str, int]:
+    rows = PostbackLog.objects.filter(workspace=workspace).values("outcome").annotate(n=Count("id")).order_by()
+    return {row["outcome"]: row["n"] for row in rows}
+
+
+def conversion_history(conversion: Conversion):
+    """(postbacks, changes) of one conversion, oldest first."""
+    postbacks = list(conversion.postbacks.order_by("received_at", "id"))
+    changes = list(conversion.changes.select_related("postback").order_by("created_at", "id"))
+    return postbacks, changes
+
+
+def conversions_by_day(qs: QuerySet[Conversion], *, days: int = 30) -> list[tuple]:
+    """(day, count) for the last ``days`` days of ``qs``, days without conversions included as 0."""
+    today = timezone.localdate()
+    start = today - timedelta(days=days - 1)
+    rows = (
+        qs.filter(event_at__gte=_day_start(start))
+        .order_by()
+        .annotate(day=TruncDate("event_at"))
+        .values("day")
+        .annotate(n=Count("id"))
+    )
+    counts = {row["day"]: row["n"] for row in rows}
+    return [(start + timedelta(days=i), counts.get(start + timedelta(days=i), 0)) for i in range(days)]

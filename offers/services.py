@@ -585,6 +585,9 @@ def generate_links(
     problems = deep_link_problems(offer=offer, destination_url=destination_url) + vanity_problems(vanity)
     if problems:
         raise DomainError(" ".join(problems))
+    # Serialise generation per offer so two simultaneous "generate" clicks cannot both
+    # decide a member has no link yet and give them two.
+    Offer.objects.select_for_update().filter(pk=offer.pk).first()
     plain = not (destination_url or vanity or any(subs.values()))
     has_plain = set()
     if plain and not allow_duplicates:

@@ -186,3 +186,24 @@ def test_it_checks_ownership(charlie_client, link):
     assert charlie_client.post(reverse("offers:archive_link", args=[link.code])).status_code == 404
     link.refresh_from_db()
     assert link.archived_at is None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_generation_gives_each_member_one_link(workspace, offer, project):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    members = [make_member(workspace, f"M{i}", project=project) for i in range(5)]
+
+    def run(_):
+        try:
+            return len(services.generate_links(offer=offer, members=members).created)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        created = list(pool.map(run, range(4)))
+    assert sum(created) == 5
+    assert Link.objects.filter(offer=offer).count() == 5

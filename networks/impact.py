@@ -340,12 +340,12 @@ class ImpactClient:
         base_url: str | None = None,
         timeout: float = 30.0,
         retries: int = 2,
-        sleep=time.sleep,
+        sleep=None,
     ):
         self.account_sid = account_sid
         self.base_url = (base_url or settings.IMPACT_API_BASE_URL).rstrip("/")
         self.retries = retries
-        self.sleep = sleep
+        self.sleep = sleep or (lambda seconds: time.sleep(seconds))
         self.requests = 0
         self.limiter = HourlyLimiter(connection_key or account_sid)
         self.http = httpx.Client(

@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 OVERLAP = timedelta(hours=24)  # each incremental run re-reads the last day: late edits are not missed
 INITIAL_LOOKBACK = timedelta(days=90)
 MIN_WINDOW = timedelta(minutes=10)
+MAX_SPLITS = 8  # 45 days halved 8 times is about 4 hours
 STALE_AFTER = timedelta(minutes=15)  # a running run without progress this long lost its worker
 MAX_ATTEMPTS = 6
 RETRY_BASE = 60.0
@@ -389,22 +390,31 @@ def _advance(run: SyncRun, state: SyncState, upto: datetime) -> None:
 
 def _windows(client_pages, start: datetime, end: datetime):
     """Yield (window_start, window_end, pages) for 45-day windows, halving any that Impact
-    would page past its 10-page limit. ``client_pages(a, b)`` returns a page iterator."""
+    would page past its 10-page limit (it answers 400 for those; a first page reporting
+    more than 10 pages is halved too). ``client_pages(a, b)`` returns a page iterator."""
     for a, b in impact.split_windows(start, end):
-        stack = [(a, b)]
+        stack = [(a, b, 0)]
         while stack:
-            lo, hi = stack.pop()
+            lo, hi, depth = stack.pop()
             pages = client_pages(lo, hi)
-            first = next(pages, None)
-            if first is not None and first.numpages > impact.MAX_PAGES:
-                if hi - lo <= MIN_WINDOW:
+            try:
+                first = next(pages, None)
+            except impact.RequestRejected as e:
+                if e.status_code != 400 or depth >= MAX_SPLITS or hi - lo <= MIN_WINDOW:
+                    raise
+                first = None
+                too_many = True
+            else:
+                too_many = first is not None and first.numpages > impact.MAX_PAGES
+            if too_many:
+                if hi - lo <= MIN_WINDOW or depth >= MAX_SPLITS:
                     raise impact.WindowError(
-                        f"More than {impact.MAX_PAGES * impact.PAGE_SIZE} actions between {lo:%Y-%m-%d %H:%M} "
-                        f"and {hi:%H:%M}; Impact cannot list them."
+                        f"More than {impact.MAX_PAGES} pages of records between {lo:%Y-%m-%d %H:%M} and "
+                        f"{hi:%Y-%m-%d %H:%M}; Impact cannot list them."
                     )
                 mid = lo + (hi - lo) / 2
-                stack.append((mid, hi))
-                stack.append((lo, mid))
+                stack.append((mid, hi, depth + 1))
+                stack.append((lo, mid, depth + 1))
                 continue
             yield lo, hi, _chain_first(first, pages)
 

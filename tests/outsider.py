@@ -116,6 +116,22 @@ case("payments:statement")(lambda w: {"code": w["member"].code})
 case("payments:settlement", "payments:receive_settlement")(lambda w: {"code": w["settlement"].code})
 case("payments:run")(lambda w: {"code": w["payment_batch"].code})
 case("payments:retry")(lambda w: {"code": w["payment"].code})
+
+
+def _sync_run(world):
+    from networks.models import SyncRun
+
+    conn = world["connection"]
+    return SyncRun.objects.create(workspace=conn.workspace, connection=conn, kind="actions", status="succeeded")
+
+
+case(
+    "networks:detail",
+    "networks:edit",
+    "networks:rotate_secret",
+)(lambda w: {"code": w["connection"].code})
+case("networks:sync_now")(lambda w: {"code": w["connection"].code, "kind": "actions"})
+case("networks:run_progress")(lambda w: {"code": _sync_run(w).code})
 case(
     "tracking:conversion_detail",
     "tracking:approve_conversion",

@@ -1,0 +1,98 @@
+"""Demo sync history and Impact click counts for the demo Impact connection (see seed_demo)."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from networks.models import ClickExportJob, NetworkClickCount, SyncKind, SyncRun, SyncState
+
+DEMO_NOTE = "demo history"
+PROGRAM_ID = "1000"
+
+
+def seed(ctx: dict) -> None:
+    connection = (ctx.get("connections") or {}).get("impact")
+    if connection is None:
+        return
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    if not SyncRun.objects.filter(connection=connection, note=DEMO_NOTE).exists():
+        _seed_runs(connection, now)
+    if not NetworkClickCount.objects.filter(connection=connection).exists():
+        _seed_clicks(connection, now)
+    ctx["out"]["impact_sync"] = {
+        "connection": str(connection.code),
+        "runs": SyncRun.objects.filter(connection=connection).count(),
+        "click_count_days": NetworkClickCount.objects.filter(connection=connection).values("date").distinct().count(),
+    }
+
+
+def _seed_runs(connection, now) -> None:
+    history = [
+        # (kind, hours ago, status, created, updated, unchanged, error)
+        (SyncKind.ACTIONS, 26, SyncRun.Status.SUCCEEDED, 42, 3, 0, ""),
+        (SyncKind.UPDATES, 26, SyncRun.Status.SUCCEEDED, 0, 2, 1, ""),
+        (SyncKind.ACTIONS, 2, SyncRun.Status.FAILED, 0, 0, 0, "Impact answered 503 for /Actions; gave up."),
+        (SyncKind.ACTIONS, 1, SyncRun.Status.SUCCEEDED, 5, 4, 37, ""),
+        (SyncKind.UPDATES, 1, SyncRun.Status.SUCCEEDED, 0, 1, 4, ""),
+        (SyncKind.CLICKS, 5, SyncRun.Status.SUCCEEDED, 318, 0, 0, ""),
+    ]
+    last = {}
+    for kind, hours, status, created, updated, unchanged, error in history:
+        started = now - timedelta(hours=hours)
+        run = SyncRun.objects.create(
+            workspace_id=connection.workspace_id,
+            connection=connection,
+            kind=kind,
+            status=status,
+            window_start=started - timedelta(days=1),
+            window_end=started,
+            progress=100,
+            pages_done=1,
+            pages_total=1,
+            created_count=created,
+            updated_count=updated,
+            unchanged_count=unchanged,
+            requests=2,
+            error=error,
+            note=DEMO_NOTE,
+            started_at=started,
+            finished_at=started + timedelta(seconds=40),
+        )
+        last[kind] = run
+    for kind, run in last.items():
+        SyncState.objects.update_or_create(
+            connection=connection,
+            kind=kind,
+            defaults={"workspace_id": connection.workspace_id, "cursor_at": run.window_end, "last_run": run},
+        )
+
+
+def _seed_clicks(connection, now) -> None:
+    today = now.date()
+    for days_ago in range(1, 8):
+        day = today - timedelta(days=days_ago)
+        for n, sub_id1 in enumerate(["", "demo-click-a", "demo-click-b"]):
+            clicks = 30 + 7 * days_ago + 11 * n
+            NetworkClickCount.objects.create(
+                workspace_id=connection.workspace_id,
+                connection=connection,
+                program_id=PROGRAM_ID,
+                date=day,
+                sub_id1=sub_id1,
+                clicks=clicks,
+                unique_clicks=clicks * 3 // 4,
+            )
+        ClickExportJob.objects.get_or_create(
+            connection=connection,
+            program_id=PROGRAM_ID,
+            date=day,
+            defaults={
+                "workspace_id": connection.workspace_id,
+                "program_name": "Demo Outdoor Co",
+                "job_id": f"demo-{day.isoformat()}",
+                "status": ClickExportJob.Status.DONE,
+                "status_message": "Job processing completed successfully.",
+                "rows": 3 * 30 + 21 * days_ago + 33,
+                "completed_at": now,
+            },
+        )

@@ -1,0 +1,83 @@
+"""Reads for the Networks pages."""
+
+from datetime import timedelta
+
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from networks.models import ClickExportJob, NetworkClickCount, NetworkConnection, SyncKind, SyncRun, SyncState
+from tracking.models import Click
+
+
+def list_connections(*, workspace) -> list[dict]:
+    """Each connection with its last and next run per sync kind and its active runs."""
+    connections = list(NetworkConnection.objects.filter(workspace=workspace).order_by("kind", "label"))
+    states = {
+        (s.connection_id, s.kind): s
+        for s in SyncState.objects.filter(connection__in=connections).select_related("last_run")
+    }
+    active = {
+        (r.connection_id, r.kind): r
+        for r in SyncRun.objects.filter(connection__in=connections, status__in=SyncRun.ACTIVE)
+    }
+    rows = []
+    for conn in connections:
+        kinds = []
+        if conn.kind == "impact":
+            for kind in SyncKind:
+                state = states.get((conn.id, kind.value))
+                kinds.append(
+                    {
+                        "kind": kind.value,
+                        "label": kind.label,
+                        "last_run": state.last_run if state else None,
+                        "next_run_at": state.next_run_at if state else None,
+                        "active": active.get((conn.id, kind.value)),
+                    }
+                )
+        rows.append({"connection": conn, "kinds": kinds})
+    return rows
+
+
+def recent_runs(*, workspace, connection=None, limit=20):
+    runs = SyncRun.objects.filter(workspace=workspace).select_related("connection").order_by("-started_at")
+    if connection is not None:
+        runs = runs.filter(connection=connection)
+    return runs[:limit]
+
+
+def click_comparison(*, workspace, connection, days=14) -> list[dict]:
+    """Per day: clicks Impact counted (from click exports) beside ours on the connection's offers."""
+    since = timezone.now().date() - timedelta(days=days)
+    theirs = {
+        row["date"]: row
+        for row in NetworkClickCount.objects.filter(workspace=workspace, connection=connection, date__gte=since)
+        .values("date")
+        .annotate(clicks=Sum("clicks"), unique=Sum("unique_clicks"))
+    }
+    ours = {
+        row["day"]: row["n"]
+        for row in Click.objects.filter(
+            workspace=workspace, offer__connection=connection, created_at__date__gte=since, is_bot=False
+        )
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(n=Count("id"))
+    }
+    days_list = sorted(set(theirs) | set(ours), reverse=True)
+    return [
+        {
+            "date": d,
+            "network_clicks": theirs.get(d, {}).get("clicks") or 0,
+            "network_unique": theirs.get(d, {}).get("unique") or 0,
+            "our_clicks": ours.get(d, 0),
+        }
+        for d in days_list
+    ]
+
+
+def recent_exports(*, workspace, connection, limit=10):
+    return ClickExportJob.objects.filter(workspace=workspace, connection=connection).order_by("-date", "program_id")[
+        :limit
+    ]

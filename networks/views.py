@@ -1,0 +1,145 @@
+import json
+
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from networks import selectors, services
+from networks.forms import ConnectionForm
+from networks.models import NetworkConnection, SyncKind, SyncRun
+from workspaces.access import get_for_request
+from workspaces.decorators import workspace_view
+from workspaces.errors import DomainError
+
+
+def _get_connection(request, code, *, write=False) -> NetworkConnection:
+    return get_for_request(request, NetworkConnection, code=code, right="manage" if write else None)
+
+
+def _can_manage(request) -> bool:
+    return request.membership is not None and request.membership.can("manage")
+
+
+@workspace_view()
+def network_list(request):
+    ctx = {
+        "rows": selectors.list_connections(workspace=request.workspace),
+        "runs": selectors.recent_runs(workspace=request.workspace),
+        "can_manage": _can_manage(request),
+    }
+    return render(request, "networks/list.html", ctx)
+
+
+@workspace_view("manage")
+def add_connection(request):
+    form = ConnectionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            conn = services.save_connection(workspace=request.workspace, data=form.cleaned_data)
+        except DomainError as e:
+            form.add_error(None, e.message)
+        else:
+            messages.success(request, f"Connected {conn.label}.")
+            return redirect("networks:detail", code=conn.code)
+    return render(request, "networks/form.html", {"form": form, "connection": None}, status=_status(form))
+
+
+@workspace_view("manage")
+def edit_connection(request, code):
+    conn = _get_connection(request, code, write=True)
+    initial = {
+        "kind": conn.kind,
+        "label": conn.label,
+        "currency": conn.currency,
+        "settlement_day": conn.settlement_day,
+        "ip_allowlist": conn.ip_allowlist,
+        "basic_auth_username": conn.basic_auth_username,
+        "account_sid": conn.account_sid,
+        "sync_enabled": conn.sync_enabled,
+    }
+    form = ConnectionForm(request.POST or None, initial=initial, connection=conn)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_connection(workspace=request.workspace, data=form.cleaned_data, connection=conn)
+        except DomainError as e:
+            conn.refresh_from_db()
+            form.add_error(None, e.message)
+        else:
+            messages.success(request, f"Saved {conn.label}.")
+            return redirect("networks:detail", code=conn.code)
+    return render(request, "networks/form.html", {"form": form, "connection": conn}, status=_status(form))
+
+
+def _status(form) -> int:
+    return 400 if form.is_bound and form.errors else 200
+
+
+@workspace_view()
+def connection_detail(request, code):
+    conn = _get_connection(request, code)
+    comparison = selectors.click_comparison(workspace=request.workspace, connection=conn)
+    ctx = {
+        "connection": conn,
+        "postback_url": f"{settings.SITE_URL}/postback/{conn.kind}/{conn.postback_secret}",
+        "pixel_url": f"{settings.SITE_URL}/pixel/{conn.postback_secret}.gif",
+        "runs": selectors.recent_runs(workspace=request.workspace, connection=conn, limit=15),
+        "rows": [r for r in selectors.list_connections(workspace=request.workspace) if r["connection"].id == conn.id],
+        "comparison": comparison,
+        "chart": _click_chart(comparison),
+        "exports": selectors.recent_exports(workspace=request.workspace, connection=conn),
+        "can_manage": _can_manage(request),
+    }
+    return render(request, "networks/detail.html", ctx)
+
+
+def _click_chart(comparison) -> str:
+    if not comparison:
+        return ""
+    days = list(reversed(comparison))
+    config = {
+        "type": "line",
+        "data": {
+            "labels": [d["date"].isoformat() for d in days],
+            "datasets": [
+                {"label": "Clicks Impact counted", "data": [d["network_clicks"] for d in days]},
+                {"label": "Our clicks", "data": [d["our_clicks"] for d in days]},
+            ],
+        },
+    }
+    return json.dumps(config)
+
+
+@workspace_view("manage")
+@require_POST
+def rotate_secret(request, code):
+    conn = _get_connection(request, code, write=True)
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, "Tick the confirmation: the old postback URL stops working at once.")
+        return redirect("networks:detail", code=conn.code)
+    services.rotate_postback_secret(connection=conn)
+    messages.success(request, "New postback secret created. Update the postback URL in the network now.")
+    return redirect("networks:detail", code=conn.code)
+
+
+@workspace_view("manage")
+@require_POST
+def sync_now(request, code, kind):
+    conn = _get_connection(request, code, write=True)
+    if kind not in SyncKind.values:
+        messages.error(request, "Unknown sync kind.")
+        return redirect("networks:list")
+    try:
+        services.request_sync(connection=conn, kind=kind, trigger=SyncRun.Trigger.MANUAL)
+    except DomainError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, f"{SyncKind(kind).label} sync of {conn.label} started.")
+    back = request.POST.get("next", "")
+    return redirect(back if back.startswith("/networks/") and "//" not in back else "networks:list")
+
+
+@workspace_view()
+def run_progress(request, code):
+    run = get_for_request(request, SyncRun.objects.select_related("connection"), code=code)
+    return render(request, "networks/run_progress.html", {"run": run})

@@ -1,0 +1,40 @@
+"""Fixtures for the networks tests: an Impact connection with encrypted credentials."""
+
+import pytest
+
+from networks.crypto import encrypt_credentials
+from offers.models import NetworkConnection
+from tests.tools.impact_standin import SID, TOKEN
+
+IMPACT_BASE = "https://impact.test"
+
+
+@pytest.fixture(autouse=True)
+def _impact_base(settings):
+    settings.IMPACT_API_BASE_URL = IMPACT_BASE
+
+
+@pytest.fixture(autouse=True)
+def _no_sleep(monkeypatch):
+    # The client's in-process backoff must not slow the suite; tests that check it patch it again.
+    monkeypatch.setattr("networks.impact.time.sleep", lambda s: None)
+
+
+def make_impact_connection(workspace, *, sid=SID, token=TOKEN, **kw) -> NetworkConnection:
+    return NetworkConnection.objects.create(
+        workspace=workspace,
+        kind="impact",
+        label=kw.pop("label", "Impact"),
+        account_sid=sid,
+        credentials_encrypted=encrypt_credentials({"auth_token": token}),
+        **kw,
+    )
+
+
+@pytest.fixture
+def impact_connection(workspace):
+    return make_impact_connection(workspace)
+
+
+def impact_url(path: str, sid: str = SID) -> str:
+    return f"{IMPACT_BASE}/Mediapartners/{sid}/{path}"

@@ -9,7 +9,7 @@ import json
 import sys
 import time
 
-SECTIONS = []  # e.g. ["clicks", "postbacks", "impact_sync", "reports"]
+SECTIONS = ["clicks"]  # e.g. ["clicks", "postbacks", "impact_sync", "reports"]
 
 
 def main(argv: list[str]) -> int:

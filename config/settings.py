@@ -179,6 +179,9 @@ if CLICK_BUFFER not in ("direct", "redis") or (CLICK_BUFFER == "redis" and not R
 # How many reverse proxies we sit behind; the visitor's IP is the X-Forwarded-For entry that
 # many places from the right. 0 (default) uses the socket address and ignores the header.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Each web process remembers a clicked link this many seconds (0 disables): pausing an offer
+# reaches running processes at most this late.
+CLICK_LINK_CACHE_SECONDS = env.int("CLICK_LINK_CACHE_SECONDS", default=5)
 # Exposes /bench/302, a bare redirect `make bench` compares the click path with. Never in production.
 BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
 

@@ -230,3 +230,12 @@ def browser_page():
         finally:
             context.close()
             browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _clear_click_link_cache():
+    """Web processes remember clicked links for a few seconds; tests start with none remembered."""
+    from tracking.clicks import clear_link_cache
+
+    clear_link_cache()
+    yield

@@ -26,6 +26,7 @@ import logging
 import os
 import secrets
 import socket
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -117,10 +118,14 @@ def is_bot(visitor: Visitor) -> bool:
     return _crawlers.is_crawler(visitor.user_agent)
 
 
-def claim_unique(*, link_id: int, visitor: Visitor) -> bool:
+def unique_key(*, link_id: int, visitor: Visitor) -> str:
+    return f"clicks:u:{link_id}:{visitor_key(visitor)}"
+
+
+def claim_unique(key: str) -> bool:
     """True for the visitor's first click on this link in 24 hours (one atomic cache.add, no query)."""
     try:
-        return cache.add(f"clk:u:{link_id}:{visitor_key(visitor)}", 1, timeout=UNIQUE_WINDOW_SECONDS)
+        return cache.add(key, 1, timeout=UNIQUE_WINDOW_SECONDS)
     except Exception:  # the cache is down: count the click as unique rather than fail the redirect
         log.warning("unique-click cache unavailable", exc_info=True)
         return True
@@ -134,7 +139,38 @@ def new_transaction_id() -> str:
 # --- the link -------------------------------------------------------------
 
 
+# code -> (expires at, Link or None). Per process; see find_link.
+_link_cache: dict[str, tuple[float, Link | None]] = {}
+LINK_CACHE_MAX = 20_000
+
+
 def find_link(code: str) -> Link | None:
+    """The link for ``code``, kept in this process for CLICK_LINK_CACHE_SECONDS.
+
+    Popular links are clicked many times a second; remembering them briefly takes the
+    only database query off most redirects. The price: pausing an offer or archiving a
+    link reaches a running web process up to that many seconds later. Start and end
+    dates are exact, because the offer's state is computed at each click.
+    """
+    ttl = settings.CLICK_LINK_CACHE_SECONDS
+    if ttl <= 0:
+        return query_link(code)
+    now = time.monotonic()
+    cached = _link_cache.get(code)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    link = query_link(code)
+    if len(_link_cache) >= LINK_CACHE_MAX:
+        _link_cache.clear()
+    _link_cache[code] = (now + ttl, link)
+    return link
+
+
+def clear_link_cache() -> None:
+    _link_cache.clear()
+
+
+def query_link(code: str) -> Link | None:
     """The link whose code or vanity slug is ``code``, with its offer, connection and member; one query."""
     could_be_code = len(code) == LINK_CODE_LENGTH and code.isalnum()
     could_be_vanity = code == code.lower() and len(code) >= 3
@@ -177,7 +213,6 @@ def record_click(
     offer, member = link.offer, link.member
     state = link_state(link, now)
     bot = is_bot(visitor)
-    unique = False if bot else claim_unique(link_id=link.pk, visitor=visitor)
     transaction_id = new_transaction_id()
     if state == Offer.State.ACTIVE:
         destination = lib.build_destination(offer, link, member, transaction_id, now, deep_url=deep_url, subs=subs)
@@ -194,24 +229,30 @@ def record_click(
         ip_hash=hash_ip(visitor.ip),
         user_agent=visitor.user_agent,
         referrer=visitor.referrer,
-        is_unique=unique,
+        is_unique=False,
         is_bot=bot,
         offer_state=state,
         destination=destination[:2000],
         **sub_values,
     )
-    store_click(click)
+    # Bots never use up a visitor's unique click.
+    store_click(click, unique_key=None if bot else unique_key(link_id=link.pk, visitor=visitor))
     return click
 
 
-def store_click(click: Click) -> None:
-    """Write the click: into the Redis buffer when configured, else (or if Redis fails) into the database."""
+def store_click(click: Click, *, unique_key: str | None = None) -> None:
+    """Decide uniqueness and write the click.
+
+    Buffered: one Redis round trip does both (see buffer_click). Direct, or when Redis
+    fails: cache.add, then an INSERT.
+    """
     if settings.CLICK_BUFFER == "redis":
         try:
-            buffer_click(click)
+            buffer_click(click, unique_key=unique_key)
             return
         except redis.RedisError:
             log.warning("click buffer unavailable; inserting click %s directly", click.transaction_id, exc_info=True)
+    click.is_unique = claim_unique(unique_key) if unique_key else False
     click.save(force_insert=True)
 
 
@@ -228,8 +269,9 @@ def buffer_client() -> redis.Redis:
     return _client(settings.REDIS_URL)
 
 
-def click_to_payload(click: Click) -> str:
-    return json.dumps(
+def _payload_head(click: Click) -> str:
+    """The click as JSON without its closing brace, ending in ``"u":`` (is_unique comes last)."""
+    body = json.dumps(
         {
             "w": click.workspace_id,
             "t": click.transaction_id,
@@ -241,13 +283,17 @@ def click_to_payload(click: Click) -> str:
             "ua": click.user_agent,
             "r": click.referrer,
             "s": [click.sub1, click.sub2, click.sub3, click.sub4, click.sub5],
-            "u": click.is_unique,
             "b": click.is_bot,
             "st": click.offer_state,
             "d": click.destination,
         },
         separators=(",", ":"),
     )
+    return body[:-1] + ',"u":'
+
+
+def click_to_payload(click: Click) -> str:
+    return _payload_head(click) + ("true}" if click.is_unique else "false}")
 
 
 def click_from_payload(raw: bytes | str) -> Click:
@@ -271,13 +317,31 @@ def click_from_payload(raw: bytes | str) -> Click:
     )
 
 
-def buffer_click(click: Click) -> None:
-    """One round trip: XADD to the stream and SET the copy findable by transaction id."""
-    payload = click_to_payload(click)
-    pipe = buffer_client().pipeline(transaction=False)
-    pipe.xadd(STREAM_KEY, {"c": payload})
-    pipe.set(TID_KEY.format(click.transaction_id), payload, ex=TID_TTL_SECONDS)
-    pipe.execute()
+# KEYS: stream, transaction-id key, unique key. ARGV: payload head, its TTL, unique window, "1" to claim.
+# SET NX is what cache.add does: the first click of a visitor on a link in the window wins.
+_BUFFER_SCRIPT = """
+local unique = 'false'
+if ARGV[4] == '1' and redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[3]) then
+  unique = 'true'
+end
+local payload = ARGV[1] .. unique .. '}'
+redis.call('XADD', KEYS[1], '*', 'c', payload)
+redis.call('SET', KEYS[2], payload, 'EX', ARGV[2])
+return unique == 'true' and 1 or 0
+"""
+
+
+@lru_cache(maxsize=4)
+def _buffer_script(client: redis.Redis):
+    return client.register_script(_BUFFER_SCRIPT)
+
+
+def buffer_click(click: Click, *, unique_key: str | None = None) -> None:
+    """One round trip: claim the unique slot, XADD to the stream, SET the copy findable by transaction id."""
+    client = buffer_client()
+    keys = [STREAM_KEY, TID_KEY.format(click.transaction_id), unique_key or "clicks:u:none"]
+    args = [_payload_head(click), TID_TTL_SECONDS, UNIQUE_WINDOW_SECONDS, "1" if unique_key else "0"]
+    click.is_unique = bool(_buffer_script(client)(keys=keys, args=args))
 
 
 def _ensure_group(client: redis.Redis) -> None:

@@ -181,3 +181,13 @@ def test_a_click_whose_link_was_deleted_meanwhile_does_not_block_the_drain(clien
     assert list(Click.objects.values_list("link_id", flat=True)) == [kept.pk]
     assert "its link, offer or member is gone" in caplog.text
     assert clicks.buffered_click_count() == 0
+
+
+def test_uniques_are_decided_in_the_same_round_trip(client, link):
+    hit(client, link, ua="Googlebot/2.1 (+http://www.google.com/bot.html)")
+    hit(client, link)
+    hit(client, link)
+    hit(client, link, ip="198.51.100.20")
+    clicks.drain_click_buffer()
+    rows = list(Click.objects.order_by("created_at").values_list("is_bot", "is_unique"))
+    assert rows == [(True, False), (False, True), (False, False), (False, True)]

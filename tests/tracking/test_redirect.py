@@ -86,6 +86,27 @@ def test_transaction_ids_are_fresh_128_bit_url_safe_values(client, link):
 def test_it_runs_two_queries_when_inserting_directly(client, link, django_assert_num_queries):
     with django_assert_num_queries(2):  # the link (with offer, connection, member), the insert
         assert hit(client, link).status_code == 302
+    with django_assert_num_queries(1):  # the link is remembered for a few seconds
+        assert hit(client, link).status_code == 302
+
+
+def test_a_remembered_link_is_looked_up_again_after_a_few_seconds(client, link, settings, monkeypatch):
+    settings.CLICK_LINK_CACHE_SECONDS = 5
+    hit(client, link)
+    link.offer.paused = True
+    link.offer.save(update_fields=["paused"])
+    assert hit(client, link)["Location"].startswith("https://shop.example/?tid=")
+    now = clicks.time.monotonic()
+    monkeypatch.setattr(clicks.time, "monotonic", lambda: now + 6)
+    assert hit(client, link)["Location"].startswith("https://shop.example/?tid=&")
+    assert list(Click.objects.order_by("id").values_list("offer_state", flat=True)) == ["active", "active", "paused"]
+
+
+def test_the_link_memory_can_be_turned_off(client, link, settings, django_assert_num_queries):
+    settings.CLICK_LINK_CACHE_SECONDS = 0
+    hit(client, link)
+    with django_assert_num_queries(2):
+        hit(client, link)
 
 
 @pytest.mark.redis
@@ -93,8 +114,10 @@ def test_it_runs_one_query_when_buffering_in_redis(client, link, settings, djang
     settings.CLICK_BUFFER = "redis"
     with django_assert_num_queries(1):
         assert hit(client, link).status_code == 302
+    with django_assert_num_queries(0):
+        assert hit(client, link).status_code == 302
     assert Click.objects.count() == 0
-    assert clicks.buffered_click_count() == 1
+    assert clicks.buffered_click_count() == 2
 
 
 def test_every_macro_is_substituted_url_encoded(client, workspace):
@@ -322,7 +345,8 @@ def test_without_a_fallback_an_inactive_offer_goes_to_the_offer_url_untracked(cl
     assert Click.objects.get().offer_state == "paused"
 
 
-def test_archived_links_and_members_count_as_archived(client, link):
+def test_archived_links_and_members_count_as_archived(client, link, settings):
+    settings.CLICK_LINK_CACHE_SECONDS = 0
     link.archived_at = timezone.now()
     link.save(update_fields=["archived_at"])
     hit(client, link)

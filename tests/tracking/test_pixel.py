@@ -1,5 +1,7 @@
 """GET /pixel/<secret>.gif: same parameters and effects as a postback, always a 1x1 GIF."""
 
+from decimal import Decimal
+
 import pytest
 
 from tests.tracking.postback_world import make_world
@@ -29,7 +31,7 @@ def test_it_records_a_conversion_and_answers_a_gif(client, world):
     response = client.get(pixel_url(world) + f"?transaction_id={tid}&amount=84.50&adv_sub=ORDER-1")
     assert_gif(response)
     conv = Conversion.objects.get()
-    assert (conv.source, conv.member, conv.sale_amount) == ("pixel", world["member"], 84.50)
+    assert (conv.source, conv.member, conv.sale_amount) == ("pixel", world["member"], Decimal("84.50"))
     log = PostbackLog.objects.get()
     assert (log.is_pixel, log.outcome, log.conversion) == (True, "accepted", conv)
 

@@ -8,7 +8,7 @@ import redis
 from tests.conftest import wait_for
 from tests.tracking.test_redirect import BROWSER_UA, hit, make_link
 from tracking import clicks, tasks
-from tracking.models import Click
+from tracking.models import Click, Conversion
 
 pytestmark = pytest.mark.redis
 
@@ -191,3 +191,18 @@ def test_uniques_are_decided_in_the_same_round_trip(client, link):
     clicks.drain_click_buffer()
     rows = list(Click.objects.order_by("created_at").values_list("is_bot", "is_unique"))
     assert rows == [(True, False), (False, True), (False, False), (False, True)]
+
+
+def test_a_postback_that_beats_the_drain_still_attributes(client, workspace):
+    link = make_link(workspace, kind="generic")
+    tid = tid_of(hit(client, link))
+    assert Click.objects.count() == 0
+    secret = link.offer.connection.postback_secret
+    response = client.get(f"/postback/generic/{secret}", {"transaction_id": tid, "amount": "20.00"})
+    assert response.status_code == 200, response.content
+    conversion = Conversion.objects.get()
+    assert conversion.click.transaction_id == tid
+    assert (conversion.member, conversion.offer) == (link.member, link.offer)
+    # The drain later finds the click stored and adds nothing.
+    clicks.drain_click_buffer()
+    assert Click.objects.count() == 1

@@ -27,11 +27,23 @@ class ProjectForm(forms.Form):
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
 
+def _search(placeholder):
+    return forms.TextInput(
+        attrs={"type": "search", "placeholder": placeholder, "aria-label": "Search", "style": "max-width:20rem"}
+    )
+
+
+def _pick(label):
+    return forms.Select(attrs={"aria-label": label, "style": "max-width:14rem"})
+
+
 class MemberFilterForm(forms.Form):
-    q = forms.CharField(required=False, max_length=100, label="Search")
-    project = forms.ModelChoiceField(queryset=Project.objects.none(), required=False, to_field_name="code")
-    status = forms.ChoiceField(choices=MEMBER_STATUS_FILTER, required=False)
-    test = forms.ChoiceField(choices=TEST_FILTER, required=False, label="Test flag")
+    q = forms.CharField(required=False, max_length=100, widget=_search("Name, email, handle or affiliate id"))
+    project = forms.ModelChoiceField(
+        queryset=Project.objects.none(), required=False, to_field_name="code", widget=_pick("Project")
+    )
+    status = forms.ChoiceField(choices=MEMBER_STATUS_FILTER, required=False, widget=_pick("Status"))
+    test = forms.ChoiceField(choices=TEST_FILTER, required=False, widget=_pick("Test flag"))
 
     def __init__(self, *args, workspace, **kwargs):
         super().__init__(*args, **kwargs)
@@ -92,10 +104,14 @@ class OfferForm(forms.Form):
         help_text="One per line; *.example.com allows its subdomains. Empty: no deep links.",
     )
     starts_at = forms.DateTimeField(
-        required=False, label="Starts", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        required=False,
+        label="Starts",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     ends_at = forms.DateTimeField(
-        required=False, label="Ends", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        required=False,
+        label="Ends",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     fallback_url = forms.CharField(
         max_length=2000,
@@ -136,6 +152,7 @@ class PayoutOverrideForm(forms.Form):
     def __init__(self, *args, workspace, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["member"].queryset = _active_members(workspace)
+        self.fields["member"].empty_label = "Choose a member"
 
     def clean(self):
         data = super().clean()
@@ -151,9 +168,9 @@ class PayoutOverrideForm(forms.Form):
 
 
 class LinkFilterForm(forms.Form):
-    q = forms.CharField(required=False, max_length=100, label="Search")
-    offer = forms.ModelChoiceField(queryset=None, required=False, to_field_name="code")
-    member = forms.ModelChoiceField(queryset=None, required=False, to_field_name="code")
+    q = forms.CharField(required=False, max_length=100, widget=_search("Code, vanity, member, offer or deep link"))
+    offer = forms.ModelChoiceField(queryset=None, required=False, to_field_name="code", widget=_pick("Offer"))
+    member = forms.ModelChoiceField(queryset=None, required=False, to_field_name="code", widget=_pick("Member"))
 
     def __init__(self, *args, workspace, **kwargs):
         super().__init__(*args, **kwargs)

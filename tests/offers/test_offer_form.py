@@ -228,6 +228,16 @@ def test_it_edits_an_offer(alice_client, workspace, offer):
     assert offer.offer_url == "https://shop.example.com/?tid={transaction_id}"
 
 
+def test_the_edit_form_keeps_the_schedule(alice_client, offer, settings):
+    settings.TIME_ZONE = "UTC"
+    post_data = offer_data(starts_at="2026-03-01T09:30", ends_at="2026-04-01T18:00")
+    assert alice_client.post(reverse("offers:edit_offer", args=[offer.code]), post_data).status_code == 302
+    r = alice_client.get(reverse("offers:edit_offer", args=[offer.code]))
+    # datetime-local inputs only show values in this exact format.
+    assert b'type="datetime-local" name="starts_at" value="2026-03-01T09:30"' in r.content
+    assert b'value="2026-04-01T18:00"' in r.content
+
+
 def test_it_requires_write_access(bob_client, bob, workspace, offer):
     set_role(bob, workspace, "viewer")
     assert bob_client.get(reverse("offers:new_offer")).status_code == 403

@@ -595,7 +595,7 @@ def store_action_updates(*, run: SyncRun, connection: NetworkConnection, records
 
 
 def _update_to_data(update: dict, action: dict | None, connection) -> ConversionData:
-    if action is not None:
+    if (update.get("State") or "").upper() != "REVERSED":
         return action_to_data(action, connection)
     return ConversionData(
         transaction_id=(update.get("SubId1") or "")[:255],

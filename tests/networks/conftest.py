@@ -4,7 +4,10 @@ import pytest
 
 from networks.crypto import encrypt_credentials
 from offers.models import NetworkConnection
-from tests.tools.impact_standin import SID, TOKEN
+from tests.tools.impact_standin import TOKEN
+
+# The Account SID of the samples in tests/fixtures/impact/ (their URIs carry it).
+SID = "IRTESTSID0000000000000000000000001"
 
 IMPACT_BASE = "https://impact.test"
 

@@ -4,7 +4,7 @@ import copy
 import json
 from pathlib import Path
 
-from tests.tools.impact_standin import SID
+from tests.networks.conftest import SID
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "impact"
 

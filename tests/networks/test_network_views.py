@@ -12,8 +12,7 @@ from networks.crypto import decrypt_credentials
 from networks.models import SyncRun
 from offers.models import NetworkConnection
 from tests.conftest import set_role
-from tests.networks.conftest import impact_url, make_impact_connection
-from tests.tools.impact_standin import SID
+from tests.networks.conftest import SID, impact_url, make_impact_connection
 
 TOKEN = "s3cret-token-never-shown-Zq9"
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ import pytest
 from networks import services
 from networks.models import ClickExportJob, NetworkClickCount, SyncRun
 from tests.networks.conftest import make_impact_connection
-from tests.tools.impact_standin import StandinServer
+from tests.tools.impact_standin import SID, StandinServer
 from tracking.models import Conversion
 
 
@@ -20,7 +20,7 @@ def standin(settings):
 
 
 def test_it_syncs_every_action_through_paged_windows(standin, workspace):
-    conn = make_impact_connection(workspace)
+    conn = make_impact_connection(workspace, sid=SID)
     run = services.start_sync_run(connection=conn, kind="actions", trigger="manual")
     run.window_start = datetime.now(UTC) - timedelta(days=61)
     run.save()
@@ -47,7 +47,7 @@ def test_it_syncs_every_action_through_paged_windows(standin, workspace):
 
 
 def test_it_imports_a_click_export_end_to_end(standin, workspace, django_capture_on_commit_callbacks, monkeypatch):
-    conn = make_impact_connection(workspace)
+    conn = make_impact_connection(workspace, sid=SID)
     polls = []
     monkeypatch.setattr("networks.tasks.poll_click_export.apply_async", lambda args, countdown: polls.append(args[0]))
     run = services.start_sync_run(connection=conn, kind="clicks", trigger="manual")

@@ -22,6 +22,11 @@ class SearchForm(forms.Form):
     q = forms.CharField(required=False, max_length=100, label="Search")
 
 
+class OfferFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=100)
+    state = forms.ChoiceField(choices=OFFER_STATE_FILTER, required=False)
+
+
 class ProjectForm(forms.Form):
     name = forms.CharField(max_length=120)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))

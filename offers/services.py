@@ -70,8 +70,14 @@ def offer_url_problems(url: str, *, protocol: str = "", required: bool = True) -
 
 
 def append_network_params(*, url: str, kind: str) -> str:
-    """The offer URL with the network's tracking parameters added where missing."""
-    return lib.add_tracking_params(url, kind)
+    """The offer URL with the network's tracking parameters added where missing.
+
+    A URL that cannot be parsed is returned as it is; the form then says what is wrong with it.
+    """
+    try:
+        return lib.add_tracking_params(url, kind)
+    except ValueError:
+        return url
 
 
 def domain_problems(allowed_domains: str) -> list[str]:

@@ -237,8 +237,9 @@ def restore_member(request, code):
 
 @workspace_view()
 def offer_list(request):
-    state = request.GET.get("state", "")
-    q = request.GET.get("q", "")[:100]
+    form = forms.OfferFilterForm(request.GET)
+    filters = form.cleaned_data if form.is_valid() else {}
+    state, q = filters.get("state", ""), filters.get("q", "")
     offers = selectors.list_offers(workspace=request.workspace, q=q, state=state)
     ctx = {
         "offers": offers,

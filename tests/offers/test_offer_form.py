@@ -189,6 +189,18 @@ def test_it_guesses_the_network_from_the_url_without_a_connection(alice_client):
     assert r.context["form"]["offer_url"].value().endswith("&afftrack={transaction_id}")
 
 
+def test_unparseable_urls_get_a_clear_answer_not_an_error(alice_client, impact):
+    bad = "https://[::1/c/1?x={transaction_id}"
+    r = alice_client.post(reverse("offers:offer_network_params"), {"offer_url": bad, "connection": str(impact.code)})
+    assert r.status_code == 200
+    assert r.context["form"]["offer_url"].value() == bad
+    r = alice_client.post(reverse("offers:add_offer"), offer_data(offer_url=bad, append_params="1"))
+    assert r.status_code == 200
+    r = alice_client.post(reverse("offers:offer_preview"), offer_data(offer_url=bad))
+    assert r.context["problems"] == ["This URL cannot be parsed."]
+    assert "cannot be parsed" in errors(post(alice_client, offer_url=bad))["offer_url"]
+
+
 def test_the_live_preview_renders_a_generated_link(alice_client, workspace):
     from tests.offers.conftest import make_member
 

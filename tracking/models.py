@@ -27,7 +27,8 @@ class Click(models.Model):
     sub5 = models.CharField(max_length=255, blank=True)
     is_unique = models.BooleanField(default=False)
     is_bot = models.BooleanField(default=False)
-    # The offer's state when clicked: "active", or "paused"/"expired"/"scheduled" (sent to the fallback URL).
+    # The offer's state when clicked: "active", or "paused"/"expired"/"scheduled"/"archived" (link, offer or
+    # member archived); all but "active" are sent to the fallback URL.
     offer_state = models.CharField(max_length=10, default="active")
     destination = models.CharField(max_length=2000, blank=True)
 

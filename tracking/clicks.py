@@ -59,7 +59,7 @@ _crawlers = CrawlerDetect()
 
 @dataclass(frozen=True)
 class Visitor:
-    """What we keep from the request: never the raw IP, only keyed hashes of it."""
+    """What a click needs from the request. The IP lives here only until it is hashed; rows keep the hash."""
 
     ip: str
     user_agent: str

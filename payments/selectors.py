@@ -10,6 +10,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from offers.models import Member
+from payments.lib import CENT
 from payments.models import (
     ZERO,
     Account,
@@ -188,6 +189,11 @@ def ledger_rows(*, workspace: Workspace):
 # ---------------------------------------------------------------------------
 
 
+def _cents(value) -> Decimal:
+    # Sums come back as floats on SQLite; PostgreSQL's are exact already.
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
 @dataclass
 class LedgerReport:
     transactions: int = 0
@@ -224,18 +230,15 @@ def check_ledger(*, workspace: Workspace | None = None) -> LedgerReport:
 
     for t in txns.annotate(n=Count("entries")).filter(n__lt=2).values("key", "n"):
         v.append(f"transaction {t['key']} has {t['n']} entries (at least 2 needed)")
-    unbalanced = (
-        entries.values("transaction__key", "currency")
-        .annotate(total=Sum("amount"))
-        .exclude(total=0)
-        .order_by("transaction__key")
-    )
-    for t in unbalanced:
-        v.append(f"transaction {t['transaction__key']} does not balance in {t['currency']}: off by {t['total']}")
+    # Sums are rounded to cents: SQLite adds decimals as floats.
+    totals = entries.values("transaction__key", "currency").annotate(total=Sum("amount")).order_by("transaction__key")
+    for t in totals.iterator(chunk_size=5000):
+        if _cents(t["total"]) != 0:
+            v.append(f"transaction {t['transaction__key']} does not balance in {t['currency']}: off by {t['total']}")
 
     sums = dict(entries.values("account_id").annotate(t=Sum("amount")).values_list("account_id", "t"))
     for account in accounts.select_related("member", "connection"):
-        actual = sums.get(account.pk) or ZERO
+        actual = _cents(sums.get(account.pk))
         if account.balance != actual:
             v.append(f"account {account} caches {account.balance} but its entries sum to {actual}")
         if account.kind == AccountKind.AVAILABLE and account.balance < 0:

@@ -1,0 +1,21 @@
+"""The demo's money history: settlements in every state, a credited balance, payments; idempotent."""
+
+from django.core.management import call_command
+
+from payments.models import LedgerTransaction, Payment, PaymentBatch, Settlement
+from payments.selectors import check_ledger
+from workspaces.models import Workspace
+
+
+def test_the_demo_has_a_money_history_and_seeds_once(db):
+    call_command("seed_demo")
+    ws = Workspace.objects.get(slug="demo-brand")
+    statuses = set(Settlement.objects.filter(workspace=ws).values_list("status", flat=True))
+    assert {"expected", "credited"} <= statuses
+    assert PaymentBatch.objects.filter(workspace=ws).count() == 1
+    assert Payment.objects.filter(workspace=ws, status="paid").exists()
+    assert Payment.objects.filter(workspace=ws, status="returned").exists()
+    assert check_ledger(workspace=ws).ok
+    counts = (LedgerTransaction.objects.count(), Settlement.objects.count(), Payment.objects.count())
+    call_command("seed_demo")
+    assert (LedgerTransaction.objects.count(), Settlement.objects.count(), Payment.objects.count()) == counts

@@ -35,7 +35,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from networks import impact
+from networks import bulk, impact
 from networks.crypto import CredentialsUnreadable, decrypt_credentials, encrypt_credentials, rotate_token
 from networks.impact import ImpactClient
 from networks.models import (
@@ -465,7 +465,11 @@ def _is_unchanged(conversion: Conversion, data: ConversionData) -> bool:
 
 
 def store_actions(*, run: SyncRun, connection: NetworkConnection, records: list[dict]) -> None:
-    """One page of Actions in one transaction: unchanged ones are skipped without a write."""
+    """One page of Actions in one transaction.
+
+    Unchanged actions are skipped without a write, new ones are inserted in bulk (see
+    networks/bulk.py), changed ones go through record_conversion one by one.
+    """
     with transaction.atomic():
         ids = [str(r.get("Id")) for r in records if r.get("Id")]
         existing = {
@@ -474,6 +478,7 @@ def store_actions(*, run: SyncRun, connection: NetworkConnection, records: list[
                 workspace_id=connection.workspace_id, network=connection.kind, dedupe_key__in=ids
             ).only("dedupe_key", "status", "sale_amount", "network_payout", "locking_at")
         }
+        new, changed, seen = [], [], set()
         for record in records:
             try:
                 data = action_to_data(record, connection)
@@ -484,7 +489,16 @@ def store_actions(*, run: SyncRun, connection: NetworkConnection, records: list[
             current = existing.get(data.external_id)
             if current is not None and _is_unchanged(current, data):
                 run.unchanged_count += 1
-                continue
+            elif current is None and data.external_id not in seen:
+                new.append(data)
+            else:
+                changed.append(data)
+            seen.add(data.external_id)
+        created, leftovers = bulk.insert_new_conversions(
+            connection=connection, items=new, source=ConversionSource.API_SYNC
+        )
+        run.created_count += created
+        for data in leftovers + changed:
             _count(run, record_conversion(connection=connection, data=data, source=ConversionSource.API_SYNC))
         run.pages_done += 1
         run.save()

@@ -38,6 +38,8 @@ from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from offers import lib
 from offers.models import LINK_CODE_LENGTH, Link, Member, Offer
@@ -52,6 +54,9 @@ TID_KEY = "clicks:tid:{}"
 TID_TTL_SECONDS = 7 * 24 * 3600
 UNIQUE_WINDOW_SECONDS = 24 * 3600
 CLAIM_IDLE_MS = 60_000
+# After Redis failed, clicks go straight to the database this long before Redis is tried again.
+BUFFER_RETRY_SECONDS = 5.0
+_buffer_down_until = 0.0
 SUB_KEYS = ("sub1", "sub2", "sub3", "sub4", "sub5")
 
 _crawlers = CrawlerDetect()
@@ -243,16 +248,23 @@ def record_click(
 def store_click(click: Click, *, unique_key: str | None = None) -> None:
     """Decide uniqueness and write the click.
 
-    Buffered: one Redis round trip does both (see buffer_click). Direct, or when Redis
-    fails: cache.add, then an INSERT.
+    Buffered: one Redis round trip does both (see buffer_click). Direct: cache.add, then
+    an INSERT. When Redis fails, the click is inserted directly (counted unique, since
+    the window lives in Redis too), and for BUFFER_RETRY_SECONDS this process does not
+    try Redis again, so an outage costs each redirect nothing.
     """
+    global _buffer_down_until
     if settings.CLICK_BUFFER == "redis":
-        try:
-            buffer_click(click, unique_key=unique_key)
-            return
-        except redis.RedisError:
-            log.warning("click buffer unavailable; inserting click %s directly", click.transaction_id, exc_info=True)
-    click.is_unique = claim_unique(unique_key) if unique_key else False
+        if time.monotonic() >= _buffer_down_until:
+            try:
+                buffer_click(click, unique_key=unique_key)
+                return
+            except redis.RedisError:
+                _buffer_down_until = time.monotonic() + BUFFER_RETRY_SECONDS
+                log.warning("click buffer unavailable; inserting clicks directly", exc_info=True)
+        click.is_unique = unique_key is not None
+    else:
+        click.is_unique = claim_unique(unique_key) if unique_key else False
     click.save(force_insert=True)
 
 
@@ -261,8 +273,10 @@ def store_click(click: Click, *, unique_key: str | None = None) -> None:
 
 @lru_cache(maxsize=4)
 def _client(url: str) -> redis.Redis:
-    # Short timeouts: a stalled Redis must turn into a direct insert, not a stalled redirect.
-    return redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=0.5, health_check_interval=30)
+    # Short timeouts and no retries: a stalled Redis must turn into a direct insert, not a stalled redirect.
+    return redis.Redis.from_url(
+        url, socket_timeout=1.0, socket_connect_timeout=0.5, health_check_interval=30, retry=Retry(NoBackoff(), 0)
+    )
 
 
 def buffer_client() -> redis.Redis:

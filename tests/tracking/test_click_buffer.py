@@ -4,6 +4,8 @@ import json
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from tests.conftest import wait_for
 from tests.tracking.test_redirect import BROWSER_UA, hit, make_link
@@ -14,9 +16,10 @@ pytestmark = pytest.mark.redis
 
 
 @pytest.fixture(autouse=True)
-def _buffered(settings):
+def _buffered(settings, monkeypatch):
     settings.CLICK_BUFFER = "redis"
     settings.TRUSTED_PROXY_COUNT = 0
+    monkeypatch.setattr(clicks, "_buffer_down_until", 0.0)
 
 
 @pytest.fixture
@@ -106,13 +109,29 @@ def test_an_unreadable_entry_is_dropped_without_blocking_the_others(client, link
     assert clicks.buffer_client().xlen(clicks.STREAM_KEY) == 0
 
 
+def dead_redis():
+    return redis.Redis(
+        host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2, retry=Retry(NoBackoff(), 0)
+    )
+
+
 def test_if_redis_is_down_the_click_is_inserted_directly(client, link, monkeypatch, django_assert_num_queries):
-    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
-    monkeypatch.setattr(clicks, "buffer_client", lambda: dead)
+    tried = []
+    real_client = clicks.buffer_client
+    monkeypatch.setattr(clicks, "buffer_client", lambda: tried.append(1) or dead_redis())
     with django_assert_num_queries(2):
         response = hit(client, link)
     assert response.status_code == 302
-    assert Click.objects.get().transaction_id == tid_of(response)
+    click = Click.objects.get()
+    assert click.transaction_id == tid_of(response)
+    assert click.is_unique
+    # For a few seconds the process does not try Redis again.
+    hit(client, link)
+    assert len(tried) == 1 and Click.objects.count() == 2
+    monkeypatch.setattr(clicks, "_buffer_down_until", 0.0)
+    monkeypatch.setattr(clicks, "buffer_client", real_client)
+    hit(client, link)
+    assert Click.objects.count() == 2 and clicks.buffered_click_count() == 1
 
 
 def test_find_click_inserts_a_click_still_in_the_buffer(client, link, django_assert_max_num_queries):
@@ -144,8 +163,7 @@ def test_find_click_for_unknown_or_absurd_ids(link):
 
 def test_find_click_when_redis_is_down_returns_only_stored_clicks(client, link, monkeypatch):
     tid = tid_of(hit(client, link))
-    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2, socket_timeout=0.2)
-    monkeypatch.setattr(clicks, "buffer_client", lambda: dead)
+    monkeypatch.setattr(clicks, "buffer_client", dead_redis)
     assert clicks.find_click(workspace=link.workspace, transaction_id=tid) is None
 
 

@@ -31,10 +31,13 @@ class Payout:
     basis: dict
 
 
-def terms_for(*, offer: Offer, member: Member | None) -> Terms:
-    """The offer's payout option, replaced by the member's override when one exists (one query)."""
+def terms_for(*, offer: Offer, member: Member | None, has_override: bool | None = None) -> Terms:
+    """The offer's payout option, replaced by the member's override when one exists.
+
+    One query, skipped when the caller already knows there is no override (``has_override=False``).
+    """
     override = None
-    if member is not None:
+    if member is not None and has_override is not False:
         override = PayoutOverride.objects.filter(offer=offer, member=member).first()
     if override is not None:
         return Terms(override.payout_type, override.payout_flat, override.payout_percent, "override")

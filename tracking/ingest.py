@@ -228,7 +228,8 @@ def _basic_auth_problem(connection: NetworkConnection, header: str) -> str:
 
 
 def _connection_for(secret: str) -> NetworkConnection | None:
-    return NetworkConnection.objects.select_related("workspace").filter(postback_secret=secret).first()
+    found = list(NetworkConnection.objects.select_related("workspace").filter(postback_secret=secret)[:1])
+    return found[0] if found else None
 
 
 def _log_unknown(hit: Hit, network: str, is_pixel: bool, reason: str, connection=None) -> None:

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from offers.models import Member, NetworkConnection, Offer
+from offers.models import Member, NetworkConnection, Offer, PayoutOverride
 from offers.payouts import Payout, compute_payout, no_offer_payout, terms_for, terms_from_basis
 from tracking.clicks import find_click as find_buffered_click
 from tracking.models import (
@@ -57,13 +58,16 @@ def find_click(*, workspace, transaction_id: str) -> Click | None:
     One query for a stored click; a click still in the Redis buffer is stored on
     the spot by the click service.
     """
-    click = (
+    # Whether the member has a payout override on the offer comes along, so pricing a
+    # conversion needs no further query in the usual case (no override).
+    override = PayoutOverride.objects.filter(offer=OuterRef("offer"), member=OuterRef("member"))
+    clicks = list(
         Click.objects.select_related("offer", "member")
-        .filter(workspace=workspace, transaction_id=transaction_id)
-        .first()
+        .annotate(has_payout_override=Exists(override))
+        .filter(workspace=workspace, transaction_id=transaction_id)[:1]
     )
-    if click is not None:
-        return click
+    if clicks:
+        return clicks[0]
     return find_buffered_click(workspace=workspace, transaction_id=transaction_id)
 
 
@@ -144,7 +148,9 @@ def _record(*, connection, data, source) -> RecordResult:
     network_payout = data.network_payout if data.network_payout is not None else Decimal("0.00")
     if offer is not None:
         payout = compute_payout(
-            terms=terms_for(offer=offer, member=member), sale_amount=sale_amount, network_payout=network_payout
+            terms=terms_for(offer=offer, member=member, has_override=getattr(click, "has_payout_override", None)),
+            sale_amount=sale_amount,
+            network_payout=network_payout,
         )
     else:
         payout = no_offer_payout("unattributed: no click or member matched")

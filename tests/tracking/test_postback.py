@@ -326,11 +326,11 @@ def test_a_failure_while_recording_keeps_the_hit_and_asks_for_a_retry(client, wo
 def test_the_hot_path_runs_a_fixed_number_of_queries(client, world, django_assert_num_queries):
     tid = world["click"].transaction_id
     # Inside a test the service's transaction is a savepoint too (2 of the queries counted here).
-    # connection, click (with offer and member), override, insert in a savepoint, event, log.
-    with django_assert_num_queries(10):
+    # connection, click (with offer, member and whether an override exists), insert in a savepoint, event, log.
+    with django_assert_num_queries(9):
         assert get(client, world, f"subid1={tid}&action_id=A1&amount=10.00").content == b"accepted"
-    # connection, click, override, insert fails (rollback + release), locked read, log.
-    with django_assert_num_queries(11):
+    # connection, click, insert fails (rollback + release), locked read, log.
+    with django_assert_num_queries(10):
         assert get(client, world, f"subid1={tid}&action_id=A1&amount=10.00").content == b"duplicate"
 
 

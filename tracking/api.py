@@ -318,7 +318,7 @@ def _table(view, request, dimension: str, row_serializer):
     paging.is_valid(raise_exception=True)
     p = paging.validated_data
     qs = reports.performance_by(request.workspace, f, dimension, p["sort"])
-    rows = [reports._finish(r) for r in qs[p["offset"] : p["offset"] + p["limit"]]]
+    rows = list(reports.iter_rows(qs[p["offset"] : p["offset"] + p["limit"]], dimension))
     return Response({"range": RangeOutput(_range(f)).data, "results": row_serializer(rows, many=True).data})
 
 

@@ -235,6 +235,11 @@ class DailyRollup(models.Model):
     member = models.ForeignKey(Member, models.CASCADE, null=True, blank=True, related_name="+")
     project = models.ForeignKey("offers.Project", models.SET_NULL, null=True, blank=True, related_name="+")
     connection = models.ForeignKey(NetworkConnection, models.SET_NULL, null=True, blank=True, related_name="+")
+    # How coarse the row is: "link" rows carry offer and member; "member" rows sum a member's
+    # offers, "offer" rows an offer's members, "total" rows everything (offer, member and
+    # connection/project left empty as the grain says). Reports read the coarsest grain
+    # that still has the dimensions they group or filter by.
+    grain = models.CharField(max_length=6, default="link")
     status = models.CharField(max_length=10, blank=True)
     currency = models.CharField(max_length=3, blank=True)
     clicks = models.PositiveIntegerField(default=0)
@@ -249,8 +254,10 @@ class DailyRollup(models.Model):
 
     class Meta:
         indexes = [
-            # Every report and the recompute's delete: a workspace's rows in a date range.
+            # The recompute's delete: a workspace's rows (all grains) in a date range.
             models.Index(fields=["workspace", "day"], name="rollup_ws_day"),
+            # Reports: one grain of a workspace in a date range.
+            models.Index(fields=["workspace", "grain", "day"], name="rollup_ws_grain_day"),
         ]
 
 

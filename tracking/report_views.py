@@ -16,7 +16,9 @@ from tracking import reports
 from tracking.models import PostbackLog
 from workspaces.decorators import workspace_view
 
-PAGE_ROWS = 500
+PAGE_ROWS = 200
+# Above this many members the member filter is a code field instead of a list.
+MEMBER_SELECT_LIMIT = 300
 
 # Column kinds decide formatting: int, money, pct, epc, text, day.
 PERFORMANCE_COLUMNS = [
@@ -69,13 +71,18 @@ def _fmt(value, kind: str) -> str:
 def _filter_context(request, form, f):
     ws = request.workspace
     query = f.as_query() if f else {}
+    members = list(
+        Member.objects.filter(workspace=ws, is_test=False)
+        .order_by("name")
+        .only("code", "name")[: MEMBER_SELECT_LIMIT + 1]
+    )
     return {
         "form": form,
         "filters": f,
         "presets": reports.PRESETS,
         "statuses": reports.STATUS_CHOICES,
         "offers": Offer.objects.filter(workspace=ws).order_by("name").only("code", "name"),
-        "members": Member.objects.filter(workspace=ws, is_test=False).order_by("name").only("code", "name"),
+        "members": members[:MEMBER_SELECT_LIMIT] if len(members) <= MEMBER_SELECT_LIMIT else None,
         "projects": Project.objects.filter(workspace=ws).order_by("name").only("code", "name"),
         "connections": NetworkConnection.objects.filter(workspace=ws).order_by("label"),
         "currencies": reports.currencies(ws),
@@ -140,8 +147,8 @@ def dashboard(request):
         "current": cur,
         "previous_range": f.previous(),
         "chart": chart,
-        "top_members": list(reports.performance_by(ws, f, "member", "-member_payout")[:5]),
-        "top_offers": list(reports.performance_by(ws, f, "offer", "-member_payout")[:5]),
+        "top_members": list(reports.iter_rows(reports.performance_by(ws, f, "member", "-member_payout")[:5], "member")),
+        "top_offers": list(reports.iter_rows(reports.performance_by(ws, f, "offer", "-sales")[:5], "offer")),
         "recent": reports.recent_conversions(ws, f),
         "has_data": bool(cur["clicks"] or cur["conversions"] or cur["bot_clicks"]),
         "rollups_at": reports.RollupWatermark.objects.filter(pk=1).values_list("refreshed_at", flat=True).first(),
@@ -227,7 +234,7 @@ def _performance(request, dimension: str, title: str, slug: str):
         header = [dimension, f"{dimension}_code", *extra, *[k for k, _, _ in PERFORMANCE_COLUMNS], "currency"]
 
         def csv_rows():
-            for r in reports.iter_rows(qs):
+            for r in reports.iter_rows(qs, dimension):
                 ident = [r[f"{dimension}__name"] or f"(no {dimension})", r[f"{dimension}__code"] or ""]
                 if dimension == "member":
                     ident.append(r["member__affiliate_id"] or "")
@@ -236,7 +243,7 @@ def _performance(request, dimension: str, title: str, slug: str):
         return stream_csv(_csv_name(slug, f), header, csv_rows())
 
     def rows():
-        for r in reports.iter_rows(qs):
+        for r in reports.iter_rows(qs[:PAGE_ROWS], dimension):
             r["name"] = r[f"{dimension}__name"] or ("Unattributed" if dimension == "member" else "(no offer)")
             yield r
 

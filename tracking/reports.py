@@ -233,8 +233,23 @@ def default_filters(workspace: Workspace) -> ReportFilters:
 # Figures from the rollups
 
 
-def _rollup_rows(workspace: Workspace, f: ReportFilters):
-    qs = DailyRollup.objects.filter(workspace=workspace, day__gte=f.start, day__lte=f.end)
+def rollup_grain(f: ReportFilters, group: str | None = None) -> str:
+    """The coarsest rollup grain that has the dimensions a report groups and filters by."""
+    dims = {group} - {None, "day"}
+    for name, obj in (("offer", f.offer), ("member", f.member), ("project", f.project), ("connection", f.connection)):
+        if obj is not None:
+            dims.add(name)
+    if not dims:
+        return "total"
+    if dims <= {"member", "project"}:
+        return "member"
+    if dims <= {"offer", "connection"}:
+        return "offer"
+    return "link"
+
+
+def _rollup_rows(workspace: Workspace, f: ReportFilters, group: str | None = None):
+    qs = DailyRollup.objects.filter(workspace=workspace, grain=rollup_grain(f, group), day__gte=f.start, day__lte=f.end)
     # Click rows (status "") always count; conversion rows only in the chosen statuses.
     qs = qs.filter(status__in=("", *f.statuses))
     if f.offer is not None:
@@ -352,9 +367,10 @@ def summary_with_change(workspace: Workspace, f: ReportFilters) -> dict:
 SORTABLE = ("clicks", "unique_clicks", "conversions", "conversion_rate", "sales", "network_payout", "member_payout")
 SORTABLE += ("epc", "bot_clicks")
 
+# The public fields of each dimension, attached to report rows as "<dimension>__<field>".
 DIMENSIONS = {
-    "member": ("member_id", "member__name", "member__code", "member__affiliate_id"),
-    "offer": ("offer_id", "offer__name", "offer__code"),
+    "member": (Member, ("name", "code", "affiliate_id")),
+    "offer": (Offer, ("name", "code")),
 }
 
 
@@ -367,26 +383,51 @@ def parse_sort(value: str | None, default: str = "-clicks") -> str:
 
 
 def performance_by(workspace: Workspace, f: ReportFilters, dimension: str, sort: str = "-clicks"):
-    """Rows per member or per offer, with the same metrics as the summary, sorted in SQL."""
-    fields = DIMENSIONS[dimension]
+    """Rows per member or per offer, with the same metrics as the summary, sorted in SQL.
+
+    Rows are grouped by the dimension's id alone (a narrow hash aggregate); names
+    are attached afterwards by ``iter_rows`` for just the rows read.
+    """
+    id_field = f"{dimension}_id"
     sort = parse_sort(sort)
     name = sort.lstrip("-")
+    fields = (id_field, f"{dimension}__name") if name == "name" else (id_field,)
     key = f"{dimension}__name" if name == "name" else "m_" + name
     descending = sort.startswith("-")
     order = F(key).desc(nulls_last=True) if descending else F(key).asc(nulls_last=True)
     return (
-        _rollup_rows(workspace, f)
+        _rollup_rows(workspace, f, dimension)
         .values(*fields)
         .annotate(**_metrics(f))
         .annotate(**_ratios())
-        .order_by(order, fields[0])
+        .order_by(order, id_field)
     )
 
 
-def iter_rows(qs) -> Iterator[dict]:
-    """Stream a report queryset with rounded ratios (server-side cursor on PostgreSQL)."""
-    for row in qs.iterator(chunk_size=2000):
-        yield _finish(row)
+def iter_rows(qs, dimension: str | None = None, chunk_size: int = 2000) -> Iterator[dict]:
+    """Stream a report queryset with exact ratios and, per chunk, the dimension's names and codes."""
+    batch: list[dict] = []
+    # A small slice (a page) is read at once; a whole report streams through a server-side cursor.
+    rows = iter(qs) if qs.query.is_sliced else qs.iterator(chunk_size=chunk_size)
+    for row in rows:
+        batch.append(_finish(row))
+        if len(batch) >= chunk_size:
+            yield from _named(batch, dimension)
+            batch = []
+    yield from _named(batch, dimension)
+
+
+def _named(rows: list[dict], dimension: str | None) -> list[dict]:
+    if not rows or dimension is None:
+        return rows
+    model, fields = DIMENSIONS[dimension]
+    ids = {r[f"{dimension}_id"] for r in rows} - {None}
+    found = {o["id"]: o for o in model.objects.filter(id__in=ids).values("id", *fields)}
+    for r in rows:
+        obj = found.get(r[f"{dimension}_id"], {})
+        for field in fields:
+            r[f"{dimension}__{field}"] = obj.get(field)
+    return rows
 
 
 def by_day(workspace: Workspace, f: ReportFilters) -> Iterator[dict]:
@@ -408,7 +449,7 @@ def by_day(workspace: Workspace, f: ReportFilters) -> Iterator[dict]:
 def off_state_by_offer(workspace: Workspace, f: ReportFilters):
     """Offers that received clicks while paused, expired or not yet started."""
     return (
-        _rollup_rows(workspace, f)
+        _rollup_rows(workspace, f, "offer")
         .values("offer_id", "offer__name", "offer__code")
         .annotate(m_off_state_clicks=Coalesce(Sum("off_state_clicks"), 0), m_clicks=Coalesce(Sum("clicks"), 0))
         .filter(m_off_state_clicks__gt=0)
@@ -431,14 +472,10 @@ def off_state_by_day(workspace: Workspace, f: ReportFilters) -> list[dict]:
 
 
 def currencies(workspace: Workspace) -> list[str]:
-    """Currencies the workspace's conversions are in (for the currency choice)."""
-    found = set(
-        DailyRollup.objects.filter(workspace=workspace)
-        .exclude(currency="")
-        .values_list("currency", flat=True)
-        .distinct()
-    )
-    found.add(workspace.currency)
+    """Currencies money may be reported in: the workspace's, its networks' and its offers'."""
+    found = {workspace.currency}
+    found.update(NetworkConnection.objects.filter(workspace=workspace).values_list("currency", flat=True))
+    found.update(Offer.objects.filter(workspace=workspace).values_list("currency", flat=True).distinct())
     return sorted(found)
 
 
@@ -644,55 +681,63 @@ def recompute_rollups(*, workspace_id: int, start: date, end: date) -> int:
         )
         .order_by()
     )
+    groups: dict[tuple, list] = {}
+
+    def add(key: tuple, values: tuple) -> None:
+        # key: (day, offer, member, project, connection, status, currency); values: 4 counts + 4 sums
+        for grain, k in (
+            ("link", key),
+            ("member", (key[0], None, key[2], key[3], None, key[5], key[6])),
+            ("offer", (key[0], key[1], None, None, key[4], key[5], key[6])),
+            ("total", (key[0], None, None, None, None, key[5], key[6])),
+        ):
+            current = groups.get((grain, *k))
+            if current is None:
+                groups[(grain, *k)] = list(values)
+            else:
+                for i, v in enumerate(values):
+                    current[i] += v
+
+    for r in clicks.iterator(chunk_size=5000):
+        key = (r["d"], r["offer_id"], r["member_id"], r["member__project_id"], r["offer__connection_id"], "", "")
+        add(key, (r["n"], r["unique"], r["bots"], r["off"], 0, ZERO, ZERO, ZERO))
+    for r in conversions.iterator(chunk_size=5000):
+        key = (
+            r["d"],
+            r["offer_id"],
+            r["member_id"],
+            r["member__project_id"],
+            r["connection_id"],
+            r["status"],
+            r["currency"],
+        )
+        add(key, (0, 0, 0, 0, r["n"], r["sales"], r["np"], r["mp"]))
+    rows = (
+        DailyRollup(
+            workspace_id=workspace_id,
+            grain=grain,
+            day=day,
+            offer_id=offer_id,
+            member_id=member_id,
+            project_id=project_id,
+            connection_id=connection_id,
+            status=status,
+            currency=currency,
+            clicks=v[0],
+            unique_clicks=v[1],
+            bot_clicks=v[2],
+            off_state_clicks=v[3],
+            conversions=v[4],
+            sales=v[5],
+            network_payout=v[6],
+            member_payout=v[7],
+        )
+        for (grain, day, offer_id, member_id, project_id, connection_id, status, currency), v in groups.items()
+    )
     with transaction.atomic():
         DailyRollup.objects.filter(workspace_id=workspace_id, day__gte=start, day__lte=end).delete()
-        batch: list[DailyRollup] = []
-        written = 0
-        for r in clicks.iterator(chunk_size=5000):
-            batch.append(
-                DailyRollup(
-                    workspace_id=workspace_id,
-                    day=r["d"],
-                    offer_id=r["offer_id"],
-                    member_id=r["member_id"],
-                    project_id=r["member__project_id"],
-                    connection_id=r["offer__connection_id"],
-                    clicks=r["n"],
-                    unique_clicks=r["unique"],
-                    bot_clicks=r["bots"],
-                    off_state_clicks=r["off"],
-                )
-            )
-            written += _flush(batch)
-        for r in conversions.iterator(chunk_size=5000):
-            batch.append(
-                DailyRollup(
-                    workspace_id=workspace_id,
-                    day=r["d"],
-                    offer_id=r["offer_id"],
-                    member_id=r["member_id"],
-                    project_id=r["member__project_id"],
-                    connection_id=r["connection_id"],
-                    status=r["status"],
-                    currency=r["currency"],
-                    conversions=r["n"],
-                    sales=r["sales"],
-                    network_payout=r["np"],
-                    member_payout=r["mp"],
-                )
-            )
-            written += _flush(batch)
-        written += _flush(batch, force=True)
-    return written
-
-
-def _flush(batch: list, force: bool = False) -> int:
-    if not batch or (len(batch) < 2000 and not force):
-        return 0
-    n = len(batch)
-    DailyRollup.objects.bulk_create(batch)
-    batch.clear()
-    return n
+        DailyRollup.objects.bulk_create(rows, batch_size=2000)
+    return len(groups)
 
 
 def rebuild_rollups(*, workspace: Workspace, since: date | None = None, window_days: int = 7) -> tuple[int, int]:
@@ -837,7 +882,7 @@ def network_clicks_vs_ours(workspace: Workspace, f: ReportFilters) -> list[dict]
     }
     if not network:
         return []
-    ours_qs = _rollup_rows(workspace, f).filter(connection_id__in={c for _, c in network})
+    ours_qs = _rollup_rows(workspace, f, "connection").filter(connection_id__in={c for _, c in network})
     ours = {
         (r["day"], r["connection_id"]): r["n"]
         for r in ours_qs.values("day", "connection_id").annotate(n=Coalesce(Sum("clicks"), 0)).order_by()

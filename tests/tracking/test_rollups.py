@@ -135,3 +135,33 @@ def test_the_beat_task_refreshes_rollups_in_a_real_worker(celery_worker_process,
     refresh_rollups.delay()
     assert wait_for(lambda: DailyRollup.objects.filter(workspace=workspace).exists(), timeout=30)
     assert wait_for(lambda: totals(workspace)["clicks"] == 9, timeout=10)
+
+
+def test_every_grain_adds_up_to_the_same_totals(workspace):
+    from django.db.models import Sum
+
+    build_report_world(workspace)
+    reports.rebuild_rollups(workspace=workspace)
+    sums = {
+        grain: DailyRollup.objects.filter(workspace=workspace, grain=grain).aggregate(
+            c=Sum("clicks"), u=Sum("unique_clicks"), n=Sum("conversions"), s=Sum("sales"), p=Sum("member_payout")
+        )
+        for grain in ("link", "member", "offer", "total")
+    }
+    assert sums["link"] == sums["member"] == sums["offer"] == sums["total"]
+    assert sums["total"]["c"] == 10  # includes the click 40 days ago
+    # The total grain has one row per day, status and currency.
+    assert not DailyRollup.objects.filter(workspace=workspace, grain="total", member__isnull=False).exists()
+
+
+def test_reports_pick_the_coarsest_grain():
+    from datetime import date
+
+    f = reports.ReportFilters(start=date(2026, 1, 1), end=date(2026, 1, 2), currency="USD")
+    marker = object()
+    assert reports.rollup_grain(f) == "total"
+    assert reports.rollup_grain(f, "member") == "member"
+    assert reports.rollup_grain(f.__class__(**{**f.__dict__, "project": marker}), "member") == "member"
+    assert reports.rollup_grain(f, "offer") == "offer"
+    assert reports.rollup_grain(f.__class__(**{**f.__dict__, "connection": marker}), "offer") == "offer"
+    assert reports.rollup_grain(f.__class__(**{**f.__dict__, "offer": marker}), "member") == "link"

@@ -287,6 +287,8 @@ def replay_postback(*, log: PostbackLog) -> Received:
     """
     if log.connection_id is None:
         raise DomainError("This hit matched no network connection, so there is nothing to replay it against.")
+    if log.response_status == 413:
+        raise DomainError("This hit was over the size limit and only its beginning was kept, so it cannot be replayed.")
     hit = Hit(
         method=log.method,
         query=log.query.encode("utf-8").decode("latin-1"),

@@ -91,3 +91,22 @@ def test_it_checks_ownership(charlie_client, client, world):
     assert charlie_client.get(f"/postbacks/{log.code}/").status_code == 404
     assert charlie_client.post(f"/postbacks/{log.code}/replay/").status_code == 404
     assert not charlie_client.get("/postbacks/").context["page"].object_list
+
+
+def test_a_truncated_hit_cannot_be_replayed(alice_client, client, world, settings):
+    settings.POSTBACK_BODY_LIMIT = 100
+    url = f"/postback/impact/{world['connection'].postback_secret}"
+    client.post(url, data="subid1=t&pad=" + "x" * 200, content_type="application/x-www-form-urlencoded")
+    log = PostbackLog.objects.get()
+    page = alice_client.post(f"/postbacks/{log.code}/replay/", follow=True).content.decode()
+    assert "cannot be replayed" in page
+    assert PostbackLog.objects.count() == 1
+
+
+def test_a_hit_with_an_unknown_secret_cannot_be_replayed(alice_client, client, world):
+    from tracking.ingest import replay_postback
+    from workspaces.errors import DomainError
+
+    client.get("/postback/impact/unknown-secret-value?subid1=x")
+    with pytest.raises(DomainError):
+        replay_postback(log=PostbackLog.objects.get())

@@ -217,6 +217,9 @@ def _attribute(*, workspace, connection, data):
             notes["affiliate_mismatch"] = (
                 f"affiliate_id {data.affiliate_id[:40]} does not match the click's member ({member.affiliate_id})"
             )
+        if offer.connection_id and offer.connection_id != connection.pk:
+            # Usually a postback URL pasted into the wrong network; the sale still counts.
+            notes["other_connection"] = "the click's offer is set up with another network connection"
         return click, member, offer, notes
     if data.transaction_id:
         notes["unknown_transaction"] = f"unknown transaction_id {data.transaction_id[:64]}"

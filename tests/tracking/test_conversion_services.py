@@ -297,3 +297,29 @@ def test_a_click_made_later_in_another_link_does_not_steal_the_conversion(world)
     make_click(world["link"])
     again = record(world, transaction_id=world["click"].transaction_id)
     assert again.conversion.pk == conv.pk
+
+
+def test_a_postback_and_an_api_sync_of_one_sale_are_one_conversion(world):
+    tid = world["click"].transaction_id
+    first = record(world, transaction_id=tid, external_id="1000.4636.158133", sale_amount=D("21.99"))
+    synced = record(
+        world,
+        source="api_sync",
+        transaction_id=tid,
+        affiliate_id=world["member"].affiliate_id,
+        external_id="1000.4636.158133",
+        sale_amount=D("21.99"),
+        status="approved",
+    )
+    assert synced.outcome == "updated"
+    assert synced.conversion.pk == first.conversion.pk
+    assert Conversion.objects.count() == 1
+    assert ConversionChange.objects.get().source == "api_sync"
+
+
+def test_a_click_of_another_connections_offer_is_noted(world, workspace):
+    other = make_world(workspace, kind="shareasale")
+    res = record(world, transaction_id=other["click"].transaction_id)
+    assert res.outcome == "accepted"
+    assert res.conversion.member == other["member"]
+    assert "another network connection" in res.reason

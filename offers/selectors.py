@@ -1,7 +1,7 @@
 """Reads for the offers, members and links pages. Every query starts from a workspace."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet, Sum
@@ -93,7 +93,9 @@ def clicks_per_day(*, offer: Offer | None = None, member: Member | None = None, 
     """Counted (non-bot) and unique clicks per day over the last ``days`` days, zero-filled."""
     today = timezone.localdate()
     first = today - timedelta(days=days - 1)
-    qs = Click.objects.filter(created_at__date__gte=first, is_bot=False)
+    # A datetime bound (not __date) so the (offer|member, created_at) index serves the range.
+    since = timezone.make_aware(datetime.combine(first, time.min))
+    qs = Click.objects.filter(created_at__gte=since, is_bot=False)
     qs = qs.filter(offer=offer) if offer is not None else qs.filter(member=member)
     rows = (
         qs.annotate(day=TruncDate("created_at"))

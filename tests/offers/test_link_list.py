@@ -1,6 +1,6 @@
 from django.urls import reverse
 
-from offers.models import Link
+from offers.models import Link, Member
 from tests.offers.conftest import make_member, make_offer
 
 
@@ -58,3 +58,22 @@ def test_it_checks_ownership(charlie_client, link):
     assert link.code.encode() not in r.content
     body = b"".join(charlie_client.get(reverse("offers:export_links")).streaming_content)
     assert link.code.encode() not in body
+
+
+def test_list_pages_run_a_fixed_number_of_queries(alice_client, workspace, offer, project):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count(path):
+        with CaptureQueriesContext(connection) as ctx:
+            assert alice_client.get(path).status_code == 200
+        return len(ctx.captured_queries)
+
+    make_member(workspace, "First", project=project)
+    Link.objects.create(workspace=workspace, offer=offer, member=Member.objects.get())
+    small = {p: count(p) for p in ("/links/", "/members/", "/offers/", "/projects/")}
+    for i in range(15):
+        m = make_member(workspace, f"M{i}", project=project)
+        Link.objects.create(workspace=workspace, offer=make_offer(workspace, name=f"O{i}"), member=m)
+    large = {p: count(p) for p in small}
+    assert large == small

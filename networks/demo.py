@@ -2,11 +2,13 @@
 
 from datetime import timedelta
 
+from django.db.models import Count
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from networks.models import ClickExportJob, NetworkClickCount, SyncKind, SyncRun, SyncState
+from tracking.models import Click
 
-DEMO_NOTE = "demo history"
 PROGRAM_ID = "1000"
 
 
@@ -15,7 +17,7 @@ def seed(ctx: dict) -> None:
     if connection is None:
         return
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
-    if not SyncRun.objects.filter(connection=connection, note=DEMO_NOTE).exists():
+    if not SyncRun.objects.filter(connection=connection).exists():
         _seed_runs(connection, now)
     if not NetworkClickCount.objects.filter(connection=connection).exists():
         _seed_clicks(connection, now)
@@ -54,7 +56,6 @@ def _seed_runs(connection, now) -> None:
             unchanged_count=unchanged,
             requests=2,
             error=error,
-            note=DEMO_NOTE,
             started_at=started,
             finished_at=started + timedelta(seconds=40),
         )
@@ -68,20 +69,32 @@ def _seed_runs(connection, now) -> None:
 
 
 def _seed_clicks(connection, now) -> None:
+    """A week of exports: Impact counts a little more than we do (its clicks include ones we never saw)."""
     today = now.date()
+    ours = dict(
+        Click.objects.filter(
+            workspace_id=connection.workspace_id,
+            offer__connection=connection,
+            is_bot=False,
+            created_at__date__gte=today - timedelta(days=7),
+        )
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(n=Count("id"))
+        .values_list("day", "n")
+    )
     for days_ago in range(1, 8):
         day = today - timedelta(days=days_ago)
-        for n, sub_id1 in enumerate(["", "demo-click-a", "demo-click-b"]):
-            clicks = 30 + 7 * days_ago + 11 * n
-            NetworkClickCount.objects.create(
-                workspace_id=connection.workspace_id,
-                connection=connection,
-                program_id=PROGRAM_ID,
-                date=day,
-                sub_id1=sub_id1,
-                clicks=clicks,
-                unique_clicks=clicks * 3 // 4,
-            )
+        theirs = ours.get(day, 0) + 2 + days_ago % 3
+        NetworkClickCount.objects.create(
+            workspace_id=connection.workspace_id,
+            connection=connection,
+            program_id=PROGRAM_ID,
+            date=day,
+            sub_id1="",
+            clicks=theirs,
+            unique_clicks=theirs * 4 // 5,
+        )
         ClickExportJob.objects.get_or_create(
             connection=connection,
             program_id=PROGRAM_ID,
@@ -92,7 +105,7 @@ def _seed_clicks(connection, now) -> None:
                 "job_id": f"demo-{day.isoformat()}",
                 "status": ClickExportJob.Status.DONE,
                 "status_message": "Job processing completed successfully.",
-                "rows": 3 * 30 + 21 * days_ago + 33,
+                "rows": theirs,
                 "completed_at": now,
             },
         )

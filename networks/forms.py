@@ -15,6 +15,7 @@ class ConnectionForm(forms.Form):
     )
     ip_allowlist = forms.CharField(
         required=False,
+        label="Postback IP allowlist",
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "203.0.113.0/24"}),
         help_text="Postbacks only from these IP ranges (CIDR), one per line. Empty allows any address.",
     )

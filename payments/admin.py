@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from payments.models import Account, Entry, LedgerTransaction, Payment, PaymentBatch, Settlement
+from payments.models import Account, Entry, FundingCard, LedgerTransaction, Payment, PaymentBatch, Settlement
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -54,3 +54,8 @@ class PaymentBatchAdmin(ReadOnlyAdmin):
 class PaymentAdmin(ReadOnlyAdmin):
     list_display = ("workspace", "member", "amount", "currency", "rail", "status", "created_at")
     list_filter = ("rail", "status")
+
+
+@admin.register(FundingCard)
+class FundingCardAdmin(ReadOnlyAdmin):
+    list_display = ("workspace", "label", "last4", "currency", "monthly_limit")

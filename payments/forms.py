@@ -50,3 +50,18 @@ class PaymentRunForm(forms.Form):
         if data.get("paid_on") and data["paid_on"] > timezone.localdate():
             self.add_error("paid_on", "The payment date cannot be in the future.")
         return data
+
+
+class FundingCardForm(forms.Form):
+    label = forms.CharField(max_length=80, widget=forms.TextInput(attrs={"placeholder": "Card name, e.g. Ops Visa"}))
+    last4 = forms.RegexField(
+        regex=r"^[0-9]{4}$",
+        error_messages={"invalid": "Enter the last four digits of the card."},
+        widget=forms.TextInput(attrs={"placeholder": "Last 4 digits", "inputmode": "numeric", "maxlength": 4}),
+    )
+    monthly_limit = forms.DecimalField(
+        min_value=Decimal("0.01"),
+        max_digits=14,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"placeholder": "Monthly limit", "step": "0.01"}),
+    )

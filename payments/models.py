@@ -103,6 +103,7 @@ class TxnKind(models.TextChoices):
     CREDIT = "credit", "Balance credited"
     PAYMENT = "payment", "Payment sent"
     PAYMENT_FAILED = "payment_failed", "Payment failed or returned"
+    CARD_FUNDING = "card_funding", "Funded by card"
     CORRECTION = "correction", "Correction"
 
 
@@ -203,6 +204,32 @@ class SettlementLine(models.Model):
     settlement = models.ForeignKey(Settlement, models.CASCADE, related_name="lines")
     conversion = models.OneToOneField(Conversion, models.PROTECT, related_name="settlement_line")
     amount = models.DecimalField(max_digits=14, decimal_places=2)
+
+
+class FundingCard(TimeStamped):
+    """A card the brand linked to fund payment runs that exceed the available balance.
+
+    The hub stores no card number: the brand's card processor holds it; we keep a
+    label, the last four digits for recognition, and a monthly limit. Each run it
+    tops up posts Dr available / Cr card funding, so the ledger shows what the
+    card paid.
+    """
+
+    workspace = models.OneToOneField(Workspace, models.CASCADE, related_name="+")
+    label = models.CharField(max_length=80)
+    last4 = models.CharField(max_length=4)
+    currency = models.CharField(max_length=3)
+    monthly_limit = models.DecimalField(max_digits=14, decimal_places=2)
+    linked_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(monthly_limit__gt=0), name="card_limit_gt_0"),
+            models.CheckConstraint(condition=models.Q(last4__regex=r"^[0-9]{4}$"), name="card_last4_digits"),
+        ]
+
+    def __str__(self):
+        return f"{self.label} ending {self.last4}"
 
 
 class Rail(models.TextChoices):

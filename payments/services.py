@@ -18,6 +18,8 @@ from payments.models import (
     ZERO,
     Account,
     AccountKind,
+    Entry,
+    FundingCard,
     LedgerTransaction,
     Payment,
     PaymentBatch,
@@ -340,6 +342,8 @@ class PaymentPlan:
     rail: str
     rows: list[PlanRow] = field(default_factory=list)
     available: Decimal = ZERO
+    card: FundingCard | None = None
+    card_headroom: Decimal = ZERO
 
     @property
     def payable_rows(self) -> list[PlanRow]:
@@ -355,7 +359,16 @@ class PaymentPlan:
 
     @property
     def shortfall(self) -> Decimal:
+        """What the available balance lacks; a linked card may fund it up to its headroom."""
         return max(self.total - self.available, ZERO)
+
+    @property
+    def card_funds(self) -> Decimal:
+        return self.shortfall if self.shortfall and self.shortfall <= self.card_headroom else ZERO
+
+    @property
+    def payable_now(self) -> bool:
+        return bool(self.payable_rows) and (not self.shortfall or bool(self.card_funds))
 
 
 def blocked_reason(*, member: Member, rail: str) -> str:
@@ -387,7 +400,54 @@ def plan_payment_run(
         )
     available = Account.objects.filter(workspace=workspace, kind=AccountKind.AVAILABLE, currency=currency).first()
     plan.available = available.balance if available else ZERO
+    plan.card = FundingCard.objects.filter(workspace=workspace, currency=currency).first()
+    if plan.card is not None:
+        plan.card_headroom = card_headroom(card=plan.card)
     return plan
+
+
+# ---------------------------------------------------------------------------
+# Card funding
+# ---------------------------------------------------------------------------
+
+
+def card_headroom(*, card: FundingCard, today: date | None = None) -> Decimal:
+    """The card's monthly limit less what it funded since the 1st of this month."""
+    today = today or timezone.localdate()
+    used = Entry.objects.filter(
+        workspace_id=card.workspace_id,
+        account__kind=AccountKind.CARD_FUNDING,
+        currency=card.currency,
+        transaction__kind=TxnKind.CARD_FUNDING,
+        transaction__created_at__gte=_midnight(today.replace(day=1)),
+    ).aggregate(t=Sum("amount"))["t"]
+    return max(card.monthly_limit + (used or ZERO), ZERO)
+
+
+@transaction.atomic
+def link_funding_card(
+    *, workspace: Workspace, label: str, last4: str, monthly_limit: Decimal, actor: str = ""
+) -> FundingCard:
+    if not (len(last4) == 4 and last4.isdigit()):
+        raise DomainError("Enter the last four digits of the card.")
+    if monthly_limit <= 0:
+        raise DomainError("The monthly limit must be above zero.")
+    card, _ = FundingCard.objects.update_or_create(
+        workspace=workspace,
+        defaults={
+            "label": label,
+            "last4": last4,
+            "monthly_limit": lib.money(monthly_limit),
+            "currency": workspace.currency,
+            "linked_by": actor,
+        },
+    )
+    return card
+
+
+def unlink_funding_card(*, workspace: Workspace) -> bool:
+    deleted, _ = FundingCard.objects.filter(workspace=workspace).delete()
+    return bool(deleted)
 
 
 def create_payment_run(
@@ -470,9 +530,7 @@ def _fill_batch(*, batch: PaymentBatch, member_ids, minimum: Decimal, retry_of, 
         raise DomainError("Nothing to pay: the selected members have no payable balance (or are blocked).")
     total = sum((owed for _, owed in lines), ZERO)
     if total > available.balance:
-        raise DomainError(
-            f"The total {total} {currency} exceeds the available balance of {available.balance} {currency}."
-        )
+        _fund_by_card(batch=batch, available=available, shortfall=total - available.balance)
     for account, owed in lines:
         member = account.member
         payment = Payment.objects.create(
@@ -503,6 +561,32 @@ def _fill_batch(*, batch: PaymentBatch, member_ids, minimum: Decimal, retry_of, 
 
 def paypal_configured() -> bool:
     return bool(settings.PAYPAL_CLIENT_ID and settings.PAYPAL_CLIENT_SECRET)
+
+
+def _fund_by_card(*, batch: PaymentBatch, available: Account, shortfall: Decimal) -> None:
+    """Top the balance up from the linked card, within its monthly limit, or refuse the run."""
+    ws, currency = batch.workspace, batch.currency
+    refusal = f"The total exceeds the available balance of {available.balance} {currency}"
+    # Locked so two runs cannot both spend the same monthly headroom.
+    card = FundingCard.objects.select_for_update().filter(workspace=ws, currency=currency).first()
+    if card is None:
+        raise DomainError(f"{refusal} by {shortfall} {currency}.")
+    headroom = card_headroom(card=card)
+    if shortfall > headroom:
+        raise DomainError(
+            f"{refusal} by {shortfall} {currency}, more than the {headroom} {currency} left this month on {card}."
+        )
+    post_transaction(
+        workspace=ws,
+        key=f"card-funding:{batch.pk}",
+        kind=TxnKind.CARD_FUNDING,
+        legs=[
+            (available, shortfall),
+            (get_account(workspace=ws, kind=AccountKind.CARD_FUNDING, currency=currency), -shortfall),
+        ],
+        memo=f"Charged to {card} for a payment run",
+    )
+    available.refresh_from_db(fields=["balance"])
 
 
 def new_idempotency_key() -> str:

@@ -9,8 +9,8 @@ from django.views.decorators.http import require_POST
 
 from offers.models import Member
 from payments import selectors, services
-from payments.forms import PaymentRunForm, ReceiveSettlementForm
-from payments.models import Payment, PaymentBatch, Settlement
+from payments.forms import FundingCardForm, PaymentRunForm, ReceiveSettlementForm
+from payments.models import FundingCard, Payment, PaymentBatch, Settlement
 from workspaces.access import get_for_request
 from workspaces.decorators import workspace_view
 from workspaces.errors import DomainError
@@ -39,7 +39,30 @@ def overview(request):
         "chart": json.dumps(selectors.paid_by_month(workspace=ws, currency=currency)),
         "can_pay": request.membership.can("finance"),
     }
+    card = FundingCard.objects.filter(workspace=ws).first()
+    ctx["card"], ctx["card_form"] = card, FundingCardForm()
+    ctx["card_headroom"] = services.card_headroom(card=card) if card else None
     return render(request, "payments/overview.html", ctx)
+
+
+@workspace_view("finance")
+@require_POST
+def link_card(request):
+    form = FundingCardForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+        return redirect("payments:overview")
+    card = services.link_funding_card(workspace=request.workspace, actor=request.user.email, **form.cleaned_data)
+    messages.success(request, f"Linked {card}: runs above the balance are funded up to {card.monthly_limit} a month.")
+    return redirect("payments:overview")
+
+
+@workspace_view("finance")
+@require_POST
+def unlink_card(request):
+    if services.unlink_funding_card(workspace=request.workspace):
+        messages.success(request, "Card unlinked: payment runs are limited to the available balance again.")
+    return redirect("payments:overview")
 
 
 @workspace_view()

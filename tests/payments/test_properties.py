@@ -31,6 +31,7 @@ actions = st.one_of(
     st.tuples(st.just("credit")),
     st.tuples(st.just("pay"), st.lists(index, min_size=1, max_size=3), st.sampled_from(["manual", "paypal"])),
     st.tuples(st.just("fail"), index, st.sampled_from(["failed", "returned"])),
+    st.tuples(st.just("card"), cents),
 )
 
 
@@ -100,6 +101,8 @@ def apply(action, world):
             )
         except DomainError:
             pass
+    elif kind == "card":
+        services.link_funding_card(workspace=ws, label="Ops Visa", last4="4242", monthly_limit=action[1])
     elif kind == "fail":
         payment = pick(list(Payment.objects.filter(workspace=ws).order_by("id")), action[1])
         if payment is not None:

@@ -22,9 +22,12 @@ def test_it_lists_filters_and_searches_links(alice_client, workspace, offer, mem
 
 def test_it_hides_archived_links_and_shows_empty_states(alice_client, link):
     r = alice_client.get(reverse("offers:link_list"), {"q": "nothing-like-this"})
-    assert b"No link matches" in r.content
+    assert b"No current link matches these filters" in r.content
     link.archived_at = link.created_at
     link.save(update_fields=["archived_at"])
+    r = alice_client.get(reverse("offers:link_list"))
+    assert b"Archived links are not listed" in r.content
+    link.delete()
     r = alice_client.get(reverse("offers:link_list"))
     assert b"No links yet" in r.content
 

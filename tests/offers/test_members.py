@@ -30,7 +30,9 @@ def test_it_lists_searches_and_filters_members(alice_client, workspace, member, 
 def test_it_shows_empty_states(alice_client, workspace):
     r = alice_client.get(reverse("offers:member_list"))
     assert b"No members yet" in r.content
-    make_member(workspace, "Ava")
+    make_member(workspace, "Ava", status="archived")
+    r = alice_client.get(reverse("offers:member_list"))
+    assert b"No member matches" in r.content and b"archived included" in r.content
     r = alice_client.get(reverse("offers:member_list"), {"q": "zzz"})
     assert b"No member matches" in r.content
 

@@ -210,12 +210,17 @@ def _table(
         "totals": total_cells,
         "chart": chart,
         "note": note,
-        "empty": empty,
+        # A report with rows shows them; the empty state is for when there are none.
+        "empty": empty if not table or (totals is not None and not any_figure(totals)) else "",
         "truncated": len(shown) >= PAGE_ROWS,
         "page_rows": PAGE_ROWS,
         "sort": sort,
     }
     return render(request, "tracking/reports/table.html", ctx)
+
+
+def any_figure(totals: dict) -> bool:
+    return any(v for k, v in totals.items() if k in ("clicks", "bot_clicks", "conversions", "count"))
 
 
 def _csv_name(slug, f) -> str:

@@ -37,6 +37,8 @@ def cells(row):
 def test_by_member_figures(alice_client, world):
     r = alice_client.get("/reports/members/")
     assert r.status_code == 200
+    assert b'id="report-table"' in r.content
+    assert b"No clicks or conversions in this range" not in r.content
     rows = rows_by_name(r)
     # clicks, unique, conversions, rate, sales, network payout, member payout, EPC
     assert cells(rows["Ava"]) == ["6", "5", "3", "60.00%", "150.00", "15.00", "7.50", "1.2500"]
@@ -108,6 +110,7 @@ def test_by_day_fills_every_day_and_draws_a_chart(alice_client, world):
 
 def test_risk_by_member(alice_client, world):
     r = alice_client.get("/reports/risk/")
+    assert b'id="report-table"' in r.content
     rows = rows_by_name(r)
     # clicks (all), bot share, clicks per IP, conversions, fast, slow, without click, mismatch
     assert cells(rows["Ava"]) == ["7", "14.3", "1.20", "3", "1", "0", "0", "0"]
@@ -143,6 +146,7 @@ def test_risk_spots_slow_conversions(alice_client, workspace, world):
 
 def test_off_state_clicks(alice_client, world):
     r = alice_client.get("/reports/off-state/")
+    assert b'id="report-table"' in r.content
     rows = rows_by_name(r)
     assert list(rows) == ["Tents"]
     assert cells(rows["Tents"]) == ["paused", "3", "3"]
@@ -197,7 +201,11 @@ def test_postback_outcomes(alice_client, workspace, world):
     ],
 )
 def test_every_report_has_an_empty_state_and_validates(alice_client, workspace, url):
-    assert alice_client.get(url).status_code == 200
+    r = alice_client.get(url)
+    assert r.status_code == 200
+    if url != "/reports/":
+        assert b'class="empty"' in r.content
+        assert b'id="report-table"' not in r.content
     assert alice_client.get(url, {"start": "not-a-date", "preset": "custom"}).status_code == 400
     assert alice_client.get(url, {"member": "not-a-uuid"}).status_code == 400
 

@@ -44,20 +44,21 @@ def run(argv) -> dict:
     env = dict(os.environ, DATABASE_URL=_with_db(server, name), CONN_MAX_AGE="0", DEBUG="true", LOG_LEVEL="WARNING")
     env.pop("REDIS_URL", None)  # the figures must not depend on a warm cache
     try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "bench.reports", "--inner"],
-            env=env,
-            stdout=subprocess.PIPE,
-            text=True,
-            check=False,
-            timeout=3600,
+        # Progress lines are shown as they come; the last line is the JSON result.
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.reports", "--inner"], env=env, stdout=subprocess.PIPE, text=True
         )
-        lines = proc.stdout.strip().splitlines()
-        for line in lines[:-1]:
-            print(line, flush=True)
-        if proc.returncode != 0 or not lines:
-            return {"error": f"benchmark process failed (exit {proc.returncode})"}
-        return json.loads(lines[-1])
+        last = ""
+        for line in proc.stdout:
+            if last:
+                print(last, end="", flush=True)
+            last = line
+        code = proc.wait(timeout=3600)
+        if code != 0 or not last.startswith("{"):
+            if last:
+                print(last, end="", flush=True)
+            return {"error": f"benchmark process failed (exit {code})"}
+        return json.loads(last)
     finally:
         if os.environ.get("BENCH_REPORT_KEEP"):
             print(f"  kept the database {name} (BENCH_REPORT_KEEP is set; drop it when done)")

@@ -59,6 +59,7 @@ INITIAL_LOOKBACK = timedelta(days=90)
 MIN_WINDOW = timedelta(minutes=10)
 MAX_SPLITS = 8  # 45 days halved 8 times is about 4 hours
 STALE_AFTER = timedelta(minutes=15)  # a running run without progress this long lost its worker
+LOST_AFTER = timedelta(minutes=10)  # a waiting run this far past its retry time lost its task message
 MAX_ATTEMPTS = 6
 RETRY_BASE = 60.0
 RETRY_CAP = 1800.0
@@ -271,7 +272,11 @@ def _claim(run: SyncRun) -> bool:
     now = timezone.now()
     claimed = (
         SyncRun.objects.filter(id=run.id)
-        .filter(Q(status=SyncRun.Status.WAITING) | Q(status=SyncRun.Status.RUNNING, updated_at__lt=now - STALE_AFTER))
+        .filter(
+            # A waiting run is never taken before its retry time (e.g. Impact's Retry-After).
+            Q(status=SyncRun.Status.WAITING) & (Q(retry_at__isnull=True) | Q(retry_at__lte=now))
+            | Q(status=SyncRun.Status.RUNNING, updated_at__lt=now - STALE_AFTER)
+        )
         .update(status=SyncRun.Status.RUNNING, retry_at=None, note="", updated_at=now)
     )
     if claimed:
@@ -852,6 +857,32 @@ def dispatch_due_syncs_all_workspaces(*, now: datetime | None = None) -> list[in
                     _enqueue_on_commit(run)
                     started.append(run.id)
     return started
+
+
+def resume_lost_work_all_workspaces(*, now: datetime | None = None) -> tuple[int, int]:
+    """Beat: re-enqueue runs and export polls whose task message was lost (a broker restart).
+
+    Claiming is idempotent, so a run or poll enqueued twice still runs once.
+    Returns (runs, polls) re-enqueued.
+    """
+    from networks.tasks import poll_click_export as poll_click_export_task
+    from networks.tasks import run_sync as run_sync_task
+
+    now = now or timezone.now()
+    lost_runs = SyncRun.objects.filter(status=SyncRun.Status.WAITING, updated_at__lt=now - LOST_AFTER).filter(
+        Q(retry_at__lt=now - LOST_AFTER) | Q(retry_at__isnull=True, kind__in=[SyncKind.ACTIONS, SyncKind.UPDATES])
+    )
+    run_ids = list(lost_runs.values_list("id", flat=True)[:100])
+    for run_id in run_ids:
+        run_sync_task.delay(run_id)
+    # A job waits at most POLL_CAP (or ERROR_POLL) between polls; twice that means its poll was lost.
+    lost_jobs = ClickExportJob.objects.exclude(status__in=[*ClickExportJob.FINISHED, ClickExportJob.Status.REQUESTING])
+    job_ids = list(
+        lost_jobs.filter(updated_at__lt=now - 2 * timedelta(seconds=POLL_CAP)).values_list("id", flat=True)[:100]
+    )
+    for job_id in job_ids:
+        poll_click_export_task.delay(job_id)
+    return len(run_ids), len(job_ids)
 
 
 def parse_since(value: str) -> datetime:

@@ -8,6 +8,7 @@ import pytest
 import respx
 from django.db import IntegrityError
 from django.urls import reverse
+from django.utils import timezone
 
 from networks import services, tasks
 from networks.models import SyncRun, SyncState
@@ -152,8 +153,13 @@ def test_429_waits_at_least_retry_after_by_rescheduling(impact_connection, monke
     run.refresh_from_db()
     assert scheduled and scheduled[0] >= 700
     assert run.status == "waiting" and run.retry_at >= run.updated_at + timedelta(seconds=699)
-    # The resumed task finishes the same run.
+    # Delivered early (a duplicate message), the task does nothing: never sooner than Retry-After.
     respx.get(url("Actions")).mock(side_effect=serve_once(actions_page()))
+    tasks.run_sync(run.id)
+    run.refresh_from_db()
+    assert run.status == "waiting"
+    # Once the time has come, the resumed task finishes the same run.
+    SyncRun.objects.filter(id=run.id).update(retry_at=timezone.now())
     tasks.run_sync(run.id)
     run.refresh_from_db()
     assert run.status == "succeeded" and run.created_count == 3
@@ -192,6 +198,7 @@ def test_server_errors_back_off_and_then_give_up(impact_connection, monkeypatch)
     run = services.start_sync_run(connection=impact_connection, kind="actions", trigger="manual")
     for _ in range(services.MAX_ATTEMPTS):
         tasks.run_sync(run.id)
+        SyncRun.objects.filter(id=run.id).update(retry_at=timezone.now())  # the countdown has passed
     run.refresh_from_db()
     assert run.status == "failed" and "503" in run.error and "Gave up" in run.error
     assert len(scheduled) == services.MAX_ATTEMPTS - 1
@@ -263,3 +270,13 @@ def test_a_postback_and_a_sync_of_one_sale_are_one_conversion(client, impact_con
     conversion = Conversion.objects.get(external_id="1000.4636.158133")
     assert conversion.status == "approved" and conversion.source == "postback"
     assert Conversion.objects.count() == 1
+
+
+def test_lost_task_messages_are_re_enqueued(impact_connection, monkeypatch):
+    queued = []
+    monkeypatch.setattr(tasks.run_sync, "delay", queued.append)
+    run = services.start_sync_run(connection=impact_connection, kind="actions", trigger="schedule")
+    assert services.resume_lost_work_all_workspaces() == (0, 0)  # just queued: not lost
+    later = timezone.now() + timedelta(minutes=11)
+    assert services.resume_lost_work_all_workspaces(now=later) == (1, 0)
+    assert queued == [run.id]

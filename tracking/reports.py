@@ -486,7 +486,7 @@ def currencies(workspace: Workspace) -> list[str]:
 def recent_conversions(workspace: Workspace, f: ReportFilters, limit: int = 10):
     start, end = f.bounds()
     qs = Conversion.objects.filter(workspace=workspace, event_at__gte=start, event_at__lt=end)
-    qs = _raw_dimensions(qs, f, connection_field="connection")
+    qs = _raw_dimensions(qs.exclude(source="test").exclude(member__is_test=True), f, connection_field="connection")
     return qs.select_related("member", "offer").order_by("-event_at", "-id")[:limit]
 
 

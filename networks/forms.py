@@ -52,7 +52,3 @@ class ConnectionForm(forms.Form):
         if self.connection is not None:
             data["kind"] = self.connection.kind
         return data
-
-
-class SyncForm(forms.Form):
-    since = forms.DateField(required=False, help_text="Optional: re-read actions from this day (at most 3 years).")

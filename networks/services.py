@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -312,6 +313,9 @@ def execute_sync_run(*, run: SyncRun) -> Outcome:
 
 
 def _handle_error(run: SyncRun, connection: NetworkConnection, exc: Exception) -> Outcome:
+    if isinstance(exc, SoftTimeLimitExceeded):
+        # Every finished window is stored; a fresh task resumes from there.
+        return _wait(run, 1, "Continuing in a new task (time limit of one task reached).")
     if isinstance(exc, impact.AuthError):
         mark_connection_broken(connection=connection, message=exc.message)
         _finish(run, SyncRun.Status.FAILED, error=exc.message + " Syncing is stopped until new credentials are saved.")

@@ -17,7 +17,9 @@ def dispatch_impact_syncs():
     return services.dispatch_due_syncs_all_workspaces()
 
 
-@shared_task
+# A long backfill may outlive the default limits; at the soft limit the run saves its place and
+# continues in a new task (see services.execute_sync_run).
+@shared_task(soft_time_limit=1500, time_limit=1800)
 def run_sync(run_id: int):
     run = SyncRun.objects.filter(id=run_id).first()
     if run is None:

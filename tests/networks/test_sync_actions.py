@@ -280,3 +280,16 @@ def test_lost_task_messages_are_re_enqueued(impact_connection, monkeypatch):
     later = timezone.now() + timedelta(minutes=11)
     assert services.resume_lost_work_all_workspaces(now=later) == (1, 0)
     assert queued == [run.id]
+
+
+@respx.mock
+def test_a_long_sync_continues_in_a_new_task_at_the_time_limit(impact_connection, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    scheduled = []
+    monkeypatch.setattr(tasks.run_sync, "apply_async", lambda args, countdown: scheduled.append(countdown))
+    respx.get(url("Actions")).mock(side_effect=SoftTimeLimitExceeded())
+    run = services.start_sync_run(connection=impact_connection, kind="actions", trigger="manual")
+    tasks.run_sync(run.id)
+    run.refresh_from_db()
+    assert run.status == "waiting" and scheduled == [1]

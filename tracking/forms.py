@@ -5,8 +5,14 @@ from tracking.models import ConversionSource, ConversionStatus, PostbackLog
 
 
 class ConversionFilterForm(forms.Form):
-    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From")
-    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="To")
+    date_from = forms.DateField(
+        required=False,
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date", "aria-label": "From", "title": "From"}),
+    )
+    date_to = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date", "aria-label": "To", "title": "To"})
+    )
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *ConversionStatus.choices])
     member = forms.ModelChoiceField(
         required=False, queryset=Member.objects.none(), empty_label="Any member", to_field_name="code"

@@ -154,7 +154,6 @@ def conversion_detail(request, code):
         "events": list(conversion.events.order_by("id")),
         "basis": conversion.payout_basis,
         "can_manage": _can_manage(request),
-        "status_form": StatusChangeForm(),
         "reattribute_form": ReattributeForm(workspace=request.workspace),
     }
     return render(request, "tracking/conversion_detail.html", ctx)

@@ -293,3 +293,26 @@ def test_a_long_sync_continues_in_a_new_task_at_the_time_limit(impact_connection
     tasks.run_sync(run.id)
     run.refresh_from_db()
     assert run.status == "waiting" and scheduled == [1]
+
+
+@respx.mock
+def test_an_xml_answer_syncs_like_json(impact_connection):
+    from tests.networks.helpers import FIXTURES
+
+    xml = {"Content-Type": "text/xml; charset=UTF-8"}
+    respx.get(url("Actions")).mock(
+        side_effect=[
+            httpx.Response(200, content=(FIXTURES / "impact_actions_page1.xml").read_bytes(), headers=xml),
+            httpx.Response(200, content=(FIXTURES / "actions_page2.xml").read_bytes(), headers=xml),
+        ]
+        + [httpx.Response(200, json=empty("Actions"))] * 3
+    )
+    run = run_actions(impact_connection)
+    assert run.status == "succeeded", run.error
+    assert set(Conversion.objects.values_list("external_id", flat=True)) == {"1000.4636.158133", "1000.4636.158999"}
+    conversion = Conversion.objects.get(external_id="1000.4636.158133")
+    assert (conversion.sale_amount, conversion.network_payout, conversion.status) == (
+        Decimal("21.99"),
+        Decimal("0.88"),
+        "pending",
+    )

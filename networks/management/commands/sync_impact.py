@@ -63,6 +63,8 @@ class Command(BaseCommand):
             line += f"; {jobs} export job(s) queued, a worker imports them when Impact finishes"
         if outcome.retry_in is not None:
             line += f"; waiting {outcome.retry_in} s ({run.note})"
+        elif run.note:
+            line += f"; {run.note}"
         if run.error:
             line += f"; error: {run.error}"
         return line

@@ -1,4 +1,4 @@
-"""Demo money history (see seed_demo): three months of synced sales, network
+"""Demo money history (see seed_demo): three months of approved sales, network
 settlements expected, received and credited, and payment runs.
 
 Runs after tracking's demo conversions: the outbox is drained first so every
@@ -8,13 +8,14 @@ left alone (the outbox is still drained).
 
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.utils import timezone
 
 from payments import lib, services
 from payments.models import Payment, PaymentBatch, Settlement
 from payments.selectors import check_ledger, overview_figures
-from tracking.models import ConversionSource
+from tracking.models import ConversionSource, PostbackLog
 from tracking.postbacks import ConversionData
 from tracking.services import record_conversion
 
@@ -70,21 +71,29 @@ def _seed_history(ws, connections, members) -> None:
                 if locking_at >= timezone.now():
                     continue
                 sale = Decimal(40 + (n * 37) % 210) + Decimal("0.50")
-                record_conversion(
-                    connection=connection,
-                    data=ConversionData(
-                        external_id=f"DEMO-SYNC-{kind}-{months_ago}-{i}",
-                        affiliate_id=member.affiliate_id,
-                        sale_amount=sale,
-                        network_payout=(sale * NETWORK_RATE.get(kind, Decimal("0.10"))).quantize(Decimal("0.01")),
-                        status="approved",
-                        currency=connection.currency,
-                        event_at=event_at,
-                        locking_at=locking_at,
-                    ),
-                    source=ConversionSource.API_SYNC,
-                    actor="demo",
+                data = ConversionData(
+                    external_id=f"DEMO-{kind.upper()}-{months_ago}-{i}",
+                    affiliate_id=member.affiliate_id,
+                    sale_amount=sale,
+                    network_payout=(sale * NETWORK_RATE.get(kind, Decimal("0.10"))).quantize(Decimal("0.01")),
+                    status="approved",
+                    currency=connection.currency,
+                    event_at=event_at,
+                    locking_at=locking_at,
                 )
+                # Reported by the network's postback, logged like any other hit.
+                query = urlencode(
+                    {
+                        "action_id": data.external_id,
+                        "affiliate_id": data.affiliate_id,
+                        "amount": str(data.sale_amount),
+                        "payout": str(data.network_payout),
+                        "status": "approved",
+                        "currency": data.currency,
+                    }
+                )
+                log = PostbackLog(network=kind, method="GET", query=query, received_at=locking_at)
+                record_conversion(connection=connection, data=data, source=ConversionSource.POSTBACK, postback=log)
     services.process_conversion_events_all_workspaces(limit=100_000)
 
     # 2. The settlements each network's schedule produced, oldest first, as the daily task would have.

@@ -274,3 +274,20 @@ class RollupWatermark(models.Model):
     change_id = models.BigIntegerField(default=0)
     conversion_updated_at = models.DateTimeField(null=True, blank=True)
     refreshed_at = models.DateTimeField(null=True, blank=True)
+
+
+class RollupDirtyDay(models.Model):
+    """A workspace's day whose rollup rows must be recomputed.
+
+    The refresh marks days here (an upsert that bumps ``marked_at``) and then works
+    through them one day per transaction within a time budget, so a large backlog
+    is spread over several runs. A day is removed only if it was not marked again
+    while being recomputed.
+    """
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+")
+    day = models.DateField()
+    marked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "day"], name="rollup_dirty_once")]

@@ -22,6 +22,7 @@ import dataclasses
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from time import monotonic
 
 from django import forms
 from django.apps import apps
@@ -39,6 +40,7 @@ from tracking.models import (
     ConversionStatus,
     DailyRollup,
     PostbackLog,
+    RollupDirtyDay,
     RollupWatermark,
 )
 from workspaces.models import Workspace
@@ -788,52 +790,108 @@ ID_OVERLAP = 5000
 TIME_OVERLAP = timedelta(minutes=5)
 
 
-def refresh_rollups_all_workspaces() -> int:
-    """Recompute the rollup days touched since the last refresh, in every workspace.
+def refresh_rollups_all_workspaces(*, budget_seconds: float = 200) -> int:
+    """The beat task's work: mark the days touched since the last run, then recompute
+    marked days until the time budget is spent (the rest waits for the next run).
+    Returns the number of days recomputed."""
+    mark_dirty_days_all_workspaces()
+    return recompute_dirty_days_all_workspaces(budget_seconds=budget_seconds)
+
+
+def _latest_marks() -> dict:
+    return {
+        "click_id": Click.objects.aggregate(m=Max("id"))["m"] or 0,
+        "event_id": ConversionEvent.objects.aggregate(m=Max("id"))["m"] or 0,
+        "change_id": ConversionChange.objects.aggregate(m=Max("id"))["m"] or 0,
+        "conversion_updated_at": Conversion.objects.aggregate(m=Max("updated_at"))["m"],
+    }
+
+
+def _advance(mark: RollupWatermark, latest: dict) -> None:
+    mark.click_id = max(mark.click_id, latest["click_id"])
+    mark.event_id = max(mark.event_id, latest["event_id"])
+    mark.change_id = max(mark.change_id, latest["change_id"])
+    newest = latest["conversion_updated_at"]
+    if newest is not None and (mark.conversion_updated_at is None or newest > mark.conversion_updated_at):
+        mark.conversion_updated_at = newest
+    mark.refreshed_at = timezone.now()
+    mark.save()
+
+
+def mark_dirty_days_all_workspaces() -> int:
+    """Mark the (workspace, day) pairs touched since the watermark and advance it.
 
     A day is touched by a new click, a conversion saved since the last run
-    (``updated_at``), a new conversion event (status and amount changes) or a
-    new conversion change (which also names the old day when ``event_at`` moved).
-    The watermark row is locked for the whole run, so two runs never interleave.
-    Returns the number of (workspace, day) pairs recomputed.
+    (``updated_at``), a new conversion event (status and amount changes) or a new
+    conversion change (which also names the old day when ``event_at`` moved). The
+    watermark row is locked, so two runs never interleave. Returns the pairs marked.
     """
     tz = timezone.get_default_timezone()
     with transaction.atomic():
-        mark, _ = RollupWatermark.objects.get_or_create(pk=1)
+        RollupWatermark.objects.get_or_create(pk=1)
         mark = RollupWatermark.objects.select_for_update().get(pk=1)
+        latest = _latest_marks()
         touched: set[tuple[int, date]] = set()
-
-        max_click = Click.objects.aggregate(m=Max("id"))["m"] or 0
-        if max_click > mark.click_id:
+        if latest["click_id"] > mark.click_id:
             touched |= _days(Click.objects.filter(id__gt=max(mark.click_id - ID_OVERLAP, 0)), "created_at", tz)
-        max_event = ConversionEvent.objects.aggregate(m=Max("id"))["m"] or 0
-        max_change = ConversionChange.objects.aggregate(m=Max("id"))["m"] or 0
-        newest_update = Conversion.objects.aggregate(m=Max("updated_at"))["m"]
-        if max_event > mark.event_id:
+        if latest["event_id"] > mark.event_id:
             ids = ConversionEvent.objects.filter(id__gt=max(mark.event_id - ID_OVERLAP, 0)).values("conversion_id")
             touched |= _days(Conversion.objects.filter(id__in=ids), "event_at", tz)
-        if max_change > mark.change_id:
+        if latest["change_id"] > mark.change_id:
             changes = ConversionChange.objects.filter(id__gt=max(mark.change_id - ID_OVERLAP, 0))
             touched |= _days(Conversion.objects.filter(id__in=changes.values("conversion_id")), "event_at", tz)
             for workspace_id, diff in changes.exclude(changes={}).values_list("workspace_id", "changes").iterator():
                 touched |= _moved_days(workspace_id, diff, tz)
-        if newest_update is not None and (
-            mark.conversion_updated_at is None or newest_update > mark.conversion_updated_at
-        ):
-            since = (mark.conversion_updated_at - TIME_OVERLAP) if mark.conversion_updated_at else None
-            qs = Conversion.objects.all() if since is None else Conversion.objects.filter(updated_at__gte=since)
+        newest = latest["conversion_updated_at"]
+        if newest is not None and (mark.conversion_updated_at is None or newest > mark.conversion_updated_at):
+            qs = Conversion.objects.all()
+            if mark.conversion_updated_at is not None:
+                qs = qs.filter(updated_at__gte=mark.conversion_updated_at - TIME_OVERLAP)
             touched |= _days(qs, "event_at", tz)
-
-        for workspace_id, day in sorted(touched):
-            recompute_rollups(workspace_id=workspace_id, start=day, end=day)
-        mark.click_id = max(mark.click_id, max_click)
-        mark.event_id = max(mark.event_id, max_event)
-        mark.change_id = max(mark.change_id, max_change)
-        if newest_update is not None:
-            mark.conversion_updated_at = max(filter(None, [mark.conversion_updated_at, newest_update]))
-        mark.refreshed_at = timezone.now()
-        mark.save()
+        now = timezone.now()
+        # Marking again bumps marked_at, so a recompute already running will not clear the day.
+        RollupDirtyDay.objects.bulk_create(
+            [RollupDirtyDay(workspace_id=w, day=d, marked_at=now) for w, d in touched],
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["workspace", "day"],
+            update_fields=["marked_at"],
+        )
+        _advance(mark, latest)
     return len(touched)
+
+
+def recompute_dirty_days_all_workspaces(*, budget_seconds: float = 200) -> int:
+    """Recompute marked days, one per transaction, oldest first, until none is left or
+    the budget is spent. Concurrent workers skip each other's locked days."""
+    deadline = monotonic() + budget_seconds
+    done = 0
+    while monotonic() < deadline:
+        with transaction.atomic():
+            dirty = RollupDirtyDay.objects.select_for_update(skip_locked=True).order_by("day", "id").first()
+            if dirty is None:
+                break
+            recompute_rollups(workspace_id=dirty.workspace_id, start=dirty.day, end=dirty.day)
+            RollupDirtyDay.objects.filter(pk=dirty.pk, marked_at=dirty.marked_at).delete()
+        done += 1
+    return done
+
+
+def rebuild_rollups_all_workspaces() -> tuple[int, int, int]:
+    """Rebuild every workspace's history; afterwards the refresh starts from here.
+
+    The watermark is taken before the rebuild starts, so rows that arrive meanwhile
+    are still picked up by the next refresh. Returns (workspaces, days, rows).
+    """
+    latest = _latest_marks()
+    count = days = rows = 0
+    for workspace in Workspace.objects.order_by("id").iterator():
+        d, r = rebuild_rollups(workspace=workspace)
+        count, days, rows = count + 1, days + d, rows + r
+    with transaction.atomic():
+        RollupWatermark.objects.get_or_create(pk=1)
+        _advance(RollupWatermark.objects.select_for_update().get(pk=1), latest)
+    return count, days, rows
 
 
 def _days(qs, field: str, tz) -> set[tuple[int, date]]:

@@ -165,3 +165,50 @@ def test_reports_pick_the_coarsest_grain():
     assert reports.rollup_grain(f, "offer") == "offer"
     assert reports.rollup_grain(f.__class__(**{**f.__dict__, "connection": marker}), "offer") == "offer"
     assert reports.rollup_grain(f.__class__(**{**f.__dict__, "offer": marker}), "member") == "link"
+
+
+def test_a_backlog_is_worked_off_over_several_runs(workspace):
+    from tracking.models import RollupDirtyDay
+
+    build_report_world(workspace)
+    assert reports.refresh_rollups_all_workspaces(budget_seconds=0) == 0
+    assert RollupDirtyDay.objects.filter(workspace=workspace).count() == 3  # days -40, -2 and -1
+    assert reports.recompute_dirty_days_all_workspaces(budget_seconds=60) == 3
+    assert not RollupDirtyDay.objects.exists()
+    assert totals(workspace)["clicks"] == 9
+
+
+def test_a_day_marked_again_while_recomputing_stays_marked(workspace):
+    from tracking.models import RollupDirtyDay
+
+    world = build_report_world(workspace)
+    reports.mark_dirty_days_all_workspaces()
+    dirty = RollupDirtyDay.objects.order_by("-day").first()  # yesterday, where the late click lands
+    original = reports.recompute_rollups
+
+    arrived = []
+
+    def recompute_while_a_click_arrives(**kwargs):
+        original(**kwargs)
+        if not arrived and kwargs["start"] == dirty.day:
+            arrived.append(make_click(world["ava_boots"], at(1, 23)))
+            reports.mark_dirty_days_all_workspaces()
+
+    try:
+        reports.recompute_rollups = recompute_while_a_click_arrives
+        reports.recompute_dirty_days_all_workspaces(budget_seconds=60)
+    finally:
+        reports.recompute_rollups = original
+    # The day was marked again while it was recomputed, so it was not cleared then but
+    # recomputed once more: the late click is counted.
+    assert dirty.day == arrived[0].created_at.date()
+    assert not RollupDirtyDay.objects.exists()
+    assert totals(workspace)["clicks"] == 10
+
+
+def test_a_full_rebuild_moves_the_watermark(workspace, capsys):
+    build_report_world(workspace)
+    call_command("rebuildrollups")
+    assert "in 1 workspace(s)" in capsys.readouterr().out
+    assert totals(workspace)["clicks"] == 9
+    assert reports.refresh_rollups_all_workspaces() == 0  # nothing new since the rebuild

@@ -2,7 +2,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tracking.reports import rebuild_rollups
+from tracking.reports import rebuild_rollups, rebuild_rollups_all_workspaces
 from workspaces.models import Workspace
 
 
@@ -25,6 +25,10 @@ class Command(BaseCommand):
             workspaces = workspaces.filter(slug=workspace) | workspaces.filter(code=_uuid_or_none(workspace))
             if not workspaces.exists():
                 raise CommandError(f"No workspace with slug or code {workspace!r}.")
+        if not workspace and not first_day:
+            count, total_days, total_rows = rebuild_rollups_all_workspaces()
+            self.stdout.write(f"Rebuilt {total_days} days ({total_rows} rollup rows) in {count} workspace(s).")
+            return
         total_days = total_rows = count = 0
         for ws in workspaces:
             days, rows = rebuild_rollups(workspace=ws, since=first_day)

@@ -246,11 +246,13 @@ def _offer_for_member(*, connection, member) -> Offer | None:
 def _update_existing(*, connection, data, key) -> RecordResult | None:
     """Apply ``data`` to the conversion that made the insert conflict (None: it vanished, insert again)."""
     workspace = connection.workspace
-    conversion = (
-        Conversion.objects.select_for_update()
-        .filter(workspace=workspace, network=connection.kind, dedupe_key=key[:300])
-        .first()
-    )
+    existing = Conversion.objects.filter(workspace=workspace, network=connection.kind, dedupe_key=key[:300])
+    # Retries of one postback are the common case: decide "nothing to change" on the committed
+    # row without a lock, so concurrent duplicates do not queue behind each other's row lock.
+    conversion = existing.first()
+    if conversion is not None and not _would_change(conversion, data):
+        return _apply(conversion=conversion, data=data, workspace=workspace)
+    conversion = existing.select_for_update().first()
     if conversion is None:
         # The dedupe key is new, so the conflict is the one-per-transaction rule.
         other = (
@@ -272,6 +274,23 @@ def _update_existing(*, connection, data, key) -> RecordResult | None:
             f"offer allows one conversion per click; transaction already converted as {label}",
         )
 
+    return _apply(conversion=conversion, data=data, workspace=workspace)
+
+
+def _would_change(conversion: Conversion, data: ConversionData) -> bool:
+    if data.currency and data.currency.upper() != conversion.currency:
+        return False  # refused either way
+    if data.status and data.status != conversion.status and _moves_forward(conversion.status, data.status):
+        return True
+    for name in ("sale_amount", "network_payout"):
+        value = getattr(data, name)
+        if value is not None and value != getattr(conversion, name):
+            return True
+    return bool(data.locking_at and data.locking_at != conversion.locking_at)
+
+
+def _apply(*, conversion: Conversion, data: ConversionData, workspace) -> RecordResult:
+    """Apply forward status moves and amount changes to ``conversion`` (locked when anything changes)."""
     changes: dict[str, list] = {}
     reasons: list[str] = []
     before = snapshot(conversion)

@@ -62,6 +62,7 @@ MAX_SPLITS = 8  # 45 days halved 8 times is about 4 hours
 STALE_AFTER = timedelta(minutes=15)  # a running run without progress this long lost its worker
 LOST_AFTER = timedelta(minutes=10)  # a waiting run this far past its retry time lost its task message
 MAX_ATTEMPTS = 6
+UPDATE_CHUNK = 50  # change-feed updates applied per transaction
 RETRY_BASE = 60.0
 RETRY_CAP = 1800.0
 INTERVALS = {SyncKind.ACTIONS: timedelta(hours=1), SyncKind.UPDATES: timedelta(hours=1)}
@@ -579,8 +580,11 @@ def _sync_updates(run: SyncRun, connection: NetworkConnection, client: ImpactCli
 def store_action_updates(*, run: SyncRun, connection: NetworkConnection, records: list[dict], client) -> None:
     """One page of the change feed, exactly once per update Id.
 
-    Reversals are applied as they are; other changes re-read the Action, so amounts are
-    Impact's absolute values (deltas are never summed onto what the Actions sync stored).
+    Reversals are applied as they are. Other changes need Impact's absolute amounts
+    (deltas are never summed onto what the Actions sync stored): when the Actions sync
+    has already read past the update (its cursor is later), the conversion has them;
+    otherwise the Action is re-read. Updates are applied in small chunks, each its own
+    transaction, so an hourly rate limit hit half-way keeps what was done.
     """
     by_id = {str(r["Id"]): r for r in records if r.get("Id") and r.get("ActionId")}
     run.rejected_count += len(records) - len(by_id)
@@ -589,15 +593,42 @@ def store_action_updates(*, run: SyncRun, connection: NetworkConnection, records
             "update_id", flat=True
         )
     )
-    pending = {uid: r for uid, r in by_id.items() if uid not in done}
+    pending = [(uid, r) for uid, r in by_id.items() if uid not in done]
     run.unchanged_count += len(by_id) - len(pending)
-    # Re-read changed actions before opening the transaction (no HTTP inside it).
-    actions = {}
-    for r in pending.values():
-        if (r.get("State") or "").upper() != "REVERSED" and r["ActionId"] not in actions:
-            actions[r["ActionId"]] = client.action(r["ActionId"])
+    actions_cursor = (
+        SyncState.objects.filter(connection=connection, kind=SyncKind.ACTIONS)
+        .values_list("cursor_at", flat=True)
+        .first()
+    )
+    for i in range(0, len(pending), UPDATE_CHUNK):
+        _apply_updates(run, connection, client, pending[i : i + UPDATE_CHUNK], actions_cursor)
+    run.pages_done += 1
+    run.save()
+
+
+def _apply_updates(run, connection, client, chunk, actions_cursor) -> None:
+    known = set(
+        Conversion.objects.filter(
+            workspace_id=connection.workspace_id,
+            network=connection.kind,
+            dedupe_key__in=[str(r["ActionId"]) for _, r in chunk],
+        ).values_list("dedupe_key", flat=True)
+    )
+    # Re-read the actions this chunk needs before opening the transaction (no HTTP inside it).
+    actions, covered = {}, set()
+    for uid, r in chunk:
+        if (r.get("State") or "").upper() == "REVERSED" or r["ActionId"] in actions:
+            continue
+        try:
+            updated_at = impact.parse_datetime_value(r.get("UpdateDate"), "UpdateDate")
+        except impact.MalformedBody:
+            updated_at = None
+        if r["ActionId"] in known and updated_at and actions_cursor and updated_at < actions_cursor - OVERLAP / 24:
+            covered.add(uid)  # the Actions sync read this action after the change
+            continue
+        actions[r["ActionId"]] = client.action(r["ActionId"])
     with transaction.atomic():
-        for uid, r in pending.items():
+        for uid, r in chunk:
             try:
                 with transaction.atomic():
                     ProcessedActionUpdate.objects.create(
@@ -606,6 +637,9 @@ def store_action_updates(*, run: SyncRun, connection: NetworkConnection, records
                         update_id=uid[:100],
                         action_id=str(r["ActionId"])[:100],
                     )
+                    if uid in covered:
+                        run.unchanged_count += 1
+                        continue
                     data = _update_to_data(r, actions.get(r["ActionId"]), connection)
                     _count(run, record_conversion(connection=connection, data=data, source=ConversionSource.API_SYNC))
             except IntegrityError:
@@ -613,7 +647,6 @@ def store_action_updates(*, run: SyncRun, connection: NetworkConnection, records
             except impact.MalformedBody as e:
                 run.rejected_count += 1
                 run.note = e.message[:500]
-        run.pages_done += 1
         run.save()
 
 

@@ -33,7 +33,7 @@ def test_actions_and_updates_sync_in_a_real_worker(standin_for_worker, celery_wo
         run.refresh_from_db()
         return not run.is_active
 
-    assert wait_for(lambda: finished(actions) and finished(updates), timeout=60)
+    assert wait_for(lambda: finished(actions) and finished(updates), timeout=120)
     assert actions.status == SyncRun.Status.SUCCEEDED, actions.error
     assert updates.status == SyncRun.Status.SUCCEEDED, updates.error
     assert actions.created_count == 600

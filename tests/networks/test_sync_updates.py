@@ -87,3 +87,69 @@ def test_a_reversal_of_an_unknown_action_is_kept_as_a_reversed_conversion(impact
     assert run.created_count == 1
     conversion = Conversion.objects.get(external_id="1000.4636.157990")
     assert conversion.status == "reversed" and conversion.member is None
+
+
+@respx.mock
+def test_a_change_the_actions_sync_already_read_is_not_fetched_again(impact_connection):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from networks.models import SyncState
+
+    seed_conversion(impact_connection, action_id="1000.4636.158133")
+    SyncState.objects.create(
+        workspace=impact_connection.workspace,
+        connection=impact_connection,
+        kind="actions",
+        cursor_at=timezone.now(),
+    )
+    change = updates_page()["ActionUpdates"][0] | {
+        "Id": "1000.4636.158133.7",
+        "ActionId": "1000.4636.158133",
+        "UpdateDate": (timezone.now() - timedelta(hours=3)).isoformat(),
+    }
+    respx.get(url("ActionUpdates")).mock(side_effect=serve_once(updates_page([change]), "ActionUpdates"))
+    action = respx.get(url("Actions/1000.4636.158133")).respond(200, json=sample_action(0))
+    run = run_updates(impact_connection)
+    assert run.status == "succeeded" and run.unchanged_count == 1
+    assert action.call_count == 0
+    assert ProcessedActionUpdate.objects.filter(update_id="1000.4636.158133.7").exists()
+
+
+@respx.mock
+def test_a_rate_limit_half_way_through_a_page_keeps_what_was_applied(impact_connection, monkeypatch):
+    import httpx
+    from django.utils import timezone
+
+    from networks import tasks
+    from networks.models import SyncRun
+
+    monkeypatch.setattr(tasks.run_sync, "apply_async", lambda args, countdown: None)
+    template = updates_page()["ActionUpdates"][0]
+    updates = [template | {"Id": f"9.{n}.1", "ActionId": f"9.{n}"} for n in range(60)]
+    respx.get(url("ActionUpdates")).mock(side_effect=lambda request: httpx.Response(200, json=updates_page(updates)))
+    fetched = []
+
+    def action(request):
+        action_id = request.url.path.rsplit("/", 1)[-1]
+        if len(fetched) == 55 and "limited" not in fetched:
+            fetched.append("limited")
+            return httpx.Response(429, headers={"Retry-After": "60"})
+        fetched.append(action_id)
+        return httpx.Response(200, json=sample_action(0, Id=action_id, SubId1=f"t-{action_id}"))
+
+    respx.get(url__regex=r".*/Actions/9\.\d+$").mock(side_effect=action)
+    run = services.start_sync_run(connection=impact_connection, kind="updates", trigger="manual")
+    tasks.run_sync(run.id)
+    run.refresh_from_db()
+    assert run.status == "waiting"
+    assert ProcessedActionUpdate.objects.filter(connection=impact_connection).count() == 50
+    SyncRun.objects.filter(id=run.id).update(retry_at=timezone.now())
+    tasks.run_sync(run.id)
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error
+    assert ProcessedActionUpdate.objects.filter(connection=impact_connection).count() == 60
+    assert Conversion.objects.filter(external_id__startswith="9.").count() == 60
+    # 55 fetches before the limit (50 applied, 5 lost with their chunk), then only the last 10 again.
+    assert len([f for f in fetched if f != "limited"]) == 55 + 10

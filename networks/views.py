@@ -8,13 +8,13 @@ from django.views.decorators.http import require_POST
 from networks import selectors, services
 from networks.forms import ConnectionForm
 from networks.models import NetworkConnection, SyncKind, SyncRun
-from workspaces.access import get_for_request
+from workspaces.access import get_connection, get_for_request
 from workspaces.decorators import workspace_view
 from workspaces.errors import DomainError
 
 
 def _get_connection(request, code, *, write=False) -> NetworkConnection:
-    return get_for_request(request, NetworkConnection, code=code, right="manage" if write else None)
+    return get_connection(request, code, write=write)
 
 
 def _can_manage(request) -> bool:

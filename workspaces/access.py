@@ -70,7 +70,7 @@ def get_link(request, code, *, write=False):
 
 
 def get_connection(request, code, *, write=False):
-    return get_for_request(request, "networks.NetworkConnection", code=code, right="manage" if write else None)
+    return get_for_request(request, "offers.NetworkConnection", code=code, right="manage" if write else None)
 
 
 def get_conversion(request, code, *, write=False):

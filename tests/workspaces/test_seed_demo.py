@@ -18,3 +18,13 @@ def test_it_is_idempotent_and_prints_json(db, capsys):
     assert Membership.objects.filter(workspace=ws).count() == 3
     assert Member.objects.filter(workspace=ws, is_test=True).count() == 1
     assert len(out["members"]) == Member.objects.filter(workspace=ws).count()
+
+
+def test_the_demo_dashboard_has_figures_right_after_seeding(client, db):
+    from django.contrib.auth import get_user_model
+
+    call_command("seed_demo")
+    client.force_login(get_user_model().objects.get(username="owner@demo.test"))
+    r = client.get("/dashboard/")
+    assert r.status_code == 200
+    assert r.context["current"]["clicks"] > 0

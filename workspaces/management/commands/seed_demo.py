@@ -2,7 +2,8 @@
 
 Each app adds its part in ``<app>/demo.py`` with a ``seed(ctx)`` function,
 called in INSTALLED_APPS order; ``ctx`` carries what earlier apps created
-and ``ctx["out"]`` becomes the ``--json`` output.
+and ``ctx["out"]`` becomes the ``--json`` output. An optional ``finish(ctx)``
+runs after every app has seeded (e.g. to build report rollups over it all).
 """
 
 import importlib
@@ -21,15 +22,19 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         ctx = {"out": {}}
+        modules = []
+        for app_config in apps.get_app_configs():
+            try:
+                modules.append(importlib.import_module(f"{app_config.name}.demo"))
+            except ModuleNotFoundError as e:
+                if e.name != f"{app_config.name}.demo":
+                    raise
         with transaction.atomic():
-            for app_config in apps.get_app_configs():
-                try:
-                    module = importlib.import_module(f"{app_config.name}.demo")
-                except ModuleNotFoundError as e:
-                    if e.name != f"{app_config.name}.demo":
-                        raise
-                    continue
+            for module in modules:
                 module.seed(ctx)
+            for module in modules:
+                if hasattr(module, "finish"):
+                    module.finish(ctx)
         if options["json"]:
             self.stdout.write(json.dumps(ctx["out"], indent=2, default=str))
         else:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import idna
@@ -312,9 +313,12 @@ def compose_destination(
 ) -> str:
     """The final URL for a click from plain values; ``deep_url`` must already be checked."""
     utm = utm or {}
-    tracked = substitute(offer_url, values)
     if not deep_url:
-        return append_utm(tracked, utm)
+        template = _with_utm(offer_url, tuple(sorted(utm.items())))
+        if template is not _UTM_AFTER_SUBSTITUTION:
+            return substitute(template, values)
+        return append_utm(substitute(offer_url, values), utm)
+    tracked = substitute(offer_url, values)
     landing = append_utm(deep_url, utm)
     param = DEEP_LINK_PARAM.get(network)
     if param == "urllink":
@@ -325,6 +329,22 @@ def compose_destination(
         return add_query_params(tracked, [(param, landing)], replace=True)
     # Generic: our tracking parameters always win over ones the deep link brings.
     return add_query_params(landing, _macro_params(offer_url, values), replace=True)
+
+
+_UTM_AFTER_SUBSTITUTION = "\x00utm-after-substitution"
+
+
+@lru_cache(maxsize=1024)
+def _with_utm(offer_url: str, utm: tuple[tuple[str, str], ...]) -> str:
+    """The offer URL template with its UTM parameters added, computed once per template.
+
+    Adding UTM parameters before the macros are substituted gives the same URL as after:
+    substituted values are percent-encoded, so they cannot add or remove query keys. A
+    template with a macro inside a query key is the exception and takes the long way.
+    """
+    if any(MACRO_RE.search(key) for key in query_keys(offer_url)):
+        return _UTM_AFTER_SUBSTITUTION
+    return append_utm(offer_url, dict(utm))
 
 
 def offer_network(offer) -> str:

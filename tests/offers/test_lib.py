@@ -373,3 +373,21 @@ def test_preview_uses_sample_values_and_checks_the_deep_link():
         lib.preview_destination(
             offer_url="https://shop.example/", allowed_domains="shop.example", deep_url="https://e.x/"
         )
+
+
+@pytest.mark.parametrize(
+    "offer_url",
+    [
+        "https://shop.test/p?subId1={transaction_id}&subId2={affiliate_id}",
+        "https://shop.test/p?utm_source=keep&t={transaction_id}#frag-{sub1}",
+        "https://shop.test/{sub1}/p?a=1&t={transaction_id}",
+        "https://shop.test/p?{sub1}=x&t={transaction_id}",  # a macro in a key: the long way
+    ],
+)
+def test_the_cached_template_gives_the_same_url_as_substituting_first(offer_url):
+    from offers.lib import append_utm, compose_destination, substitute
+
+    values = {"transaction_id": "abc123", "affiliate_id": "m&1=2", "sub1": "utm_medium=x&y"}
+    utm = {"utm_source": "hub", "utm_medium": "aff {transaction_id}", "utm_campaign": "spring"}
+    expected = append_utm(substitute(offer_url, values), utm)
+    assert compose_destination(offer_url=offer_url, network="generic", values=values, utm=utm) == expected

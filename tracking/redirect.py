@@ -50,11 +50,13 @@ def click(request, code):
     link = clicks.find_link(code)
     if link is None:
         return _not_found(request)
+    # Most clicks carry no query string: skip building a QueryDict for them.
+    query = request.GET if request.META.get("QUERY_STRING") else {}
     recorded = clicks.record_click(
         link=link,
         visitor=clicks.visitor_from_request(request),
-        deep_url=request.GET.get("url"),
-        subs=clicks.clean_subs(request.GET),
+        deep_url=query.get("url"),
+        subs=clicks.clean_subs(query),
     )
     return _redirect(recorded.destination)
 

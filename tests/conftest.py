@@ -50,7 +50,8 @@ def _fast_and_quiet(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def _clear_cache():
+def _clear_cache(_fast_and_quiet):
+    # After _fast_and_quiet: it may swap the cache backend, and locmem caches share storage by name.
     from django.core.cache import cache
 
     cache.clear()

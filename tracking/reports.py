@@ -327,6 +327,10 @@ def _finish(row: dict) -> dict:
             row[name] = row.pop("m_" + name)
     row.pop("m_conversion_rate", None)
     row.pop("m_epc", None)
+    # SQLite sums decimals without their scale (150 for 150.00): money always has two places.
+    for name in ("sales", "network_payout", "member_payout"):
+        if row.get(name) is not None:
+            row[name] = Decimal(row[name]).quantize(CENT)
     row["conversion_rate"] = conversion_rate(row["conversions"], row["unique_clicks"])
     row["epc"] = epc(row["member_payout"], row["clicks"])
     return row

@@ -388,7 +388,14 @@ class LinkCreateApi(APIView):
         if report.created:
             return Response(LinkOutput(report.created[0]).data, status=status.HTTP_201_CREATED)
         existing = (
-            Link.objects.filter(offer=offer, member=member, archived_at=None, destination_url="", vanity=None)
+            Link.objects.filter(
+                workspace=request.workspace,
+                offer=offer,
+                member=member,
+                archived_at=None,
+                destination_url="",
+                vanity=None,
+            )
             .filter(sub1="", sub2="", sub3="", sub4="", sub5="")
             .order_by("created_at")
             .first()

@@ -233,7 +233,9 @@ def history(request):
 def run_detail(request, code):
     batch = get_for_request(request, PaymentBatch, code=code)
     payments = batch.payments.select_related("member").order_by("member__name")
-    retried = set(Payment.objects.filter(retry_of__batch=batch).values_list("retry_of_id", flat=True))
+    retried = set(
+        Payment.objects.filter(workspace=request.workspace, retry_of__batch=batch).values_list("retry_of_id", flat=True)
+    )
     ctx = {"batch": batch, "payments": payments, "retried": retried, "can_pay": request.membership.can("finance")}
     return render(request, "payments/run.html", ctx)
 

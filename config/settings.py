@@ -87,6 +87,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USING_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+if USING_POSTGRES:
+    # The postback hot path (tracking/sql.py) has the server prepare its few statements
+    # after this many runs on a connection; Django's own queries are never prepared.
+    # Set DB_PREPARE_THRESHOLD= (empty) to turn it off, e.g. behind a PgBouncer older
+    # than 1.21 in transaction mode.
+    _prepare = env.str("DB_PREPARE_THRESHOLD", default="5")
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = int(_prepare) if _prepare else None
 
 # Redis is optional: it backs the cache, the Celery broker and the click buffer.
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -473,17 +473,27 @@ def find_click(*, workspace, transaction_id: str) -> Click | None:
         return None
     stored = Click.objects.select_related("offer", "member").filter(workspace=workspace)
     found = stored.filter(transaction_id=transaction_id).first()
-    if found is not None or not settings.REDIS_URL:
+    if found is not None or not store_buffered_click(workspace_id=workspace.pk, transaction_id=transaction_id):
         return found
+    return stored.filter(transaction_id=transaction_id).first()
+
+
+def store_buffered_click(*, workspace_id: int, transaction_id: str) -> bool:
+    """Insert the click still waiting in the buffer under ``transaction_id``, if it is this workspace's.
+
+    True when such a click was found (and is stored now). One Redis GET when there is none.
+    """
+    if not settings.REDIS_URL or not transaction_id or len(transaction_id) > 64:
+        return False
     try:
         raw = buffer_client().get(TID_KEY.format(transaction_id))
     except redis.RedisError:
         log.warning("click buffer unavailable while looking up %s", transaction_id, exc_info=True)
-        return None
+        return False
     if raw is None:
-        return None
+        return False
     click = click_from_payload(raw)
-    if click.workspace_id != workspace.pk:
-        return None
+    if click.workspace_id != workspace_id:
+        return False
     _bulk_insert([click])
-    return stored.filter(transaction_id=transaction_id).first()
+    return True

@@ -1,10 +1,11 @@
 """The postback and pixel endpoints networks call, and the pipeline behind them.
 
-A hit goes: secret -> connection (one indexed query; unknown: 404 "not found"),
-IP allowlist, HTTP Basic auth, size limit, parameter parsing, then one call to
-record_conversion, which stores the PostbackLog row in the same transaction as
-the conversion change. Every hit is logged, rejected ones with their reason.
-Nothing here makes outbound calls.
+A hit goes: parameters read with the network the URL names, then secret ->
+connection plus the click of the hit's transaction id (one indexed query; unknown
+secret: 404 "not found"), IP allowlist, HTTP Basic auth, size limit, then one call
+to record_conversion, which stores the PostbackLog row in the same transaction as
+the conversion change (on PostgreSQL, in the same statement). Every hit is
+logged, rejected ones with their reason. Nothing here makes outbound calls.
 """
 
 import base64
@@ -30,8 +31,8 @@ from offers.models import Link, Member, NetworkConnection, Offer
 from tracking.clicks import Visitor, record_click
 from tracking.clicks import client_ip as click_client_ip
 from tracking.models import ConversionSource, PostbackLog
-from tracking.postbacks import NETWORKS, ParseError, parse_conversion, parse_params, sample_values
-from tracking.services import record_conversion
+from tracking.postbacks import NETWORKS, ConversionData, ParseError, parse_conversion, parse_params, sample_values
+from tracking.services import ClickLookup, find_connection, record_conversion
 from workspaces.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,26 @@ class Received:
         if self.log.outcome == Outcome.REJECTED:
             return self.log.reason or "rejected"
         return self.log.outcome
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A hit's parameters read with one network's names: the conversion, or why not."""
+
+    network: str
+    params: dict
+    data: ConversionData | None = None
+    error: str = ""
+
+
+def parse_hit(hit: Hit, network: str) -> Parsed:
+    """Read ``hit`` with ``network``'s parameter names (no size or access checks here)."""
+    params: dict = {}
+    try:
+        params = parse_params(query=_ascii_query(hit.query), body=hit.body, content_type=hit.content_type)
+        return Parsed(network, params, parse_conversion(params, network=network))
+    except ParseError as exc:
+        return Parsed(network, params, error=str(exc))
 
 
 def read_hit(request) -> Hit:
@@ -138,8 +159,14 @@ def process_hit(
     is_test: bool = False,
     replay_of: PostbackLog | None = None,
     check_access: bool = True,
+    parsed: Parsed | None = None,
+    lookup: ClickLookup | None = None,
 ) -> Received:
-    """Check, parse and record one hit for ``connection``; always leaves exactly one PostbackLog row."""
+    """Check, parse and record one hit for ``connection``; always leaves exactly one PostbackLog row.
+
+    ``parsed`` and ``lookup`` are work the caller already did for this hit (parse_hit,
+    find_connection); they are used only if they were done for this connection's network.
+    """
     log = new_log(hit=hit, network=connection.kind, is_pixel=is_pixel, is_test=is_test, replay_of=replay_of)
     if check_access:
         denied = _check_access(connection, hit)
@@ -147,17 +174,16 @@ def process_hit(
             return _reject(log, denied[0], denied[1], connection)
     if hit.too_large:
         return _reject(log, f"request larger than {settings.POSTBACK_BODY_LIMIT} bytes", 413, connection)
-    try:
-        params = parse_params(query=_ascii_query(hit.query), body=hit.body, content_type=hit.content_type)
-        log.params = params
-        data = parse_conversion(params, network=connection.kind)
-    except ParseError as exc:
-        status = 415 if str(exc).startswith("unsupported content type") else 400
-        return _reject(log, str(exc), status, connection)
+    if parsed is None or parsed.network != connection.kind:
+        parsed = parse_hit(hit, connection.kind)
+    log.params = parsed.params
+    if parsed.error:
+        status = 415 if parsed.error.startswith("unsupported content type") else 400
+        return _reject(log, parsed.error, status, connection)
 
     log.response_status = 200
     try:
-        result = record_conversion(connection=connection, data=data, source=source, postback=log)
+        result = record_conversion(connection=connection, data=parsed.data, source=source, postback=log, lookup=lookup)
     except Exception:
         # Not the caller's fault: keep the hit and answer 503 so the network retries.
         logger.exception("postback for connection %s failed", connection.pk)
@@ -227,11 +253,6 @@ def _basic_auth_problem(connection: NetworkConnection, header: str) -> str:
     return ""
 
 
-def _connection_for(secret: str) -> NetworkConnection | None:
-    found = list(NetworkConnection.objects.select_related("workspace").filter(postback_secret=secret)[:1])
-    return found[0] if found else None
-
-
 def _log_unknown(hit: Hit, network: str, is_pixel: bool, reason: str, connection=None) -> None:
     log = new_log(hit=hit, network=network, is_pixel=is_pixel)
     _reject(log, reason, 404, connection)
@@ -249,7 +270,11 @@ def _text(body: str, status: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def postback(request, network: str, secret: str):
     hit = read_hit(request)
-    connection = _connection_for(secret)
+    # Reading the hit with the network the URL names gives the transaction id, so the
+    # connection and the click come back from one query.
+    parsed = parse_hit(hit, network) if network in NETWORKS and not hit.too_large else None
+    transaction_id = parsed.data.transaction_id if parsed is not None and parsed.data is not None else ""
+    connection, lookup = find_connection(secret=secret, transaction_id=transaction_id)
     if connection is None:
         _log_unknown(hit, network if network in NETWORKS else "unknown", False, "unknown secret")
         return _text("not found", 404)
@@ -258,7 +283,14 @@ def postback(request, network: str, secret: str):
         reason = f"postback URL names {network[:20]} but the secret belongs to a {connection.kind} connection"
         _log_unknown(hit, connection.kind, False, reason, connection)
         return _text("not found", 404)
-    received = process_hit(connection=connection, hit=hit, is_pixel=False, source=ConversionSource.POSTBACK)
+    received = process_hit(
+        connection=connection,
+        hit=hit,
+        is_pixel=False,
+        source=ConversionSource.POSTBACK,
+        parsed=parsed,
+        lookup=lookup,
+    )
     return _text(received.answer, received.status)
 
 
@@ -267,7 +299,7 @@ def postback(request, network: str, secret: str):
 @require_http_methods(["GET"])
 def pixel(request, secret: str):
     hit = read_hit(request)
-    connection = _connection_for(secret)
+    connection, _ = find_connection(secret=secret)
     if connection is None:
         _log_unknown(hit, "unknown", True, "unknown secret")
     else:

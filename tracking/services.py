@@ -9,16 +9,19 @@ final; approved may still become rejected (a network may reject after
 approving, which the ledger treats like a reversal).
 """
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db import connection as db
 from django.utils import timezone
 
 from offers.models import Member, NetworkConnection, Offer, PayoutOverride
 from offers.payouts import Payout, compute_payout, no_offer_payout, terms_for, terms_from_basis
-from tracking.clicks import find_click as find_buffered_click
+from tracking import sql
+from tracking.clicks import store_buffered_click
 from tracking.models import (
     Click,
     Conversion,
@@ -30,6 +33,7 @@ from tracking.models import (
 )
 from tracking.postbacks import MAX_AMOUNT, ConversionData
 from workspaces.errors import DomainError
+from workspaces.models import Workspace
 
 Outcome = PostbackLog.Outcome
 
@@ -52,23 +56,109 @@ class RecordResult:
     change: dict | None = field(default=None, repr=False, compare=False)
 
 
-def find_click(*, workspace, transaction_id: str) -> Click | None:
+@dataclass(frozen=True)
+class ClickLookup:
+    """The stored click for ``transaction_id`` (None: none stored), found ahead of time."""
+
+    transaction_id: str
+    click: Click | None
+
+
+def find_connection(*, secret: str, transaction_id: str = "") -> tuple[NetworkConnection | None, ClickLookup | None]:
+    """The connection whose postback secret is ``secret``, with its workspace, and the
+    stored click for ``transaction_id`` in that workspace, both in one query.
+
+    The click part is None when no transaction id was given.
+    """
+    found = sql.fetch_one(
+        _connection_sql(), [transaction_id, secret], NetworkConnection, Workspace, Click, Offer, Member
+    )
+    if found is None:
+        return None, None
+    (connection, workspace, click, offer, member), (has_override,) = found
+    NetworkConnection.workspace.field.set_cached_value(connection, workspace)
+    if not _is_click_id(transaction_id):
+        return connection, None
+    return connection, ClickLookup(transaction_id, _with_relations(click, offer, member, has_override))
+
+
+def find_click(*, workspace, transaction_id: str, lookup: ClickLookup | None = None) -> Click | None:
     """Our click for ``transaction_id`` in ``workspace``, with its offer and member.
 
-    One query for a stored click; a click still in the Redis buffer is stored on
-    the spot by the click service.
+    One query for a stored click (none when ``lookup`` already holds the answer for this
+    transaction id). A click still in the Redis buffer is stored on the spot by the click
+    service, then read like any other.
     """
-    # Whether the member has a payout override on the offer comes along, so pricing a
-    # conversion needs no further query in the usual case (no override).
-    override = PayoutOverride.objects.filter(offer=OuterRef("offer"), member=OuterRef("member"))
-    clicks = list(
-        Click.objects.select_related("offer", "member")
-        .annotate(has_payout_override=Exists(override))
-        .filter(workspace=workspace, transaction_id=transaction_id)[:1]
+    if not _is_click_id(transaction_id):
+        return None
+    if lookup is not None and lookup.transaction_id == transaction_id:
+        click = lookup.click
+    else:
+        click = _stored_click(workspace.pk, transaction_id)
+    if click is None and store_buffered_click(workspace_id=workspace.pk, transaction_id=transaction_id):
+        click = _stored_click(workspace.pk, transaction_id)
+    return click
+
+
+def _is_click_id(transaction_id: str) -> bool:
+    return bool(transaction_id) and len(transaction_id) <= Click._meta.get_field("transaction_id").max_length
+
+
+# Whether the member has a payout override on the offer comes along with a click, so
+# pricing a conversion needs no further query in the usual case (no override).
+_CLICK_COLUMNS = """{click}, {offer}, {member},
+    EXISTS (SELECT 1 FROM {override} p WHERE p.offer_id = k.offer_id AND p.member_id = k.member_id)"""
+_CLICK_JOINS = "{click_table} k JOIN {offer_table} o ON o.id = k.offer_id JOIN {member_table} m ON m.id = k.member_id"
+
+
+def _click_parts() -> dict:
+    return {
+        "click": sql.columns(Click, "k"),
+        "offer": sql.columns(Offer, "o"),
+        "member": sql.columns(Member, "m"),
+        "override": sql.table(PayoutOverride),
+        "click_table": sql.table(Click),
+        "offer_table": sql.table(Offer),
+        "member_table": sql.table(Member),
+    }
+
+
+@lru_cache(maxsize=1)
+def _click_sql() -> str:
+    parts = _click_parts()
+    return (
+        f"SELECT {_CLICK_COLUMNS.format(**parts)} FROM {_CLICK_JOINS.format(**parts)} "
+        "WHERE k.workspace_id = %s AND k.transaction_id = %s"
     )
-    if clicks:
-        return clicks[0]
-    return find_buffered_click(workspace=workspace, transaction_id=transaction_id)
+
+
+@lru_cache(maxsize=1)
+def _connection_sql() -> str:
+    parts = _click_parts()
+    return (
+        f"SELECT {sql.columns(NetworkConnection, 'c')}, {sql.columns(Workspace, 'w')}, "
+        f"{_CLICK_COLUMNS.format(**parts)} "
+        f"FROM {sql.table(NetworkConnection)} c JOIN {sql.table(Workspace)} w ON w.id = c.workspace_id "
+        f"LEFT JOIN ({_CLICK_JOINS.format(**parts)}) ON k.workspace_id = c.workspace_id AND k.transaction_id = %s "
+        "WHERE c.postback_secret = %s"
+    )
+
+
+def _stored_click(workspace_id: int, transaction_id: str) -> Click | None:
+    found = sql.fetch_one(_click_sql(), [workspace_id, transaction_id], Click, Offer, Member)
+    if found is None:
+        return None
+    (click, offer, member), (has_override,) = found
+    return _with_relations(click, offer, member, has_override)
+
+
+def _with_relations(click, offer, member, has_override) -> Click | None:
+    if click is None:
+        return None
+    Click.offer.field.set_cached_value(click, offer)
+    Click.member.field.set_cached_value(click, member)
+    click.has_payout_override = bool(has_override)
+    return click
 
 
 def snapshot(conversion: Conversion) -> dict:
@@ -85,7 +175,6 @@ def snapshot(conversion: Conversion) -> dict:
     }
 
 
-@transaction.atomic
 def record_conversion(
     *,
     connection: NetworkConnection,
@@ -93,56 +182,111 @@ def record_conversion(
     source: str,
     postback: PostbackLog | None = None,
     actor: str = "",
+    lookup: ClickLookup | None = None,
 ) -> RecordResult:
     """Create or update the conversion ``data`` describes; idempotent under retries.
 
-    1. Attribute: the click by transaction_id (then its member and offer); without
-       one, the member by affiliate_id.
-    2. Insert in a savepoint. The unique constraints (dedupe key; one conversion per
-       transaction id unless the offer allows several) decide whether it is new.
-    3. On a conflict, lock the existing row and apply forward status moves and
-       amount changes; anything else is a duplicate.
+    1. Check the values; attribute: the click by transaction_id (then its member and
+       offer), without one the member by affiliate_id; price the member's payout.
+    2. Insert. The unique constraints (dedupe key; one conversion per transaction id
+       unless the offer allows several) decide whether it is new. On PostgreSQL one
+       statement inserts the conversion, its outbox event and the postback log row,
+       or nothing when the conversion exists (tracking/sql.py).
+    3. An existing conversion that the data would not change is a duplicate, decided
+       without a lock. Otherwise, in a transaction, the row is locked and forward
+       status moves and amount changes are applied, with history and event.
     4. When ``postback`` (a PostbackLog, saved or not) is given, it is saved with the
-       outcome, reason and conversion, in this same transaction.
+       outcome, reason and conversion, in the same transaction as the change.
+
+    ``lookup`` is a click lookup already done for this transaction id (find_connection).
     """
-    result = _record(connection=connection, data=data, source=source)
-    if postback is not None:
-        postback.workspace_id = connection.workspace_id
-        postback.connection = connection
-        postback.outcome = result.outcome
-        postback.reason = result.reason[:500]
-        postback.conversion = result.conversion
-        if postback.pk is None:
-            postback.save()
-        else:
-            postback.save(update_fields=["workspace", "connection", "outcome", "reason", "conversion"])
-    if result.change is not None:
-        ConversionChange.objects.create(
-            workspace_id=connection.workspace_id,
-            conversion=result.conversion,
-            source=source,
-            postback=postback,
-            changes=result.change,
-            actor=actor[:150],
-        )
-    return result
+    problem = _problem(data)
+    if problem:
+        result = RecordResult(None, Outcome.REJECTED, problem)
+        _save_log(postback, connection, result)
+        return result
+
+    conversion, notes = _new_conversion(connection=connection, data=data, source=source, lookup=lookup)
+    reason = "; ".join(notes.values())
+    if conversion.member_id is None:
+        created = RecordResult(conversion, Outcome.UNATTRIBUTED, reason or "no click or member matched")
+    else:
+        created = RecordResult(conversion, Outcome.ACCEPTED, reason)
+    conflict_known = False
+    if _one_statement_writes(postback):
+        event = _created_event(conversion)
+        if postback is not None:
+            _fill_log(postback, connection, created)
+        with _savepoint_if_in_transaction():
+            inserted = sql.insert_new_conversion(conversion, event, postback)
+        if inserted:
+            return created
+        duplicate = _unchanged_duplicate(connection=connection, data=data)
+        if duplicate is not None:
+            _save_log(postback, connection, duplicate)
+            return duplicate
+        conflict_known = True
+    return _record_in_transaction(
+        connection=connection,
+        data=data,
+        source=source,
+        postback=postback,
+        actor=actor,
+        conversion=conversion,
+        created=created,
+        conflict_known=conflict_known,
+    )
 
 
-def _record(*, connection, data, source) -> RecordResult:
-    key = data.dedupe_key
-    if not key:
-        return RecordResult(None, Outcome.REJECTED, "missing transaction id and conversion id")
+def _problem(data: ConversionData) -> str:
+    """Why ``data`` cannot be recorded at all ("" when it can)."""
+    if not data.dedupe_key:
+        return "missing transaction id and conversion id"
     for name in ("sale_amount", "network_payout"):
         value = getattr(data, name)
         if value is not None and not (Decimal("0") <= value <= MAX_AMOUNT):
-            return RecordResult(None, Outcome.REJECTED, f"{name} out of range")
+            return f"{name} out of range"
     if data.status is not None and data.status not in STATUS_RANK:
-        return RecordResult(None, Outcome.REJECTED, f"unknown status {data.status!r}")
+        return f"unknown status {data.status!r}"
     if data.currency and not (len(data.currency) == 3 and data.currency.isalpha()):
-        return RecordResult(None, Outcome.REJECTED, "currency must be a 3-letter ISO code")
+        return "currency must be a 3-letter ISO code"
+    return ""
 
+
+def _one_statement_writes(postback: PostbackLog | None) -> bool:
+    return db.vendor == "postgresql" and (postback is None or postback.pk is None)
+
+
+def _savepoint_if_in_transaction():
+    # Outside a transaction the statement is its own; inside one (a replay started from a
+    # page, a test), a failure must not spoil the caller's transaction, which still logs the hit.
+    return transaction.atomic() if db.in_atomic_block else nullcontext()
+
+
+def _fill_log(postback: PostbackLog, connection: NetworkConnection, result: RecordResult) -> None:
+    postback.workspace_id = connection.workspace_id
+    postback.connection = connection
+    postback.outcome = result.outcome
+    postback.reason = result.reason[:500]
+    postback.conversion = result.conversion
+
+
+def _save_log(postback: PostbackLog | None, connection: NetworkConnection, result: RecordResult) -> None:
+    if postback is None:
+        return
+    _fill_log(postback, connection, result)
+    if postback.pk is not None:
+        postback.save(update_fields=["workspace", "connection", "outcome", "reason", "conversion"])
+    elif db.vendor == "postgresql":
+        sql.insert_row(postback)
+    else:
+        postback.save()
+
+
+def _new_conversion(*, connection: NetworkConnection, data: ConversionData, source: str, lookup=None):
+    """(an unsaved Conversion, attribution notes) for ``data``, priced with today's terms."""
     workspace = connection.workspace
-    click, member, offer, notes = _attribute(workspace=workspace, connection=connection, data=data)
+    click, member, offer, notes = _attribute(workspace=workspace, connection=connection, data=data, lookup=lookup)
     currency = (data.currency or connection.currency or (offer.currency if offer else "") or "USD").upper()
     sale_amount = data.sale_amount if data.sale_amount is not None else Decimal("0.00")
     network_payout = data.network_payout if data.network_payout is not None else Decimal("0.00")
@@ -158,7 +302,7 @@ def _record(*, connection, data, source) -> RecordResult:
         workspace=workspace,
         connection=connection,
         network=connection.kind,
-        dedupe_key=key[:300],
+        dedupe_key=data.dedupe_key[:300],
         transaction_id=data.transaction_id,
         external_id=data.external_id,
         click=click,
@@ -177,40 +321,86 @@ def _record(*, connection, data, source) -> RecordResult:
         affiliate_id_given=data.affiliate_id[:64],
         affiliate_mismatch="affiliate_mismatch" in notes,
     )
-    # A conflicting row that a concurrent transaction then rolled back is gone when
-    # we look for it; the insert is simply tried again.
-    for _attempt in range(3):
-        try:
-            with transaction.atomic():
-                conversion.save(force_insert=True)
-            break
-        except IntegrityError:
-            conversion.pk = None
-            result = _update_existing(connection=connection, data=data, key=key)
-            if result is not None:
-                return result
-    else:
-        raise DomainError("The conversion kept conflicting with concurrent writes; try again.")
+    return conversion, notes
 
-    ConversionEvent.objects.create(
-        workspace=workspace,
+
+def _created_event(conversion: Conversion) -> ConversionEvent:
+    return ConversionEvent(
+        workspace_id=conversion.workspace_id,
         conversion=conversion,
         kind=ConversionEvent.Kind.CREATED,
         before={},
         after=snapshot(conversion),
     )
-    reason = "; ".join(notes.values())
-    if member is None:
-        return RecordResult(conversion, Outcome.UNATTRIBUTED, reason or "no click or member matched")
-    return RecordResult(conversion, Outcome.ACCEPTED, reason)
 
 
-def _attribute(*, workspace, connection, data):
+@transaction.atomic
+def _record_in_transaction(
+    *, connection, data, source, postback, actor, conversion, created: RecordResult, conflict_known: bool
+) -> RecordResult:
+    result = _insert_or_update(
+        connection=connection, data=data, conversion=conversion, created=created, conflict_known=conflict_known
+    )
+    _save_log(postback, connection, result)
+    if result.change is not None:
+        ConversionChange.objects.create(
+            workspace_id=connection.workspace_id,
+            conversion=result.conversion,
+            source=source,
+            postback=postback,
+            changes=result.change,
+            actor=actor[:150],
+        )
+    return result
+
+
+def _insert_or_update(*, connection, data, conversion, created: RecordResult, conflict_known: bool) -> RecordResult:
+    key = data.dedupe_key
+    # A conflicting row that a concurrent transaction then rolled back is gone when
+    # we look for it; the insert is simply tried again.
+    for attempt in range(3):
+        if attempt > 0 or not conflict_known:
+            try:
+                with transaction.atomic():
+                    conversion.save(force_insert=True)
+            except IntegrityError:
+                conversion.pk = None
+            else:
+                event = _created_event(conversion)
+                event.save(force_insert=True)
+                return created
+        result = _update_existing(connection=connection, data=data, key=key)
+        if result is not None:
+            return result
+    raise DomainError("The conversion kept conflicting with concurrent writes; try again.")
+
+
+def _unchanged_duplicate(*, connection, data) -> RecordResult | None:
+    """The outcome for data that changes nothing on the stored conversion (no lock, no write), else None."""
+    key = [connection.workspace_id, connection.kind, data.dedupe_key[:300]]
+    found = sql.fetch_one(_existing_sql(), key, Conversion)
+    if found is None:
+        return None
+    (existing,), _ = found
+    if _would_change(existing, data):
+        return None
+    return _apply(conversion=existing, data=data, workspace=connection.workspace)
+
+
+@lru_cache(maxsize=1)
+def _existing_sql() -> str:
+    return (
+        f"SELECT {sql.columns(Conversion, 'c')} FROM {sql.table(Conversion)} c "
+        "WHERE c.workspace_id = %s AND c.network = %s AND c.dedupe_key = %s"
+    )
+
+
+def _attribute(*, workspace, connection, data, lookup=None):
     """(click, member, offer, notes) for a reported conversion; notes explain what did not line up."""
     notes: dict[str, str] = {}
     click = member = offer = None
     if data.transaction_id:
-        click = find_click(workspace=workspace, transaction_id=data.transaction_id)
+        click = find_click(workspace=workspace, transaction_id=data.transaction_id, lookup=lookup)
     if click is not None:
         member, offer = click.member, click.offer
         if data.affiliate_id and data.affiliate_id != member.affiliate_id:

@@ -2,13 +2,14 @@
 
 import base64
 import json
+from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from unittest import mock
 
 import pytest
 from django.contrib.auth.hashers import make_password
+from django.db import connection
 
 from tests.tracking.postback_world import make_world
 from tracking.models import Conversion, ConversionEvent, PostbackLog
@@ -312,26 +313,67 @@ def test_http_basic_auth_is_enforced_when_configured(client, world):
 # --- robustness and cost ----------------------------------------------------------
 
 
+@contextmanager
+def refused_event_inserts():
+    """The database refuses outbox rows (a trigger raises), as a full disk or a bug would."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "CREATE FUNCTION test_refuse_event() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'disk full'; END $$"
+            )
+            cursor.execute(
+                "CREATE TRIGGER test_refuse_event BEFORE INSERT ON tracking_conversionevent "
+                "FOR EACH ROW EXECUTE FUNCTION test_refuse_event()"
+            )
+        else:
+            cursor.execute(
+                "CREATE TRIGGER test_refuse_event BEFORE INSERT ON tracking_conversionevent "
+                "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+            )
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "DROP TRIGGER test_refuse_event"
+                + (" ON tracking_conversionevent" if connection.vendor == "postgresql" else "")
+            )
+
+
 def test_a_failure_while_recording_keeps_the_hit_and_asks_for_a_retry(client, world):
-    with mock.patch.object(ConversionEvent.objects, "create", side_effect=RuntimeError("disk full")):
+    with refused_event_inserts():
         response = get(client, world, f"subid1={world['click'].transaction_id}&amount=1.00")
     assert (response.status_code, response.content) == (503, b"temporarily unavailable; please retry")
     log = PostbackLog.objects.get()
     assert (log.outcome, log.response_status, log.conversion) == ("rejected", 503, None)
+    # The conversion was not half-written without its outbox event.
     assert not Conversion.objects.exists()
     # The network retries and the conversion arrives.
     assert get(client, world, f"subid1={world['click'].transaction_id}&amount=1.00").content == b"accepted"
+    assert ConversionEvent.objects.filter(conversion=Conversion.objects.get()).count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_hot_path_runs_a_fixed_number_of_queries(client, world, django_assert_num_queries):
+    # A transactional test: the endpoint runs in autocommit, as in production.
     tid = world["click"].transaction_id
-    # Inside a test the service's transaction is a savepoint too (2 of the queries counted here).
-    # connection, click (with offer, member and whether an override exists), insert in a savepoint, event, log.
-    with django_assert_num_queries(9):
+    unattributed = "subid1=never-clicked&action_id=A2&amount=5.00"
+    if connection.vendor == "postgresql":
+        # The connection with the click (its offer, member and whether an override exists), then one
+        # statement that inserts conversion, outbox event and log.
+        new, duplicate = 2, 4  # duplicate: the statement inserts nothing, the stored row is read, the log inserted
+    else:
+        # SQLite: the same read, then BEGIN, insert in a savepoint (3), event, log, COMMIT; a duplicate's
+        # insert fails (savepoint rolled back) and the stored row is read instead of writing an event.
+        new, duplicate = 8, 9
+    with django_assert_num_queries(new):
         assert get(client, world, f"subid1={tid}&action_id=A1&amount=10.00").content == b"accepted"
-    # connection, click, insert fails (rollback + release), locked read, log.
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(duplicate):
         assert get(client, world, f"subid1={tid}&action_id=A1&amount=10.00").content == b"duplicate"
+    # Unknown transaction id: the same queries (the Redis buffer is asked too, when there is one).
+    with django_assert_num_queries(new):
+        assert get(client, world, unattributed).content == b"unattributed"
 
 
 def test_event_times_are_aware_and_amounts_decimal(client, world):

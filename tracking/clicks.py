@@ -13,7 +13,7 @@ task every few seconds) bulk-inserts the stream through a consumer group:
    re-drained entry is harmless, and only then acknowledged and deleted.
 
 If Redis is unreachable at click time the click is inserted directly, and a postback
-that arrives before its click was drained still finds it (``find_click``).
+that arrives before its click was drained still finds it (``store_buffered_click``).
 """
 
 from __future__ import annotations
@@ -463,27 +463,16 @@ def buffered_click_count() -> int:
 # --- lookups for postbacks ------------------------------------------------
 
 
-def find_click(*, workspace, transaction_id: str) -> Click | None:
-    """The click with this transaction id in ``workspace``, stored or still in the buffer.
-
-    A click found only in the buffer is inserted right away (idempotently), so a
-    postback that beats the drain still attributes to a real row.
-    """
-    if not transaction_id or len(transaction_id) > 64:
-        return None
-    stored = Click.objects.select_related("offer", "member").filter(workspace=workspace)
-    found = stored.filter(transaction_id=transaction_id).first()
-    if found is not None or not store_buffered_click(workspace_id=workspace.pk, transaction_id=transaction_id):
-        return found
-    return stored.filter(transaction_id=transaction_id).first()
-
-
 def store_buffered_click(*, workspace_id: int, transaction_id: str) -> bool:
     """Insert the click still waiting in the buffer under ``transaction_id``, if it is this workspace's.
 
     True when such a click was found (and is stored now). One Redis GET when there is none.
     """
-    if not settings.REDIS_URL or not transaction_id or len(transaction_id) > 64:
+    if (
+        not settings.REDIS_URL
+        or not transaction_id
+        or len(transaction_id) > Click._meta.get_field("transaction_id").max_length
+    ):
         return False
     try:
         raw = buffer_client().get(TID_KEY.format(transaction_id))

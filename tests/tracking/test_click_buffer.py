@@ -11,6 +11,7 @@ from tests.conftest import wait_for
 from tests.tracking.test_redirect import BROWSER_UA, hit, make_link
 from tracking import clicks, tasks
 from tracking.models import Click, Conversion
+from tracking.services import find_click
 
 pytestmark = pytest.mark.redis
 
@@ -138,33 +139,33 @@ def test_find_click_inserts_a_click_still_in_the_buffer(client, link, django_ass
     tid = tid_of(hit(client, link))
     assert Click.objects.count() == 0
     with django_assert_max_num_queries(7):  # lookup, savepoint, insert, FK check (2), release, re-read
-        found = clicks.find_click(workspace=link.workspace, transaction_id=tid)
+        found = find_click(workspace=link.workspace, transaction_id=tid)
     assert found.pk and found.transaction_id == tid
     assert found.member == link.member and found.offer == link.offer
     # The drain then finds it stored and inserts nothing twice.
     clicks.drain_click_buffer()
     assert Click.objects.count() == 1
-    assert clicks.find_click(workspace=link.workspace, transaction_id=tid) == found
+    assert find_click(workspace=link.workspace, transaction_id=tid) == found
 
 
 def test_find_click_stays_in_its_workspace(client, link, other_workspace):
     tid = tid_of(hit(client, link))
-    assert clicks.find_click(workspace=other_workspace, transaction_id=tid) is None
+    assert find_click(workspace=other_workspace, transaction_id=tid) is None
     clicks.drain_click_buffer()
-    assert clicks.find_click(workspace=other_workspace, transaction_id=tid) is None
-    assert clicks.find_click(workspace=link.workspace, transaction_id=tid) is not None
+    assert find_click(workspace=other_workspace, transaction_id=tid) is None
+    assert find_click(workspace=link.workspace, transaction_id=tid) is not None
 
 
 def test_find_click_for_unknown_or_absurd_ids(link):
-    assert clicks.find_click(workspace=link.workspace, transaction_id="0" * 32) is None
-    assert clicks.find_click(workspace=link.workspace, transaction_id="") is None
-    assert clicks.find_click(workspace=link.workspace, transaction_id="x" * 500) is None
+    assert find_click(workspace=link.workspace, transaction_id="0" * 32) is None
+    assert find_click(workspace=link.workspace, transaction_id="") is None
+    assert find_click(workspace=link.workspace, transaction_id="x" * 500) is None
 
 
 def test_find_click_when_redis_is_down_returns_only_stored_clicks(client, link, monkeypatch):
     tid = tid_of(hit(client, link))
     monkeypatch.setattr(clicks, "buffer_client", dead_redis)
-    assert clicks.find_click(workspace=link.workspace, transaction_id=tid) is None
+    assert find_click(workspace=link.workspace, transaction_id=tid) is None
 
 
 def test_the_payload_round_trips(client, link):

@@ -270,11 +270,16 @@ def _text(body: str, status: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def postback(request, network: str, secret: str):
     hit = read_hit(request)
-    # Reading the hit with the network the URL names gives the transaction id, so the
-    # connection and the click come back from one query.
+    # Reading the hit with the network the URL names gives the transaction id and dedupe
+    # key, so the connection, the click and an already stored conversion come back from
+    # one query.
     parsed = parse_hit(hit, network) if network in NETWORKS and not hit.too_large else None
-    transaction_id = parsed.data.transaction_id if parsed is not None and parsed.data is not None else ""
-    connection, lookup = find_connection(secret=secret, transaction_id=transaction_id)
+    data = parsed.data if parsed is not None else None
+    connection, lookup = find_connection(
+        secret=secret,
+        transaction_id=data.transaction_id if data is not None else "",
+        dedupe_key=data.dedupe_key if data is not None else "",
+    )
     if connection is None:
         _log_unknown(hit, network if network in NETWORKS else "unknown", False, "unknown secret")
         return _text("not found", 404)

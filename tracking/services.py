@@ -58,28 +58,49 @@ class RecordResult:
 
 @dataclass(frozen=True)
 class ClickLookup:
-    """The stored click for ``transaction_id`` (None: none stored), found ahead of time."""
+    """What find_connection read ahead for one hit: the stored click for ``transaction_id``
+    (None: none stored) and the stored conversion for ``dedupe_key`` (None: none yet)."""
 
     transaction_id: str
     click: Click | None
+    dedupe_key: str = ""
+    conversion: Conversion | None = None
+
+    def conversion_for(self, dedupe_key: str) -> Conversion | None | bool:
+        """The stored conversion for ``dedupe_key``, None when there was none, False when not looked up."""
+        if not self.dedupe_key or self.dedupe_key != dedupe_key[:300]:
+            return False
+        return self.conversion
 
 
-def find_connection(*, secret: str, transaction_id: str = "") -> tuple[NetworkConnection | None, ClickLookup | None]:
-    """The connection whose postback secret is ``secret``, with its workspace, and the
-    stored click for ``transaction_id`` in that workspace, both in one query.
+def find_connection(
+    *, secret: str, transaction_id: str = "", dedupe_key: str = ""
+) -> tuple[NetworkConnection | None, ClickLookup | None]:
+    """The connection whose postback secret is ``secret``, with its workspace, the stored
+    click for ``transaction_id`` in that workspace and the conversion already stored for
+    ``dedupe_key`` on that connection's network, all in one query.
 
-    The click part is None when no transaction id was given.
+    The lookup part is None when neither a transaction id nor a dedupe key was given.
     """
+    dedupe_key = dedupe_key[:300]
     found = sql.fetch_one(
-        _connection_sql(), [transaction_id, secret], NetworkConnection, Workspace, Click, Offer, Member
+        _connection_sql(),
+        [transaction_id, dedupe_key, secret],
+        NetworkConnection,
+        Workspace,
+        Click,
+        Offer,
+        Member,
+        Conversion,
     )
     if found is None:
         return None, None
-    (connection, workspace, click, offer, member), (has_override,) = found
+    (connection, workspace, click, offer, member, conversion), (has_override,) = found
     NetworkConnection.workspace.field.set_cached_value(connection, workspace)
-    if not _is_click_id(transaction_id):
+    if not transaction_id and not dedupe_key:
         return connection, None
-    return connection, ClickLookup(transaction_id, _with_relations(click, offer, member, has_override))
+    click = _with_relations(click, offer, member, has_override) if _is_click_id(transaction_id) else None
+    return connection, ClickLookup(transaction_id, click, dedupe_key, conversion if dedupe_key else None)
 
 
 def find_click(*, workspace, transaction_id: str, lookup: ClickLookup | None = None) -> Click | None:
@@ -106,8 +127,8 @@ def _is_click_id(transaction_id: str) -> bool:
 
 # Whether the member has a payout override on the offer comes along with a click, so
 # pricing a conversion needs no further query in the usual case (no override).
-_CLICK_COLUMNS = """{click}, {offer}, {member},
-    EXISTS (SELECT 1 FROM {override} p WHERE p.offer_id = k.offer_id AND p.member_id = k.member_id)"""
+_CLICK_COLUMNS = "{click}, {offer}, {member}"
+_OVERRIDE_FLAG = "EXISTS (SELECT 1 FROM {override} p WHERE p.offer_id = k.offer_id AND p.member_id = k.member_id)"
 _CLICK_JOINS = "{click_table} k JOIN {offer_table} o ON o.id = k.offer_id JOIN {member_table} m ON m.id = k.member_id"
 
 
@@ -127,7 +148,8 @@ def _click_parts() -> dict:
 def _click_sql() -> str:
     parts = _click_parts()
     return (
-        f"SELECT {_CLICK_COLUMNS.format(**parts)} FROM {_CLICK_JOINS.format(**parts)} "
+        f"SELECT {_CLICK_COLUMNS.format(**parts)}, {_OVERRIDE_FLAG.format(**parts)} "
+        f"FROM {_CLICK_JOINS.format(**parts)} "
         "WHERE k.workspace_id = %s AND k.transaction_id = %s"
     )
 
@@ -137,9 +159,11 @@ def _connection_sql() -> str:
     parts = _click_parts()
     return (
         f"SELECT {sql.columns(NetworkConnection, 'c')}, {sql.columns(Workspace, 'w')}, "
-        f"{_CLICK_COLUMNS.format(**parts)} "
+        f"{_CLICK_COLUMNS.format(**parts)}, {sql.columns(Conversion, 'v')}, {_OVERRIDE_FLAG.format(**parts)} "
         f"FROM {sql.table(NetworkConnection)} c JOIN {sql.table(Workspace)} w ON w.id = c.workspace_id "
         f"LEFT JOIN ({_CLICK_JOINS.format(**parts)}) ON k.workspace_id = c.workspace_id AND k.transaction_id = %s "
+        f"LEFT JOIN {sql.table(Conversion)} v "
+        "ON v.workspace_id = c.workspace_id AND v.network = c.kind AND v.dedupe_key = %s "
         "WHERE c.postback_secret = %s"
     )
 
@@ -198,13 +222,23 @@ def record_conversion(
     4. When ``postback`` (a PostbackLog, saved or not) is given, it is saved with the
        outcome, reason and conversion, in the same transaction as the change.
 
-    ``lookup`` is a click lookup already done for this transaction id (find_connection).
+    ``lookup`` is what find_connection read ahead for this hit: the click, and the
+    conversion already stored under this dedupe key (a retry is then answered with one
+    write, its log row).
     """
     problem = _problem(data)
     if problem:
         result = RecordResult(None, Outcome.REJECTED, problem)
         _save_log(postback, connection, result)
         return result
+
+    known = lookup.conversion_for(data.dedupe_key) if lookup is not None else False
+    if known and (postback is None or postback.pk is None):
+        # The usual retry: the conversion exists and this hit changes nothing on it.
+        duplicate = _unchanged_duplicate(connection=connection, data=data, existing=known)
+        if duplicate is not None:
+            _save_log(postback, connection, duplicate)
+            return duplicate
 
     conversion, notes = _new_conversion(connection=connection, data=data, source=source, lookup=lookup)
     reason = "; ".join(notes.values())
@@ -375,13 +409,17 @@ def _insert_or_update(*, connection, data, conversion, created: RecordResult, co
     raise DomainError("The conversion kept conflicting with concurrent writes; try again.")
 
 
-def _unchanged_duplicate(*, connection, data) -> RecordResult | None:
-    """The outcome for data that changes nothing on the stored conversion (no lock, no write), else None."""
-    key = [connection.workspace_id, connection.kind, data.dedupe_key[:300]]
-    found = sql.fetch_one(_existing_sql(), key, Conversion)
-    if found is None:
-        return None
-    (existing,), _ = found
+def _unchanged_duplicate(*, connection, data, existing: Conversion | None = None) -> RecordResult | None:
+    """The outcome for data that changes nothing on the stored conversion (no lock, no write), else None.
+
+    ``existing`` is that conversion when the caller has read it already.
+    """
+    if existing is None:
+        key = [connection.workspace_id, connection.kind, data.dedupe_key[:300]]
+        found = sql.fetch_one(_existing_sql(), key, Conversion)
+        if found is None:
+            return None
+        (existing,), _ = found
     if _would_change(existing, data):
         return None
     return _apply(conversion=existing, data=data, workspace=connection.workspace)

@@ -85,6 +85,23 @@ def test_find_connection_with_an_unknown_click_or_secret(world, other_workspace)
     assert find_connection(secret=conn.postback_secret, transaction_id=foreign["click"].transaction_id)[1].click is None
 
 
+def test_find_connection_brings_the_conversion_already_stored_under_the_dedupe_key(client, world, other_workspace):
+    conn, tid = world["connection"], world["click"].transaction_id
+    assert accept(client, world, f"subid1={tid}&action_id=A1&amount=21.99").content == b"accepted"
+    stored = Conversion.objects.get()
+    _, lookup = find_connection(secret=conn.postback_secret, transaction_id=tid, dedupe_key=stored.dedupe_key)
+    assert lookup.conversion.pk == stored.pk and field_values(lookup.conversion) == field_values(stored)
+    assert lookup.conversion_for(stored.dedupe_key).pk == stored.pk
+    # Another key: looked up and absent (None); a key that was not looked up: False.
+    _, lookup = find_connection(secret=conn.postback_secret, transaction_id=tid, dedupe_key="A2")
+    assert lookup.conversion is None and lookup.conversion_for("A2") is None
+    assert lookup.conversion_for(stored.dedupe_key) is False
+    # The same key in another workspace is that workspace's own business.
+    foreign = make_world(other_workspace, kind="impact")
+    _, lookup = find_connection(secret=foreign["connection"].postback_secret, dedupe_key=stored.dedupe_key)
+    assert lookup.conversion is None
+
+
 @pytest.mark.postgres
 def test_one_statement_writes_conversion_event_and_log_or_nothing(world):
     tid = world["click"].transaction_id

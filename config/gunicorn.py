@@ -1,12 +1,25 @@
-"""Gunicorn settings for production and `make bench` (tuned for a 2-core machine)."""
+"""Gunicorn settings for production and `make bench` (tuned for a 2-core machine).
+
+Sync workers, 2 x cores + 1 of them, all taking connections from one listening
+socket: a request waits in the kernel's queue only until the first worker is free,
+so no request queues behind a busy worker while another idles. (Threaded workers
+keep each keep-alive connection on the worker that accepted it; under load one
+worker ends up holding most connections and the slowest requests wait several
+times longer than the rest.) Each request gets its own connection, so put a
+buffering proxy (nginx, Caddy, a cloud load balancer) in front, as for any sync
+gunicorn: it absorbs slow clients and keeps connections to browsers alive.
+
+GUNICORN_WORKERS, GUNICORN_WORKER_CLASS and GUNICORN_THREADS override the defaults
+(threads > 1 turns sync workers into gunicorn's threaded "gthread" workers).
+"""
 
 import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2))
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-threads = int(os.environ.get("GUNICORN_THREADS", 4))
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+threads = int(os.environ.get("GUNICORN_THREADS", 1))
 keepalive = 5
 timeout = 30
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None

@@ -35,7 +35,7 @@ import redis
 from crawlerdetect import CrawlerDetect
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from redis.backoff import NoBackoff
@@ -371,36 +371,85 @@ def _insert_entries(client: redis.Redis, entries) -> int:
     """Insert one batch of stream entries, then acknowledge and delete them. Returns rows offered."""
     if not entries:
         return 0
-    ids, clicks = [], []
+    ids, payloads = [], []
     for entry_id, fields in entries:
         ids.append(entry_id)
         raw = fields.get(b"c") if fields else None
-        if raw is None:
-            continue  # an entry trimmed away before we read it
-        try:
-            clicks.append(click_from_payload(raw))
-        except (ValueError, KeyError, TypeError):
-            log.error("dropping unreadable click buffer entry %s: %r", entry_id, raw[:200])
-    if clicks:
-        _bulk_insert(clicks)
+        if raw is not None:  # else an entry trimmed away before we read it
+            payloads.append(raw)
+    transaction_ids = _insert_payloads(payloads) if payloads else []
     pipe = client.pipeline(transaction=False)
     pipe.xack(STREAM_KEY, GROUP, *ids)
     pipe.xdel(STREAM_KEY, *ids)
-    if clicks:
-        pipe.delete(*[TID_KEY.format(c.transaction_id) for c in clicks])
+    if transaction_ids:
+        pipe.delete(*[TID_KEY.format(tid) for tid in transaction_ids])
     pipe.execute()
-    return len(clicks)
+    return len(transaction_ids)
+
+
+# The stream's JSON payloads go to PostgreSQL as they are: it reads them into rows, so
+# the drain spends no Python per click. Returns every transaction id of the batch.
+_INSERT_PAYLOADS_SQL = """
+WITH src AS (
+    SELECT (e->>'w')::bigint AS workspace_id, e->>'t' AS transaction_id, (e->>'l')::bigint AS link_id,
+           (e->>'o')::bigint AS offer_id, (e->>'m')::bigint AS member_id, (e->>'at')::timestamptz AS created_at,
+           e->>'ip' AS ip_hash, e->>'ua' AS user_agent, e->>'r' AS referrer,
+           e->'s'->>0 AS sub1, e->'s'->>1 AS sub2, e->'s'->>2 AS sub3, e->'s'->>3 AS sub4, e->'s'->>4 AS sub5,
+           (e->>'u')::boolean AS is_unique, (e->>'b')::boolean AS is_bot, e->>'st' AS offer_state,
+           e->>'d' AS destination
+    FROM jsonb_array_elements(%s::jsonb) AS e
+), ins AS (
+    INSERT INTO {table} (workspace_id, transaction_id, link_id, offer_id, member_id, created_at, ip_hash,
+        user_agent, referrer, sub1, sub2, sub3, sub4, sub5, is_unique, is_bot, offer_state, destination)
+    SELECT * FROM src
+    ON CONFLICT DO NOTHING
+)
+SELECT transaction_id FROM src
+"""
+
+
+def _insert_payloads(payloads: list[bytes]) -> list[str]:
+    """Store buffered clicks from their payloads; returns their transaction ids.
+
+    On PostgreSQL one statement reads the whole batch. A batch it refuses (an unreadable
+    entry, a click whose link was deleted meanwhile) and other databases go through
+    Click objects, entry by entry where needed.
+    """
+    if connection.vendor == "postgresql":
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    sql = _INSERT_PAYLOADS_SQL.format(table=connection.ops.quote_name(Click._meta.db_table))
+                    cursor.execute(sql, [(b"[" + b",".join(payloads) + b"]").decode()])
+                    transaction_ids = [row[0] for row in cursor.fetchall()]
+                    _check_foreign_keys_now(cursor)
+            return transaction_ids
+        except (IntegrityError, DataError, UnicodeDecodeError):
+            pass
+    clicks = []
+    for raw in payloads:
+        try:
+            clicks.append(click_from_payload(raw))
+        except (ValueError, KeyError, TypeError):
+            log.error("dropping unreadable click buffer entry: %r", raw[:200])
+    if clicks:
+        _bulk_insert(clicks)
+    return [click.transaction_id for click in clicks]
+
+
+def _check_foreign_keys_now(cursor) -> None:
+    # Foreign keys are checked at commit; check them now, so a failure stays inside the
+    # savepoint even when a caller's transaction (a postback) surrounds us.
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def _insert(clicks: list[Click]) -> None:
     with transaction.atomic():
         Click.objects.bulk_create(clicks, batch_size=1000, ignore_conflicts=True)
         if connection.vendor == "postgresql":
-            # Foreign keys are checked at commit; check them now, so a failure stays inside
-            # this savepoint even when a caller's transaction (a postback) surrounds us.
             with connection.cursor() as cursor:
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+                _check_foreign_keys_now(cursor)
 
 
 def _bulk_insert(clicks: list[Click]) -> None:

@@ -23,3 +23,5 @@ threads = int(os.environ.get("GUNICORN_THREADS", 1))
 keepalive = 5
 timeout = 30
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+# Workers touch a heartbeat file on every request; on tmpfs that never waits for a disk.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None

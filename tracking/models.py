@@ -11,11 +11,14 @@ from workspaces.models import TimeStamped, Workspace
 class Click(models.Model):
     """One redirect through /c/<code>. Raw IPs are never stored, only a keyed hash."""
 
-    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+")
-    transaction_id = models.CharField(max_length=64, unique=True)
+    # Every click row updates each index once: foreign keys that lead a composite index
+    # below get no index of their own, and the transaction id's uniqueness is a constraint
+    # (no extra pattern-matching index; it is only ever looked up whole).
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+", db_index=False)
+    transaction_id = models.CharField(max_length=64)
     link = models.ForeignKey(Link, models.CASCADE, related_name="clicks")
-    offer = models.ForeignKey(Offer, models.CASCADE, related_name="clicks")
-    member = models.ForeignKey(Member, models.CASCADE, related_name="clicks")
+    offer = models.ForeignKey(Offer, models.CASCADE, related_name="clicks", db_index=False)
+    member = models.ForeignKey(Member, models.CASCADE, related_name="clicks", db_index=False)
     created_at = models.DateTimeField(default=timezone.now)
     ip_hash = models.CharField(max_length=64, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
@@ -33,6 +36,7 @@ class Click(models.Model):
     destination = models.CharField(max_length=2000, blank=True)
 
     class Meta:
+        constraints = [models.UniqueConstraint(fields=["transaction_id"], name="click_transaction_id")]
         indexes = [
             # Reports and lists: a workspace's clicks by time.
             models.Index(fields=["workspace", "created_at"], name="click_ws_created"),
@@ -69,7 +73,8 @@ class Conversion(TimeStamped):
     postbacks and a postback plus an API sync of one sale a single conversion.
     """
 
-    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+")
+    # Led by the dedupe constraint and the indexes below, so no index of its own.
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+", db_index=False)
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     connection = models.ForeignKey(NetworkConnection, models.PROTECT, null=True, blank=True, related_name="+")
     network = models.CharField(max_length=12)
@@ -78,7 +83,9 @@ class Conversion(TimeStamped):
     external_id = models.CharField(max_length=255, blank=True)
     click = models.ForeignKey(Click, models.SET_NULL, null=True, blank=True, related_name="conversions")
     offer = models.ForeignKey(Offer, models.SET_NULL, null=True, blank=True, related_name="conversions")
-    member = models.ForeignKey(Member, models.SET_NULL, null=True, blank=True, related_name="conversions")
+    member = models.ForeignKey(
+        Member, models.SET_NULL, null=True, blank=True, related_name="conversions", db_index=False
+    )  # led by conv_member_status
     # True when only one conversion may exist per transaction_id (offer disallows multiple).
     single_per_transaction = models.BooleanField(default=True)
     status = models.CharField(max_length=10, choices=ConversionStatus.choices, default=ConversionStatus.PENDING)
@@ -146,8 +153,9 @@ class PostbackLog(models.Model):
         UNATTRIBUTED = "unattributed", "Unknown transaction"
         REJECTED = "rejected", "Rejected"
 
-    # Null only for hits whose secret matched no connection (kept for operators).
-    workspace = models.ForeignKey(Workspace, models.CASCADE, null=True, blank=True, related_name="+")
+    # Null only for hits whose secret matched no connection (kept for operators). Led by
+    # pb_ws_received, so no index of its own.
+    workspace = models.ForeignKey(Workspace, models.CASCADE, null=True, blank=True, related_name="+", db_index=False)
     connection = models.ForeignKey(NetworkConnection, models.SET_NULL, null=True, blank=True, related_name="+")
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     received_at = models.DateTimeField(default=timezone.now)

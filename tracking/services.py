@@ -232,6 +232,9 @@ def record_conversion(
         _save_log(postback, connection, result)
         return result
 
+    # Whether a stored conversion is known to conflict and has been found to change:
+    # then the locked update follows directly, with no insert attempt and no re-read.
+    conflict_known = False
     known = lookup.conversion_for(data.dedupe_key) if lookup is not None else False
     if known and (postback is None or postback.pk is None):
         # The usual retry: the conversion exists and this hit changes nothing on it.
@@ -239,6 +242,7 @@ def record_conversion(
         if duplicate is not None:
             _save_log(postback, connection, duplicate)
             return duplicate
+        conflict_known = True
 
     conversion, notes = _new_conversion(connection=connection, data=data, source=source, lookup=lookup)
     reason = "; ".join(notes.values())
@@ -246,8 +250,7 @@ def record_conversion(
         created = RecordResult(conversion, Outcome.UNATTRIBUTED, reason or "no click or member matched")
     else:
         created = RecordResult(conversion, Outcome.ACCEPTED, reason)
-    conflict_known = False
-    if _one_statement_writes(postback):
+    if not conflict_known and _one_statement_writes(postback):
         event = _created_event(conversion)
         if postback is not None:
             _fill_log(postback, connection, created)
@@ -403,7 +406,9 @@ def _insert_or_update(*, connection, data, conversion, created: RecordResult, co
                 event = _created_event(conversion)
                 event.save(force_insert=True)
                 return created
-        result = _update_existing(connection=connection, data=data, key=key)
+        # On the first pass with a known conflict the unlocked duplicate check already ran.
+        checked = attempt == 0 and conflict_known
+        result = _update_existing(connection=connection, data=data, key=key, duplicate_checked=checked)
         if result is not None:
             return result
     raise DomainError("The conversion kept conflicting with concurrent writes; try again.")
@@ -471,15 +476,16 @@ def _offer_for_member(*, connection, member) -> Offer | None:
     return offers[0] if len(offers) == 1 else None
 
 
-def _update_existing(*, connection, data, key) -> RecordResult | None:
+def _update_existing(*, connection, data, key, duplicate_checked: bool = False) -> RecordResult | None:
     """Apply ``data`` to the conversion that made the insert conflict (None: it vanished, insert again)."""
     workspace = connection.workspace
+    if not duplicate_checked:
+        # Retries of one postback are the common case: decide "nothing to change" on the committed
+        # row without a lock, so concurrent duplicates do not queue behind each other's row lock.
+        duplicate = _unchanged_duplicate(connection=connection, data=data)
+        if duplicate is not None:
+            return duplicate
     existing = Conversion.objects.filter(workspace=workspace, network=connection.kind, dedupe_key=key[:300])
-    # Retries of one postback are the common case: decide "nothing to change" on the committed
-    # row without a lock, so concurrent duplicates do not queue behind each other's row lock.
-    conversion = existing.first()
-    if conversion is not None and not _would_change(conversion, data):
-        return _apply(conversion=conversion, data=data, workspace=workspace)
     conversion = existing.select_for_update().first()
     if conversion is None:
         # The dedupe key is new, so the conflict is the one-per-transaction rule.

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.hashers import make_password
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tests.tracking.postback_world import make_world
 from tracking.models import Conversion, ConversionEvent, PostbackLog
@@ -385,3 +386,21 @@ def test_event_times_are_aware_and_amounts_decimal(client, world):
     conv = Conversion.objects.get()
     assert isinstance(conv.sale_amount, Decimal)
     assert isinstance(conv.event_at, datetime) and conv.event_at.tzinfo is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_update_to_a_known_conversion_goes_straight_to_the_locked_update(client, world):
+    # The lookup query already brought the stored conversion: no insert is attempted and the
+    # row is not read again without a lock before the locked read.
+    tid = world["click"].transaction_id
+    assert get(client, world, f"subid1={tid}&action_id=A1&amount=10.00").content == b"accepted"
+    with CaptureQueriesContext(connection) as queries:
+        assert get(client, world, f"subid1={tid}&action_id=A1&amount=10.00&status=APPROVED").content == b"updated"
+    statements = [q["sql"] for q in queries.captured_queries]
+    conversion_table = Conversion._meta.db_table
+    assert not [s for s in statements if s.startswith(f'INSERT INTO "{conversion_table}"')]
+    reads = [s for s in statements if s.startswith("SELECT") and f'FROM "{conversion_table}"' in s]
+    assert len(reads) == 1
+    if connection.vendor == "postgresql":
+        assert "FOR UPDATE" in reads[0]
+    assert Conversion.objects.get().status == "approved"

@@ -1,11 +1,12 @@
 """The postback and pixel endpoints networks call, and the pipeline behind them.
 
 A hit goes: parameters read with the network the URL names, then secret ->
-connection plus the click of the hit's transaction id (one indexed query; unknown
-secret: 404 "not found"), IP allowlist, HTTP Basic auth, size limit, then one call
-to record_conversion, which stores the PostbackLog row in the same transaction as
-the conversion change (on PostgreSQL, in the same statement). Every hit is
-logged, rejected ones with their reason. Nothing here makes outbound calls.
+connection plus the click of the hit's transaction id and any conversion already
+stored under its dedupe key (one indexed query; unknown secret: 404 "not found"),
+IP allowlist, HTTP Basic auth, size limit, then one call to record_conversion,
+which stores the PostbackLog row in the same transaction as the conversion change
+(on PostgreSQL, in the same statement). Every hit is logged, rejected ones with
+their reason. Nothing here makes outbound calls.
 """
 
 import base64
@@ -32,7 +33,7 @@ from tracking.clicks import Visitor, record_click
 from tracking.clicks import client_ip as click_client_ip
 from tracking.models import ConversionSource, PostbackLog
 from tracking.postbacks import NETWORKS, ConversionData, ParseError, parse_conversion, parse_params, sample_values
-from tracking.services import ClickLookup, find_connection, record_conversion
+from tracking.services import HitLookup, find_connection, record_conversion
 from workspaces.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -160,7 +161,7 @@ def process_hit(
     replay_of: PostbackLog | None = None,
     check_access: bool = True,
     parsed: Parsed | None = None,
-    lookup: ClickLookup | None = None,
+    lookup: HitLookup | None = None,
 ) -> Received:
     """Check, parse and record one hit for ``connection``; always leaves exactly one PostbackLog row.
 

@@ -57,7 +57,7 @@ class RecordResult:
 
 
 @dataclass(frozen=True)
-class ClickLookup:
+class HitLookup:
     """What find_connection read ahead for one hit: the stored click for ``transaction_id``
     (None: none stored) and the stored conversion for ``dedupe_key`` (None: none yet)."""
 
@@ -75,7 +75,7 @@ class ClickLookup:
 
 def find_connection(
     *, secret: str, transaction_id: str = "", dedupe_key: str = ""
-) -> tuple[NetworkConnection | None, ClickLookup | None]:
+) -> tuple[NetworkConnection | None, HitLookup | None]:
     """The connection whose postback secret is ``secret``, with its workspace, the stored
     click for ``transaction_id`` in that workspace and the conversion already stored for
     ``dedupe_key`` on that connection's network, all in one query.
@@ -100,10 +100,10 @@ def find_connection(
     if not transaction_id and not dedupe_key:
         return connection, None
     click = _with_relations(click, offer, member, has_override) if _is_click_id(transaction_id) else None
-    return connection, ClickLookup(transaction_id, click, dedupe_key, conversion if dedupe_key else None)
+    return connection, HitLookup(transaction_id, click, dedupe_key, conversion if dedupe_key else None)
 
 
-def find_click(*, workspace, transaction_id: str, lookup: ClickLookup | None = None) -> Click | None:
+def find_click(*, workspace, transaction_id: str, lookup: HitLookup | None = None) -> Click | None:
     """Our click for ``transaction_id`` in ``workspace``, with its offer and member.
 
     One query for a stored click (none when ``lookup`` already holds the answer for this
@@ -206,7 +206,7 @@ def record_conversion(
     source: str,
     postback: PostbackLog | None = None,
     actor: str = "",
-    lookup: ClickLookup | None = None,
+    lookup: HitLookup | None = None,
 ) -> RecordResult:
     """Create or update the conversion ``data`` describes; idempotent under retries.
 

@@ -74,6 +74,7 @@ def run(argv: list[str]) -> dict:
     try:
         common.manage(env, "migrate", "--noinput")
         code = common.django_call(env, SEED)["code"]
+        common.analyze(env)
         worker = common.start_celery(env, beat=True)
         try:
             server = common.start_gunicorn(env, port, config="bench/gunicorn_counting.py")

@@ -1,7 +1,8 @@
 """`make bench ARGS=postbacks`: the postback endpoint against a bare 302 under the same server.
 
 1. A throwaway PostgreSQL database is created and migrated; an Impact connection, an
-   offer, a member and enough clicks for every request are seeded.
+   offer, a member, enough clicks for every request and 20,000 earlier conversions
+   with their log rows are seeded, then ANALYZEd (as autovacuum would have).
 2. gunicorn (config/gunicorn.py, DEBUG=false) is started.
 3. wrk drives GET /bench/302, then GET /postback/impact/<secret> with a unique
    transaction id and ActionId per request (a Lua script), then the same postback
@@ -27,12 +28,14 @@ DATABASE = "bench_postbacks"
 TARGET_RATIO = 0.20
 TARGET_P99_MS = 200.0
 CLICKS_PER_THREAD = 40000
+EARLIER_CONVERSIONS = 20000
 WRK_THREADS = 2
 
 SEED = """
 import json
 from offers.models import Link, Member, NetworkConnection, Offer
-from tracking.models import Click
+from decimal import Decimal
+from tracking.models import Click, Conversion, PostbackLog
 from workspaces.models import Workspace
 ws, _ = Workspace.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
 conn = NetworkConnection.objects.create(workspace=ws, kind="impact", label="Impact")
@@ -45,6 +48,33 @@ link = Link.objects.create(workspace=ws, offer=offer, member=member)
 tids = ["dup-target"] + [f"bm{t}n{i}" for t in range(1, %(threads)d + 1) for i in range(1, %(per_thread)d + 1)]
 Click.objects.bulk_create(
     [Click(workspace=ws, transaction_id=t, link=link, offer=offer, member=member) for t in tids], batch_size=5000
+)
+# A hub that has been running holds earlier conversions and their log rows; the planner's
+# statistics (analyzed after seeding) then describe tables of that size, not empty ones.
+earlier = Click.objects.bulk_create(
+    [Click(workspace=ws, transaction_id=f"old{i}", link=link, offer=offer, member=member) for i in range(%(earlier)d)],
+    batch_size=5000,
+)
+conversions = Conversion.objects.bulk_create(
+    [
+        Conversion(
+            workspace=ws, connection=conn, network="impact", dedupe_key=f"900.{c.pk}", transaction_id=c.transaction_id,
+            external_id=f"900.{c.pk}", click=c, offer=offer, member=member, source="postback", currency="USD",
+            sale_amount=Decimal("21.99"), network_payout=Decimal("0.88"), member_payout=Decimal("2.20"),
+        )
+        for c in earlier
+    ],
+    batch_size=5000,
+)
+PostbackLog.objects.bulk_create(
+    [
+        PostbackLog(
+            workspace=ws, connection=conn, network="impact", method="GET", query=f"subid1={v.transaction_id}",
+            params={"subid1": v.transaction_id}, outcome="accepted", conversion=v, response_status=200,
+        )
+        for v in conversions
+    ],
+    batch_size=5000,
 )
 print(json.dumps({"secret": conn.postback_secret, "clicks": len(tids)}))
 """
@@ -129,8 +159,11 @@ def run(argv: list[str]) -> dict:
     env = common.production_env(common.create_database(DATABASE))
     try:
         common.manage(env, "migrate", "--noinput")
-        seed = common.django_call(env, SEED % {"threads": WRK_THREADS, "per_thread": CLICKS_PER_THREAD})
+        seed = common.django_call(
+            env, SEED % {"threads": WRK_THREADS, "per_thread": CLICKS_PER_THREAD, "earlier": EARLIER_CONVERSIONS}
+        )
         secret = seed["secret"]
+        common.analyze(env)
         server = common.start_gunicorn(env, port)
         with common.running(server):
             base = f"http://127.0.0.1:{port}"

@@ -53,6 +53,13 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "workspaces.middleware.WorkspaceMiddleware",
 ]
+# The click redirect, postbacks and pixels use no session, login, messages, CSRF or
+# workspace: they run with this shorter list (config/handlers.py).
+PUBLIC_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

@@ -18,6 +18,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 
+from tests.clients import SiteClient
 from workspaces.models import ApiKey, Membership, Role, Workspace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +39,12 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_redis)
         if "browser" in item.keywords and not has_chromium:
             item.add_marker(skip_browser)
+
+
+@pytest.fixture
+def client():
+    """Django's test client, with /c/, /postback/ and /pixel/ routed as config/wsgi.py routes them."""
+    return SiteClient()
 
 
 @pytest.fixture(autouse=True)

@@ -4,8 +4,8 @@ import threading
 
 import pytest
 from django.db import connection
-from django.test import Client
 
+from tests.clients import SiteClient
 from tests.tracking.test_redirect import BROWSER_UA, make_link
 from tracking import clicks
 from tracking.models import Click
@@ -24,7 +24,7 @@ def hammer(code: str) -> list[str]:
     lock = threading.Lock()
 
     def visitor(n: int):
-        browser = Client()
+        browser = SiteClient()
         try:
             start.wait()
             for _ in range(CLICKS_PER_THREAD):

@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection as db_connection
 from django.db.models import Count
-from django.test import Client
 
+from tests.clients import SiteClient
 from tests.tracking.postback_world import make_world
 from tracking.models import Conversion, ConversionEvent, PostbackLog
 
@@ -34,7 +34,7 @@ def fire(urls: list[str]) -> list[int]:
 
     def one(url):
         if not hasattr(local, "client"):
-            local.client = Client()
+            local.client = SiteClient()
         return local.client.get(url).status_code
 
     def worker(chunk):

@@ -1,4 +1,4 @@
-"""The WSGI entry point's two request paths: the full site, and the public machine endpoints.
+"""The WSGI entry point's request paths: the full site, and the public machine endpoints.
 
 Click redirects (/c/), postbacks (/postback/) and pixels (/pixel/) are called by
 visitors' browsers and by networks' servers, thousands of times for every page a
@@ -7,7 +7,8 @@ switcher, yet the full middleware stack costs a postback about a third of its CP
 These paths go through a Django handler with PUBLIC_MIDDLEWARE instead (security
 headers, host and user-agent checks, frame options: what still applies to them);
 everything else, URL resolution, exception handling and the request signals
-included, is Django's own handler at work.
+included, is Django's own handler at work. Postbacks and pixels go one step further:
+a plain WSGI application answers them (tracking/endpoints.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
 from django.utils.module_loading import import_string
+
+from tracking.endpoints import route
 
 # The URL prefixes served by the short path; all of their views are in tracking/.
 PUBLIC_PREFIXES = ("/c/", "/postback/", "/pixel/")
@@ -54,13 +57,18 @@ def is_public(path: str) -> bool:
 
 
 class SplitApplication:
-    """A WSGI application that hands PUBLIC_PREFIXES paths to ``public``, the rest to ``site``."""
+    """The WSGI entry point: postbacks and pixels to ``conversions``, other PUBLIC_PREFIXES
+    paths to ``public``, everything else to ``site``."""
 
-    def __init__(self, site, public):
+    def __init__(self, site, public, conversions):
         self.site = site
         self.public = public
+        self.conversions = conversions
 
     def __call__(self, environ, start_response):
-        if is_public(environ.get("PATH_INFO", "")):
-            return self.public(environ, start_response)
-        return self.site(environ, start_response)
+        path = environ.get("PATH_INFO", "")
+        if not is_public(path):
+            return self.site(environ, start_response)
+        if route(environ) is not None:
+            return self.conversions(environ, start_response)
+        return self.public(environ, start_response)

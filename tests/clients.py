@@ -1,28 +1,64 @@
-"""A test client routed like production: public endpoint paths take the short middleware path.
+"""A test client routed like production (config/wsgi.py).
 
-config/wsgi.py hands /c/, /postback/ and /pixel/ to a handler with PUBLIC_MIDDLEWARE;
-this client does the same with Django's test handler, so every test of those
-endpoints runs through the middleware production runs them through.
+Postbacks and pixels go to tracking/endpoints.py's WSGI application, the other public
+endpoint paths (/c/) to a handler with PUBLIC_MIDDLEWARE, the rest to the full site;
+so every test of those endpoints runs through what production runs them through.
 """
 
+from django.core.handlers.wsgi import WSGIRequest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from django.http import HttpResponse
 from django.test import Client
 from django.test.client import ClientHandler
 
 from config.handlers import PublicMiddlewareMixin, is_public
+from tracking.endpoints import ConversionEndpoints, route
 
 
 class PublicClientHandler(PublicMiddlewareMixin, ClientHandler):
     pass
 
 
+class EndpointsClientHandler:
+    """Runs ConversionEndpoints and gives the client an HttpResponse, as ClientHandler does."""
+
+    def __init__(self):
+        self.app = ConversionEndpoints()
+
+    def __call__(self, environ):
+        captured = {}
+
+        def start_response(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+
+        # Like ClientHandler: a test's transaction must survive the request signals.
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
+        try:
+            body = b"".join(self.app(environ, start_response))
+        finally:
+            request_started.connect(close_old_connections)
+            request_finished.connect(close_old_connections)
+        response = HttpResponse(body, status=int(captured["status"].split(" ", 1)[0]))
+        for name, value in captured["headers"]:
+            response[name] = value
+        response.wsgi_request = WSGIRequest(environ)
+        return response
+
+
 class SplitClientHandler:
     def __init__(self, site: ClientHandler, public: ClientHandler):
         self.site = site
         self.public = public
+        self.conversions = EndpointsClientHandler()
 
     def __call__(self, environ):
-        handler = self.public if is_public(environ.get("PATH_INFO", "")) else self.site
-        return handler(environ)
+        if not is_public(environ.get("PATH_INFO", "")):
+            return self.site(environ)
+        if route(environ) is not None:
+            return self.conversions(environ)
+        return self.public(environ)
 
 
 class SiteClient(Client):

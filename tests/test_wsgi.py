@@ -8,6 +8,7 @@ from django.test import RequestFactory
 from config.handlers import PublicEndpointHandler, SplitApplication
 from config.wsgi import application
 from tests.tracking.postback_world import make_world
+from tracking.endpoints import ConversionEndpoints
 from tracking.models import Conversion, PostbackLog
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,7 +26,8 @@ def call(method, path, *, host="testserver", **kw):
     try:
         content = b"".join(body)
     finally:
-        body.close()
+        if hasattr(body, "close"):
+            body.close()
     return captured["status"], dict(captured["headers"]), content
 
 
@@ -41,6 +43,7 @@ def postback_path(world):
 def test_the_entry_point_splits_public_paths_from_the_site():
     assert isinstance(application, SplitApplication)
     assert isinstance(application.public, PublicEndpointHandler)
+    assert isinstance(application.conversions, ConversionEndpoints)
     assert not isinstance(application.site, PublicEndpointHandler)
 
 

@@ -266,11 +266,8 @@ def _text(body: str, status: int) -> HttpResponse:
     return response
 
 
-@csrf_exempt
-@never_cache
-@require_http_methods(["GET", "POST"])
-def postback(request, network: str, secret: str):
-    hit = read_hit(request)
+def answer_postback(hit: Hit, network: str, secret: str) -> tuple[int, str]:
+    """(status, plain-text answer) for one postback hit: the whole endpoint, without HTTP."""
     # Reading the hit with the network the URL names gives the transaction id and dedupe
     # key, so the connection, the click and an already stored conversion come back from
     # one query.
@@ -283,12 +280,12 @@ def postback(request, network: str, secret: str):
     )
     if connection is None:
         _log_unknown(hit, network if network in NETWORKS else "unknown", False, "unknown secret")
-        return _text("not found", 404)
+        return 404, "not found"
     if network != connection.kind:
         # Same answer as an unknown secret; the brand still sees the mix-up in its log.
         reason = f"postback URL names {network[:20]} but the secret belongs to a {connection.kind} connection"
         _log_unknown(hit, connection.kind, False, reason, connection)
-        return _text("not found", 404)
+        return 404, "not found"
     received = process_hit(
         connection=connection,
         hit=hit,
@@ -297,19 +294,36 @@ def postback(request, network: str, secret: str):
         parsed=parsed,
         lookup=lookup,
     )
-    return _text(received.answer, received.status)
+    return received.status, received.answer
+
+
+def answer_pixel(hit: Hit, secret: str) -> None:
+    """Record one pixel hit; the answer is always the GIF, whatever happened."""
+    connection, _ = find_connection(secret=secret)
+    if connection is None:
+        _log_unknown(hit, "unknown", True, "unknown secret")
+    else:
+        process_hit(connection=connection, hit=hit, is_pixel=True, source=ConversionSource.PIXEL)
+
+
+# The views serve these endpoints when a request reaches Django's handler: other
+# methods (405), and callers that go through Django. Everyday traffic takes the plain
+# WSGI application in tracking/endpoints.py, which calls the same two functions.
+
+
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def postback(request, network: str, secret: str):
+    status, answer = answer_postback(read_hit(request), network, secret)
+    return _text(answer, status)
 
 
 @csrf_exempt
 @never_cache
 @require_http_methods(["GET"])
 def pixel(request, secret: str):
-    hit = read_hit(request)
-    connection, _ = find_connection(secret=secret)
-    if connection is None:
-        _log_unknown(hit, "unknown", True, "unknown secret")
-    else:
-        process_hit(connection=connection, hit=hit, is_pixel=True, source=ConversionSource.PIXEL)
+    answer_pixel(read_hit(request), secret)
     # Always the image: a browser on a thank-you page has no use for our verdict.
     return HttpResponse(PIXEL_GIF, content_type="image/gif")
 

@@ -16,6 +16,7 @@ its field's own conversions, so a field added to a model needs no change here.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import re
 from functools import cache
@@ -53,9 +54,16 @@ def _cursor():
     if wrapper.vendor != "postgresql":
         return wrapper.cursor()
     from django.db.backends.postgresql.base import ServerBindingCursor
+    from psycopg.types.datetime import TimestamptzLoader
 
     wrapper.ensure_connection()
-    return wrapper._prepare_cursor(ServerBindingCursor(wrapper.connection))
+    cursor = ServerBindingCursor(wrapper.connection)
+    if wrapper.timezone == datetime.timezone.utc:
+        # Django loads timestamptz with a Python subclass of psycopg's loader that swaps in
+        # its own tzinfo; in UTC (the session's TimeZone, which Django sets) psycopg's C
+        # loader gives the same values, and a wide row loads in half the time.
+        cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+    return wrapper._prepare_cursor(cursor)
 
 
 @cache

@@ -1,5 +1,6 @@
 """tracking/sql.py: the postback hot path's hand-written statements read and write what the ORM would."""
 
+from datetime import datetime
 from decimal import Decimal
 
 import psycopg
@@ -42,6 +43,10 @@ def test_rows_read_by_hand_equal_what_the_orm_reads(client, world):
         assert got == expected
         # Same types too: Decimal amounts, aware datetimes, JSON as Python objects, UUIDs.
         assert {k: type(v) for k, v in got.items()} == {k: type(v) for k, v in expected.items()}
+        # The hot path loads timestamps with psycopg's own loader: the same tzinfo as the ORM's.
+        assert {k: v.tzinfo for k, v in got.items() if isinstance(v, datetime)} == {
+            k: v.tzinfo for k, v in expected.items() if isinstance(v, datetime)
+        }
         assert by_hand._state.adding is False and by_hand.pk == stored.pk
     conversion = sql.fetch_one(f"SELECT {sql.columns(Conversion, 'c')} FROM {sql.table(Conversion)} c", [], Conversion)[
         0

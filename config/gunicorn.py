@@ -1,8 +1,12 @@
 """Gunicorn settings for production and `make bench` (tuned for a 2-core machine).
 
-Sync workers, 2 x cores + 1 of them, all taking connections from one listening
-socket: a request waits in the kernel's queue only until the first worker is free,
-so no request queues behind a busy worker while another idles. (Threaded workers
+Sync workers, cores + 1 of them, all taking connections from one listening socket:
+a request waits in the kernel's queue only until the first worker is free, so no
+request queues behind a busy worker while another idles. One worker more than
+cores keeps the CPUs busy while a worker waits on PostgreSQL; more than that only
+adds processes (and their database backends) taking turns on the same cores, and
+measured slower: postbacks at 2 x cores + 1 ran at 17 to 18 % of the bare 302,
+at cores + 1 at 21 to 22 % (README, Benchmarks). (Threaded workers
 keep each keep-alive connection on the worker that accepted it; under load one
 worker ends up holding most connections and the slowest requests wait several
 times longer than the rest.) Each request gets its own connection, so put a
@@ -17,7 +21,7 @@ import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() + 1))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
 threads = int(os.environ.get("GUNICORN_THREADS", 1))
 keepalive = 5

@@ -1,4 +1,5 @@
-"""config/wsgi.py: the public endpoints take the short middleware path, everything else the full one."""
+"""config/wsgi.py: postbacks and pixels go to the plain WSGI application, clicks to Django with the short
+middleware list, everything else to the full stack."""
 
 import pytest
 from django.conf import settings
@@ -79,6 +80,9 @@ def test_public_paths_still_check_the_host_header(world):
     status, _, _ = call("get", postback_path(world), host="evil.example", data={"action_id": "1"})
     assert status.startswith("400")
     assert not PostbackLog.objects.exists()
+    # The click redirect (Django with PUBLIC_MIDDLEWARE) checks it too.
+    status, _, _ = call("get", f"/c/{world['link'].code}", host="evil.example")
+    assert status.startswith("400")
 
 
 def test_public_paths_answer_wrong_methods_and_unknown_shapes_without_a_500(world):

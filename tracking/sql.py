@@ -16,9 +16,9 @@ its field's own conversions, so a field added to a model needs no change here.
 
 from __future__ import annotations
 
-import datetime
 import logging
 import re
+from datetime import UTC
 from functools import cache
 
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections, models
@@ -58,7 +58,7 @@ def _cursor():
 
     wrapper.ensure_connection()
     cursor = ServerBindingCursor(wrapper.connection)
-    if wrapper.timezone == datetime.timezone.utc:
+    if wrapper.timezone == UTC:
         # Django loads timestamptz with a Python subclass of psycopg's loader that swaps in
         # its own tzinfo; in UTC (the session's TimeZone, which Django sets) psycopg's C
         # loader gives the same values, and a wide row loads in half the time.

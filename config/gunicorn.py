@@ -5,13 +5,13 @@ a request waits in the kernel's queue only until the first worker is free, so no
 request queues behind a busy worker while another idles. One worker more than
 cores keeps the CPUs busy while a worker waits on PostgreSQL; more than that only
 adds processes (and their database backends) taking turns on the same cores, and
-measured slower: postbacks at 2 x cores + 1 ran at 17 to 18 % of the bare 302,
-at cores + 1 at 21 to 22 % (README, Benchmarks). (Threaded workers
-keep each keep-alive connection on the worker that accepted it; under load one
-worker ends up holding most connections and the slowest requests wait several
-times longer than the rest.) Each request gets its own connection, so put a
-buffering proxy (nginx, Caddy, a cloud load balancer) in front, as for any sync
-gunicorn: it absorbs slow clients and keeps connections to browsers alive.
+measured slower: postbacks at 2 x cores + 1 ran at 17 to 18 % of the bare 302, at
+cores + 1 at 21 to 26 % (README, Benchmarks). Threaded workers keep each keep-alive
+connection on the worker that accepted it; under load one worker ends up holding
+most connections and the slowest requests wait several times longer than the rest.
+Each request gets its own connection, so put a buffering proxy (nginx, Caddy, a
+cloud load balancer) in front, as for any sync gunicorn: it absorbs slow clients
+and keeps connections to browsers alive.
 
 GUNICORN_WORKERS, GUNICORN_WORKER_CLASS and GUNICORN_THREADS override the defaults
 (threads > 1 turns sync workers into gunicorn's threaded "gthread" workers).

@@ -69,6 +69,7 @@ class SplitApplication:
         path = environ.get("PATH_INFO", "")
         if not is_public(path):
             return self.site(environ, start_response)
-        if route(environ) is not None:
-            return self.conversions(environ, start_response)
+        match = route(environ)
+        if match is not None:
+            return self.conversions.respond(environ, start_response, match)
         return self.public(environ, start_response)

@@ -26,7 +26,7 @@ class EndpointsClientHandler:
     def __init__(self):
         self.app = ConversionEndpoints()
 
-    def __call__(self, environ):
+    def __call__(self, environ, match):
         captured = {}
 
         def start_response(status, headers, exc_info=None):
@@ -36,7 +36,7 @@ class EndpointsClientHandler:
         request_started.disconnect(close_old_connections)
         request_finished.disconnect(close_old_connections)
         try:
-            body = b"".join(self.app(environ, start_response))
+            body = b"".join(self.app.respond(environ, start_response, match))
         finally:
             request_started.connect(close_old_connections)
             request_finished.connect(close_old_connections)
@@ -56,8 +56,9 @@ class SplitClientHandler:
     def __call__(self, environ):
         if not is_public(environ.get("PATH_INFO", "")):
             return self.site(environ)
-        if route(environ) is not None:
-            return self.conversions(environ)
+        match = route(environ)
+        if match is not None:
+            return self.conversions(environ, match)
         return self.public(environ)
 
 

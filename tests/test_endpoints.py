@@ -145,6 +145,8 @@ def test_what_the_plain_application_leaves_to_django(settings):
     assert route(environ("head", "/postback/impact/abc")) is None
     assert route(environ("get", "/postback/impact/abc/")) is None
     assert route(environ("get", "/postback/impact/a%20b")) is None
+    with pytest.raises(LookupError):  # the dispatcher never sends these; called directly, it refuses
+        application.conversions(environ("head", "/postback/impact/abc"), lambda status, headers: None)
     settings.SECURE_SSL_REDIRECT = True
     assert route(environ("get", "/postback/impact/abc")) is not None  # exempt in settings
     settings.SECURE_REDIRECT_EXEMPT = []

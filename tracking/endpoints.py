@@ -31,7 +31,7 @@ from django.core import signals
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.wsgi import WSGIRequest
 
-from tracking.ingest import PIXEL_GIF, answer_pixel, answer_postback, read_hit
+from tracking.ingest import BASIC_CHALLENGE, PIXEL_GIF, answer_pixel, answer_postback, read_hit
 
 request_logger = logging.getLogger("django.request")
 host_logger = logging.getLogger("django.security.DisallowedHost")
@@ -66,10 +66,16 @@ def _redirect_exempt(path: str) -> bool:
 
 
 class ConversionEndpoints:
-    """The WSGI application for postbacks and pixels; call it only for requests route() matched."""
+    """The WSGI application for postbacks and pixels (requests route() matches)."""
 
     def __call__(self, environ, start_response):
         match = route(environ)
+        if match is None:
+            raise LookupError(f"not a postback or pixel request: {environ.get('PATH_INFO', '')!r}")
+        return self.respond(environ, start_response, match)
+
+    def respond(self, environ, start_response, match: re.Match):
+        """Answer a request whose route() ``match`` the caller already has (the dispatcher does)."""
         signals.request_started.send(sender=self.__class__, environ=environ)
         try:
             request = WSGIRequest(environ)
@@ -103,7 +109,7 @@ class ConversionEndpoints:
                 "Internal Server Error: %s", request.path, exc_info=True, extra={"status_code": 500, "request": request}
             )
             return 500, b"server error", text, []
-        extra = [("WWW-Authenticate", 'Basic realm="postback", charset="UTF-8"')] if status == 401 else []
+        extra = [("WWW-Authenticate", BASIC_CHALLENGE)] if status == 401 else []
         return status, answer.encode(), text, extra
 
 

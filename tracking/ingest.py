@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 # A 1x1 transparent GIF.
 PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+# The answer to a postback that needs HTTP Basic credentials (401).
+BASIC_CHALLENGE = 'Basic realm="postback", charset="UTF-8"'
 Outcome = PostbackLog.Outcome
 
 
@@ -262,7 +264,7 @@ def _log_unknown(hit: Hit, network: str, is_pixel: bool, reason: str, connection
 def _text(body: str, status: int) -> HttpResponse:
     response = HttpResponse(body, status=status, content_type="text/plain; charset=utf-8")
     if status == 401:
-        response["WWW-Authenticate"] = 'Basic realm="postback", charset="UTF-8"'
+        response["WWW-Authenticate"] = BASIC_CHALLENGE
     return response
 
 

@@ -24,6 +24,7 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import secrets
 import socket
 import time
@@ -94,12 +95,31 @@ def client_ip(meta) -> str:
     return remote
 
 
+# C0 and C1 control characters and DEL. PostgreSQL text refuses NUL outright, and none of
+# them belongs in a stored user agent, referrer or sub-id (they only hide things in exports).
+_CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def clean_text(value: str, limit: int) -> str:
+    """``value`` without control characters, cut to ``limit`` characters: safe to store as text."""
+    if value.isprintable():  # the usual case, checked in C
+        return value[:limit]
+    return _CONTROL_CHARACTERS.sub("", value)[:limit]
+
+
+def header_text(value: str, limit: int) -> str:
+    """A request header as stored text: WSGI hands header bytes over as latin-1, browsers send UTF-8."""
+    if not value.isascii():
+        value = value.encode("latin-1", "replace").decode("utf-8", "replace")
+    return clean_text(value, limit)
+
+
 def visitor_from_request(request) -> Visitor:
     meta = request.META
     return Visitor(
         ip=client_ip(meta),
-        user_agent=meta.get("HTTP_USER_AGENT", "")[:512],
-        referrer=meta.get("HTTP_REFERER", "")[:1024],
+        user_agent=header_text(meta.get("HTTP_USER_AGENT", ""), 512),
+        referrer=header_text(meta.get("HTTP_REFERER", ""), 1024),
         is_head=request.method == "HEAD",
     )
 
@@ -199,8 +219,15 @@ def link_state(link: Link, when: datetime) -> str:
 
 
 def clean_subs(params) -> dict[str, str]:
-    """sub1..sub5 passed on the click URL (``/c/<code>?sub1=story``), bounded like the model."""
-    return {key: params[key][:255] for key in SUB_KEYS if params.get(key)}
+    """sub1..sub5 passed on the click URL (``/c/<code>?sub1=story``), cleaned and bounded like the model."""
+    subs = {}
+    for key in SUB_KEYS:
+        value = params.get(key)
+        if value:
+            value = clean_text(value, 255)
+            if value:
+                subs[key] = value
+    return subs
 
 
 # --- recording ------------------------------------------------------------
@@ -321,13 +348,13 @@ def click_from_payload(raw: bytes | str) -> Click:
         member_id=data["m"],
         created_at=datetime.fromisoformat(data["at"]),
         ip_hash=data["ip"],
-        user_agent=data["ua"],
-        referrer=data["r"],
+        user_agent=clean_text(data["ua"], 512),
+        referrer=clean_text(data["r"], 1024),
         is_unique=data["u"],
         is_bot=data["b"],
         offer_state=data["st"],
-        destination=data["d"],
-        **subs,
+        destination=clean_text(data["d"], 2000),
+        **{key: clean_text(value, 255) if value else value for key, value in subs.items()},
     )
 
 
@@ -368,7 +395,10 @@ def _ensure_group(client: redis.Redis) -> None:
 
 
 def _insert_entries(client: redis.Redis, entries) -> int:
-    """Insert one batch of stream entries, then acknowledge and delete them. Returns rows offered."""
+    """Store one batch of stream entries, park what the database refuses, then acknowledge and delete them all.
+
+    Returns how many entries were stored (or found stored, or dropped with their deleted link).
+    """
     if not entries:
         return 0
     ids, payloads = [], []
@@ -377,14 +407,20 @@ def _insert_entries(client: redis.Redis, entries) -> int:
         raw = fields.get(b"c") if fields else None
         if raw is not None:  # else an entry trimmed away before we read it
             payloads.append(raw)
-    transaction_ids = _insert_payloads(payloads) if payloads else []
-    pipe = client.pipeline(transaction=False)
+    done, parked = store_payloads(payloads)
+    # One MULTI: the refused entries are parked exactly when the batch is acknowledged.
+    pipe = client.pipeline(transaction=True)
+    for raw, error in parked:
+        pipe.lpush(DEAD_KEY, _dead_letter(raw, error))
     pipe.xack(STREAM_KEY, GROUP, *ids)
     pipe.xdel(STREAM_KEY, *ids)
-    if transaction_ids:
-        pipe.delete(*[TID_KEY.format(tid) for tid in transaction_ids])
+    # A parked click's copy goes too: a postback for it is then unattributed (and re-attributable)
+    # instead of failing on the same refusal.
+    finished = done + [tid for tid in (_transaction_id_of(raw) for raw, _ in parked) if tid]
+    if finished:
+        pipe.delete(*[TID_KEY.format(tid) for tid in finished])
     pipe.execute()
-    return len(transaction_ids)
+    return len(done)
 
 
 # The stream's JSON payloads go to PostgreSQL as they are: it reads them into rows, so
@@ -407,34 +443,77 @@ WITH src AS (
 SELECT transaction_id FROM src
 """
 
+# What the database (or the payload parser) answers for an entry it will never take as it is.
+# Anything else (a lost connection, a restart) leaves the batch unacknowledged, to be retried whole.
+_REFUSED = (IntegrityError, DataError, ValueError, KeyError, TypeError)
 
-def _insert_payloads(payloads: list[bytes]) -> list[str]:
-    """Store buffered clicks from their payloads; returns their transaction ids.
 
-    On PostgreSQL one statement reads the whole batch. A batch it refuses (an unreadable
-    entry, a click whose link was deleted meanwhile) and other databases go through
-    Click objects, entry by entry where needed.
+def store_payloads(payloads: list[bytes]) -> tuple[list[str], list[tuple[bytes, str]]]:
+    """Store buffered clicks; returns (transaction ids done, [(payload, error)] refused).
+
+    The whole batch goes in one statement. When the database refuses it, the batch is
+    halved until the refused entries stand alone, so one bad entry costs a few extra
+    statements and never holds back the clicks beside it. A lone refused entry gets a
+    second chance through Click objects (which clean its text); a click whose link,
+    offer or member was deleted while it waited is dropped, as the deletion would have
+    removed it; anything else is refused and parked by the caller.
     """
-    if connection.vendor == "postgresql":
+    done: list[str] = []
+    refused: list[tuple[bytes, str]] = []
+    pending = [payloads] if payloads else []
+    while pending:
+        batch = pending.pop()
         try:
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    sql = _INSERT_PAYLOADS_SQL.format(table=connection.ops.quote_name(Click._meta.db_table))
-                    cursor.execute(sql, [(b"[" + b",".join(payloads) + b"]").decode()])
-                    transaction_ids = [row[0] for row in cursor.fetchall()]
-                    _check_foreign_keys_now(cursor)
-            return transaction_ids
-        except (IntegrityError, DataError, UnicodeDecodeError):
-            pass
-    clicks = []
-    for raw in payloads:
-        try:
-            clicks.append(click_from_payload(raw))
-        except (ValueError, KeyError, TypeError):
-            log.error("dropping unreadable click buffer entry: %r", raw[:200])
-    if clicks:
-        _bulk_insert(clicks)
-    return [click.transaction_id for click in clicks]
+            done.extend(_insert_batch(batch))
+        except _REFUSED as exc:
+            if len(batch) > 1:
+                middle = len(batch) // 2
+                pending += [batch[middle:], batch[:middle]]
+            else:
+                _store_alone(batch[0], exc, done, refused)
+    return done, refused
+
+
+def _insert_batch(payloads: list[bytes]) -> list[str]:
+    if connection.vendor != "postgresql":
+        clicks = [click_from_payload(raw) for raw in payloads]
+        _insert(clicks)
+        return [click.transaction_id for click in clicks]
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            sql = _INSERT_PAYLOADS_SQL.format(table=connection.ops.quote_name(Click._meta.db_table))
+            cursor.execute(sql, [(b"[" + b",".join(payloads) + b"]").decode()])
+            transaction_ids = [row[0] for row in cursor.fetchall()]
+            _check_foreign_keys_now(cursor)
+    return transaction_ids
+
+
+def _store_alone(raw: bytes, first_error: Exception, done: list, refused: list) -> None:
+    try:
+        click = click_from_payload(raw)
+    except (ValueError, KeyError, TypeError) as exc:
+        log.error("parking unreadable click buffer entry: %r", raw[:200])
+        refused.append((raw, f"unreadable: {exc}"))
+        return
+    try:
+        _insert([click])
+    except IntegrityError as exc:
+        if _is_missing_parent(exc):
+            log.warning("dropping buffered click %s: its link, offer or member is gone", click.transaction_id)
+            done.append(click.transaction_id)
+            return
+        refused.append((raw, str(exc)))
+    except DataError as exc:
+        refused.append((raw, str(exc)))
+    else:
+        done.append(click.transaction_id)
+        return
+    log.error("parking click %s the database refused: %s", click.transaction_id, refused[-1][1])
+
+
+def _is_missing_parent(exc: IntegrityError) -> bool:
+    # PostgreSQL names a foreign key violation by its SQLSTATE; SQLite only in words.
+    return getattr(exc.__cause__, "sqlstate", None) == "23503" or "FOREIGN KEY" in str(exc)
 
 
 def _check_foreign_keys_now(cursor) -> None:
@@ -452,20 +531,54 @@ def _insert(clicks: list[Click]) -> None:
                 _check_foreign_keys_now(cursor)
 
 
-def _bulk_insert(clicks: list[Click]) -> None:
-    """Insert clicks, skipping stored transaction ids and clicks whose link was deleted meanwhile."""
+# --- refused entries (the dead-letter list) -------------------------------
+
+DEAD_KEY = "clicks:dead"
+
+
+def _dead_letter(raw: bytes, error: str) -> str:
+    return json.dumps(
+        {"entry": raw.decode("utf-8", "replace"), "error": error[:1000], "at": timezone.now().isoformat()}
+    )
+
+
+def _transaction_id_of(raw: bytes) -> str | None:
     try:
-        _insert(clicks)
-        return
-    except IntegrityError:
-        pass
-    # A foreign key failed: a link, offer or member deleted while its click waited. Its
-    # click would have been deleted with it, so drop it rather than block the stream.
-    for click in clicks:
-        try:
-            _insert([click])
-        except IntegrityError:
-            log.warning("dropping buffered click %s: its link, offer or member is gone", click.transaction_id)
+        value = json.loads(raw).get("t")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) and value.isalnum() else None
+
+
+def dead_letters(limit: int = 100) -> list[dict]:
+    """The newest refused entries: each the payload as it was buffered, the database's error and when."""
+    if not settings.REDIS_URL:
+        return []
+    return [json.loads(item) for item in buffer_client().lrange(DEAD_KEY, 0, limit - 1)]
+
+
+def dead_letter_count() -> int:
+    return buffer_client().llen(DEAD_KEY) if settings.REDIS_URL else 0
+
+
+def requeue_dead_letters() -> int:
+    """Put every parked entry back on the stream (after a fix), oldest first; returns how many."""
+    client = buffer_client()
+    moved = 0
+    while (item := client.rpop(DEAD_KEY)) is not None:
+        client.xadd(STREAM_KEY, {"c": json.loads(item)["entry"].encode()})
+        moved += 1
+    return moved
+
+
+def purge_dead_letters() -> int:
+    """Forget every parked entry; returns how many there were."""
+    client = buffer_client()
+    pipe = client.pipeline(transaction=True)
+    pipe.llen(DEAD_KEY)
+    pipe.delete(DEAD_KEY)
+    count, _ = pipe.execute()
+    return count
 
 
 def consumer_name() -> str:
@@ -530,8 +643,13 @@ def store_buffered_click(*, workspace_id: int, transaction_id: str) -> bool:
         return False
     if raw is None:
         return False
-    click = click_from_payload(raw)
-    if click.workspace_id != workspace_id:
+    try:
+        if json.loads(raw).get("w") != workspace_id:
+            return False
+    except (ValueError, AttributeError):
         return False
-    _bulk_insert([click])
-    return True
+    done, refused = store_payloads([raw])
+    if refused:
+        log.error("click %s in the buffer cannot be stored: %s", transaction_id, refused[0][1])
+        return False
+    return bool(done)

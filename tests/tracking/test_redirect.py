@@ -367,3 +367,30 @@ def test_the_bench_redirect_exists_only_when_enabled(client, db, settings, djang
     settings.BENCH_ENDPOINTS = True
     with django_assert_num_queries(0):
         assert client.get("/bench/302").status_code == 302
+
+
+@pytest.mark.parametrize("bad", ["\x00", "a\x00b", "\x1b[31m", "\x7f", "\t\r\n"])
+def test_control_characters_never_reach_the_database(client, link, bad):
+    response = hit(client, link, sub1=bad + "story", ua=BROWSER_UA + bad)
+    assert response.status_code == 302
+    click = Click.objects.get()
+    kept = "".join(ch for ch in bad if ch.isprintable())
+    assert (click.sub1, click.user_agent) == (kept + "story", BROWSER_UA + kept)
+
+
+def test_c1_control_characters_are_dropped_from_sub_ids(client, link):
+    hit(client, link, sub1="\u0085story\u009b")
+    assert Click.objects.get().sub1 == "story"
+
+
+def test_a_utf8_user_agent_is_read_as_utf8(client, link):
+    # WSGI hands headers over as latin-1; the bytes of "é" must not turn into two characters.
+    hit(client, link, ua=(BROWSER_UA + " é").encode().decode("latin-1"))
+    assert Click.objects.get().user_agent == BROWSER_UA + " é"
+
+
+def test_a_referrer_with_control_characters_is_cleaned(client, link):
+    url = reverse("tracking:click", kwargs={"code": link.code})
+    response = client.get(url, HTTP_USER_AGENT=BROWSER_UA, HTTP_REFERER="https://blog.example/\x00post\r\n")
+    assert response.status_code == 302
+    assert Click.objects.get().referrer == "https://blog.example/post"

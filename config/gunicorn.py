@@ -19,6 +19,11 @@ GUNICORN_WORKERS, GUNICORN_WORKER_CLASS and GUNICORN_THREADS override the defaul
 
 import multiprocessing
 import os
+from pathlib import Path
+
+import environ
+
+environ.Env.read_env(Path(__file__).resolve().parent.parent / ".env", overwrite=False)
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() + 1))
@@ -27,5 +32,10 @@ threads = int(os.environ.get("GUNICORN_THREADS", 1))
 keepalive = 5
 timeout = 30
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+# The README promises postbacks whose query string fills POSTBACK_BODY_LIMIT; the request line
+# adds the method, path and protocol. gunicorn cannot set a line limit above 8,190 bytes, so a
+# larger need lifts its limit (0) and the app itself answers 413 past POSTBACK_BODY_LIMIT.
+_request_line_needed = int(os.environ.get("POSTBACK_BODY_LIMIT", 8192)) + 1024
+limit_request_line = _request_line_needed if _request_line_needed < 8190 else 0
 # Workers touch a heartbeat file on every request; on tmpfs that never waits for a disk.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None

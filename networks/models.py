@@ -54,6 +54,8 @@ class SyncRun(TimeStamped):
     created_count = models.PositiveIntegerField(default=0)
     updated_count = models.PositiveIntegerField(default=0)
     unchanged_count = models.PositiveIntegerField(default=0)
+    # Records judged duplicates of another conversion (the click's conversion came another way).
+    duplicate_count = models.PositiveIntegerField(default=0)
     rejected_count = models.PositiveIntegerField(default=0)
     requests = models.PositiveIntegerField(default=0)
     note = models.CharField(max_length=500, blank=True)

@@ -50,7 +50,8 @@ from networks.models import (
 )
 from offers.models import NetworkKind
 from tracking.models import Conversion, ConversionSource
-from tracking.services import ConversionData, record_conversion
+from tracking.postbacks import ConversionData
+from tracking.services import record_conversion
 from workspaces.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -520,8 +521,11 @@ def _count(run: SyncRun, result) -> None:
         run.created_count += 1
     elif outcome == "updated":
         run.updated_count += 1
-    elif outcome == "duplicate":
+    elif outcome == "duplicate" and result.repeat:
         run.unchanged_count += 1
+    elif outcome == "duplicate":
+        run.duplicate_count += 1
+        run.note = f"Action {result.conversion.external_id if result.conversion else ''}: {result.reason}"[:500]
     else:
         run.rejected_count += 1
         run.note = f"Action {result.conversion.external_id if result.conversion else ''}: {result.reason}"[:500]

@@ -143,6 +143,26 @@ class ConversionChange(models.Model):
     actor = models.CharField(max_length=150, blank=True)
 
 
+class ConversionAlias(models.Model):
+    """A key a conversion was stored under before a network record adopted it.
+
+    A pixel or an id-less postback is stored as ``tid:<transaction_id>``; when the
+    network's record of that sale arrives, the conversion takes the network's id as its
+    key and the old key lands here, so a late retry of the id-less hit still finds it.
+    """
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+", db_index=False)
+    network = models.CharField(max_length=12)
+    key = models.CharField(max_length=300)
+    conversion = models.ForeignKey(Conversion, models.CASCADE, related_name="aliases")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "network", "key"], name="conversion_alias_key"),
+        ]
+
+
 class PostbackLog(models.Model):
     """Every inbound postback or pixel hit, stored before anything else can fail."""
 
@@ -192,7 +212,9 @@ class ConversionEvent(models.Model):
     Contract (stable; tracking/services.py is the only writer):
     - ``kind``: "created" (a new conversion), "status_changed" (status moved, maybe
       with amounts), "amount_changed" (sale amount, network payout or member payout
-      changed), "attributed" (member/offer/click set or changed by a manager).
+      changed), "attributed" (member/offer/click set or changed by a manager),
+      "adopted" (a conversion that came without a network id took the network's
+      record: its id, status, amounts and locking date).
     - ``before`` / ``after``: snapshots with the keys "status", "sale_amount",
       "network_payout", "member_payout" (amounts as decimal strings, 2 places),
       "member_id" (int or null), "currency" (ISO 4217), "connection_id" (int or
@@ -208,6 +230,7 @@ class ConversionEvent(models.Model):
         STATUS_CHANGED = "status_changed", "Status changed"
         AMOUNT_CHANGED = "amount_changed", "Amount changed"
         ATTRIBUTED = "attributed", "Attributed"
+        ADOPTED = "adopted", "Adopted by a network record"
 
     workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+")
     conversion = models.ForeignKey(Conversion, models.CASCADE, related_name="events")

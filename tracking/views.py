@@ -12,14 +12,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from tracking import ingest, selectors
+from tracking.attribution import find_click
 from tracking.forms import ConversionFilterForm, PostbackFilterForm, ReattributeForm, StatusChangeForm
 from tracking.models import PostbackLog
-from tracking.services import (
-    change_conversion_status,
-    find_click,
-    reattribute_conversion,
-    recompute_member_payout,
-)
+from tracking.services import change_conversion_status, reattribute_conversion, recompute_member_payout
 from workspaces.access import get_conversion, get_offer, get_postback
 from workspaces.decorators import workspace_view
 from workspaces.errors import DomainError

@@ -14,7 +14,7 @@ from tests.conftest import wait_for
 from tests.tracking.test_redirect import BROWSER_UA, hit, make_link
 from tracking import clicks, tasks
 from tracking.models import Click, Conversion
-from tracking.services import find_click
+from tracking.attribution import find_click
 
 pytestmark = pytest.mark.redis
 

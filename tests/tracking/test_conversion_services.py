@@ -130,19 +130,54 @@ def test_amount_change_updates_payout_with_the_original_terms(world):
     assert (event.before["member_payout"], event.after["member_payout"]) == ("10.00", "8.00")
 
 
-def test_a_second_conversion_on_one_click_is_a_duplicate_unless_the_offer_allows_it(world, workspace):
+def test_distinct_network_ids_are_distinct_conversions_whatever_the_offer_allows(world, workspace):
     tid = world["click"].transaction_id
     record(world, transaction_id=tid, external_id="ORDER-1", sale_amount=D("10.00"))
     second = record(world, transaction_id=tid, external_id="ORDER-2", sale_amount=D("20.00"))
-    assert second.outcome == "duplicate"
-    assert "one conversion per click" in second.reason
+    assert second.outcome == "accepted"
+    assert sorted(Conversion.objects.values_list("external_id", "member_payout")) == [
+        ("ORDER-1", D("1.00")),
+        ("ORDER-2", D("2.00")),
+    ]
+    # Only the first owns the click's id-less slot.
+    assert list(Conversion.objects.order_by("id").values_list("single_per_transaction", flat=True)) == [True, False]
+
+
+def test_records_sharing_a_non_click_sub_id_are_all_kept(world):
+    # Impact's SubId1 carried a promo text instead of our click id.
+    for n in range(3):
+        result = record(world, transaction_id="SUMMER24", external_id=f"1000.{n}", sale_amount=D("5.00"))
+        assert result.outcome == "unattributed"
+    assert Conversion.objects.filter(transaction_id="SUMMER24").count() == 3
+
+
+def test_without_network_ids_one_click_has_one_conversion_unless_the_offer_allows_several(world, workspace):
+    tid = world["click"].transaction_id
+    record(world, transaction_id=tid, sale_amount=D("10.00"))
+    # Without an id, a different amount on the same click is the same conversion, updated.
+    assert record(world, transaction_id=tid, sale_amount=D("12.00")).outcome == "updated"
     assert Conversion.objects.count() == 1
 
     multi = make_world(workspace, kind="shareasale", allow_multiple_conversions=True)
     tid2 = multi["click"].transaction_id
-    assert record(multi, transaction_id=tid2, external_id="X-1").outcome == "accepted"
-    assert record(multi, transaction_id=tid2, external_id="X-2").outcome == "accepted"
+    when = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    first = record(multi, transaction_id=tid2, sale_amount=D("10.00"), event_at=when)
+    second = record(multi, transaction_id=tid2, sale_amount=D("30.00"), event_at=when)
+    retry = record(multi, transaction_id=tid2, sale_amount=D("30.00"), event_at=when)
+    update = record(multi, transaction_id=tid2, sale_amount=D("10.00"), event_at=when, status="approved")
+    assert [r.outcome for r in (first, second, retry, update)] == ["accepted", "accepted", "duplicate", "updated"]
+    assert retry.repeat and retry.conversion == second.conversion
+    assert update.conversion == first.conversion
     assert Conversion.objects.filter(transaction_id=tid2).count() == 2
+
+
+def test_an_id_less_hit_on_a_click_a_network_record_owns_is_a_duplicate_of_it(world):
+    tid = world["click"].transaction_id
+    owner = record(world, transaction_id=tid, external_id="1000.1", sale_amount=D("10.00")).conversion
+    late = record(world, transaction_id=tid, sale_amount=D("10.00"))
+    assert (late.outcome, late.conversion, late.repeat) == ("duplicate", owner, False)
+    assert "duplicate of conversion 1000.1" in late.reason
+    assert Conversion.objects.count() == 1
 
 
 def test_an_unknown_transaction_id_is_kept_unattributed(world):

@@ -124,12 +124,34 @@ def test_a_later_status_updates_and_an_earlier_one_is_ignored(client, world):
     assert "ignored" in ignored.reason
 
 
-def test_a_second_order_on_one_click_is_a_duplicate(client, world):
+def test_a_second_order_on_one_click_is_a_second_conversion(client, world):
+    # A customer who buys twice after one click: the network reports two actions.
+    tid = world["click"].transaction_id
+    get(client, world, f"subid1={tid}&action_id=A1&amount=10.00")
+    response = get(client, world, f"subid1={tid}&action_id=A2&amount=20.00")
+    assert response.content == b"accepted"
+    assert sorted(Conversion.objects.values_list("external_id", "click_id")) == [
+        ("A1", world["click"].pk),
+        ("A2", world["click"].pk),
+    ]
+
+
+def test_an_id_less_repeat_after_a_network_record_names_the_conversion_it_duplicates(client, world):
+    tid = world["click"].transaction_id
+    get(client, world, f"subid1={tid}&action_id=A1&amount=10.00")
+    response = get(client, world, f"subid1={tid}&amount=10.00")
+    assert response.content == b"duplicate"
+    log = PostbackLog.objects.order_by("id").last()
+    assert log.conversion == Conversion.objects.get()
+    assert "duplicate of conversion A1" in log.reason
+
+
+def test_a_retry_names_the_conversion_it_repeats(client, world):
     tid = world["click"].transaction_id
     get(client, world, f"subid1={tid}&action_id=A1")
-    response = get(client, world, f"subid1={tid}&action_id=A2")
-    assert response.content == b"duplicate"
-    assert "one conversion per click" in PostbackLog.objects.order_by("id").last().reason
+    assert get(client, world, f"subid1={tid}&action_id=A1").content == b"duplicate"
+    log = PostbackLog.objects.order_by("id").last()
+    assert (log.conversion.external_id, log.reason) == ("A1", "repeat of conversion A1")
 
 
 def test_an_unknown_transaction_id_is_kept_unattributed(client, world):

@@ -55,7 +55,8 @@ class Command(BaseCommand):
     def _summary(self, connection, run, outcome) -> str:
         line = (
             f"{connection.label}: {run.kind} {run.status} - {run.created_count} created, "
-            f"{run.updated_count} updated, {run.unchanged_count} unchanged, {run.rejected_count} rejected, "
+            f"{run.updated_count} updated, {run.unchanged_count} unchanged, {run.duplicate_count} duplicates, "
+            f"{run.rejected_count} rejected, "
             f"{run.pages_done} pages, {run.requests} requests"
         )
         if run.kind == SyncKind.CLICKS and run.is_active:

@@ -1,0 +1,653 @@
+"""The conversion core: the rules every writer of a conversion follows.
+
+A conversion is written three ways: the postback hot path (one SQL statement, see
+tracking/sql.py), the ORM path (a locked update, or an insert that lost a race), and
+network sync pages inserted in bulk (networks/bulk.py). All three take from here:
+
+- **attribution**: our click by transaction id (its member and offer), else the member
+  by affiliate id and their single offer on the connection, with notes on what did
+  not line up (``attribute`` for one hit, ``attribute_batch`` for a page: the same
+  rule over the same facts, fetched in bulk);
+- **pricing**: the member's payout from the offer's terms or the member's override;
+- **the dedupe decision**: which key a conversion is stored under, whether it owns
+  its click's id-less slot, and what a conflicting insert means (``resolve``);
+- **the write-down**: the new row, its history and its outbox event.
+
+Dedupe rules (README, "Postbacks and pixels", has them as a table):
+
+1. A network's conversion id (Impact ActionId, ShareASale transID, ...) is the key.
+   Two different ids are two conversions, even on one click or one non-click SubId1.
+2. A hit without a network id is keyed ``tid:<transaction_id>``. The first conversion
+   on a transaction id owns the click's id-less slot (the partial unique constraint
+   ``conversion_one_per_transaction``), so a later id-less hit on that click is a
+   duplicate of it, whichever way the owner arrived. With the offer's "allow multiple
+   conversions" on, id-less hits are keyed by their sale amount and event time too, and
+   each different one is a conversion of its own.
+3. The first network record for a click whose conversion came without a network id
+   (a pixel, a ShareASale postback) *adopts* it: the conversion takes the network id,
+   state, amounts and locking date, keeps its history, and the ledger gets only the
+   difference. Its old key stays an alias, so a late retry of the id-less hit is still
+   a duplicate of it.
+4. Status moves forward (pending -> approved -> reversed; rejected is final). A network's
+   API record is the network's current state, so it may also take an approved
+   conversion back to pending (Impact re-opens a modified action until it locks again).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+
+from django.utils import timezone
+
+from offers.models import Link, Member, NetworkConnection, Offer, PayoutOverride
+from offers.payouts import Payout, Terms, compute_payout, no_offer_payout, terms_for, terms_from_basis
+from tracking import sql
+from tracking.clicks import store_buffered_click
+from tracking.models import (
+    Click,
+    Conversion,
+    ConversionAlias,
+    ConversionChange,
+    ConversionEvent,
+    ConversionSource,
+    ConversionStatus,
+    PostbackLog,
+)
+from tracking.postbacks import MAX_AMOUNT, ConversionData
+
+Outcome = PostbackLog.Outcome
+KEY_LENGTH = 300
+
+# How far along its life a status is; a conversion only moves to a higher rank.
+STATUS_RANK = {
+    ConversionStatus.PENDING: 0,
+    ConversionStatus.APPROVED: 1,
+    ConversionStatus.REVERSED: 2,
+    ConversionStatus.REJECTED: 2,
+}
+FINAL_STATUSES = {ConversionStatus.REVERSED, ConversionStatus.REJECTED}
+
+
+# --- what a writer gets back ------------------------------------------------------
+
+
+@dataclass
+class RecordResult:
+    conversion: Conversion | None
+    outcome: str  # a PostbackLog.Outcome value
+    reason: str = ""
+    # The history entry of an update, written once the postback log row exists.
+    change: dict | None = field(default=None, repr=False, compare=False)
+    # A duplicate that is the same report again (a retry, an unchanged sync record), as
+    # opposed to a duplicate of another conversion (the click's id-less slot was taken).
+    repeat: bool = False
+
+
+def problem_with(data: ConversionData) -> str:
+    """Why ``data`` cannot be recorded at all ("" when it can)."""
+    if not data.dedupe_key:
+        return "missing transaction id and conversion id"
+    for name in ("sale_amount", "network_payout"):
+        value = getattr(data, name)
+        if value is not None and not (Decimal("0") <= value <= MAX_AMOUNT):
+            return f"{name} out of range"
+    if data.status is not None and data.status not in STATUS_RANK:
+        return f"unknown status {data.status!r}"
+    if data.currency and not (len(data.currency) == 3 and data.currency.isalpha()):
+        return "currency must be a 3-letter ISO code"
+    return ""
+
+
+def label(conversion: Conversion) -> str:
+    """How logs and history name a conversion: the network's id, else our transaction id."""
+    return conversion.external_id or conversion.transaction_id or str(conversion.code)
+
+
+# --- finding the click --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HitLookup:
+    """What the hot path read ahead for one hit: the stored click for ``transaction_id``
+    (None: none stored) and the stored conversion for ``dedupe_key`` (None: none yet)."""
+
+    transaction_id: str
+    click: Click | None
+    dedupe_key: str = ""
+    conversion: Conversion | None = None
+
+    def conversion_for(self, dedupe_key: str) -> Conversion | None | bool:
+        """The stored conversion for ``dedupe_key``, None when there was none, False when not looked up."""
+        if not self.dedupe_key or self.dedupe_key != dedupe_key[:KEY_LENGTH]:
+            return False
+        return self.conversion
+
+
+def is_click_id(transaction_id: str) -> bool:
+    return bool(transaction_id) and len(transaction_id) <= Click._meta.get_field("transaction_id").max_length
+
+
+# Whether the member has a payout override on the offer comes along with a click, so
+# pricing a conversion needs no further query in the usual case (no override).
+CLICK_COLUMNS = "{click}, {offer}, {member}"
+OVERRIDE_FLAG = "EXISTS (SELECT 1 FROM {override} p WHERE p.offer_id = k.offer_id AND p.member_id = k.member_id)"
+CLICK_JOINS = "{click_table} k JOIN {offer_table} o ON o.id = k.offer_id JOIN {member_table} m ON m.id = k.member_id"
+
+
+def click_sql_parts() -> dict:
+    return {
+        "click": sql.columns(Click, "k"),
+        "offer": sql.columns(Offer, "o"),
+        "member": sql.columns(Member, "m"),
+        "override": sql.table(PayoutOverride),
+        "click_table": sql.table(Click),
+        "offer_table": sql.table(Offer),
+        "member_table": sql.table(Member),
+    }
+
+
+@lru_cache(maxsize=1)
+def _click_sql() -> str:
+    parts = click_sql_parts()
+    return (
+        f"SELECT {CLICK_COLUMNS.format(**parts)}, {OVERRIDE_FLAG.format(**parts)} "
+        f"FROM {CLICK_JOINS.format(**parts)} "
+        "WHERE k.workspace_id = %s AND k.transaction_id = %s"
+    )
+
+
+def with_relations(click, offer, member, has_override) -> Click | None:
+    if click is None:
+        return None
+    Click.offer.field.set_cached_value(click, offer)
+    Click.member.field.set_cached_value(click, member)
+    click.has_payout_override = bool(has_override)
+    return click
+
+
+def _stored_click(workspace_id: int, transaction_id: str) -> Click | None:
+    found = sql.fetch_one(_click_sql(), [workspace_id, transaction_id], Click, Offer, Member)
+    if found is None:
+        return None
+    (click, offer, member), (has_override,) = found
+    return with_relations(click, offer, member, has_override)
+
+
+def find_click(*, workspace, transaction_id: str, lookup: HitLookup | None = None) -> Click | None:
+    """Our click for ``transaction_id`` in ``workspace``, with its offer and member.
+
+    One query for a stored click (none when ``lookup`` already holds the answer for this
+    transaction id). A click still in the Redis buffer is stored on the spot by the click
+    service, then read like any other.
+    """
+    if not is_click_id(transaction_id):
+        return None
+    if lookup is not None and lookup.transaction_id == transaction_id:
+        click = lookup.click
+    else:
+        click = _stored_click(workspace.pk, transaction_id)
+    if click is None and store_buffered_click(workspace_id=workspace.pk, transaction_id=transaction_id):
+        click = _stored_click(workspace.pk, transaction_id)
+    return click
+
+
+# --- attribution ------------------------------------------------------------------
+
+
+@dataclass
+class Attribution:
+    click: Click | None
+    member: Member | None
+    offer: Offer | None
+    notes: dict[str, str]
+    terms: Terms | None  # the payout terms for member x offer; None without an offer
+
+
+def _decide(*, connection, data: ConversionData, click, member_by_affiliate, offer_for_member) -> tuple:
+    """The attribution rule, over facts the caller fetched: (click, member, offer, notes).
+
+    ``member_by_affiliate(affiliate_id)`` and ``offer_for_member(member)`` answer from
+    a query or from a page's prefetched maps; the rule is the same.
+    """
+    notes: dict[str, str] = {}
+    if click is not None:
+        member, offer = click.member, click.offer
+        if data.affiliate_id and data.affiliate_id != member.affiliate_id:
+            notes["affiliate_mismatch"] = (
+                f"affiliate_id {data.affiliate_id[:40]} does not match the click's member ({member.affiliate_id})"
+            )
+        if offer.connection_id and offer.connection_id != connection.pk:
+            # Usually a postback URL pasted into the wrong network; the sale still counts.
+            notes["other_connection"] = "the click's offer is set up with another network connection"
+        return click, member, offer, notes
+    member = offer = None
+    if data.transaction_id:
+        notes["unknown_transaction"] = f"unknown transaction_id {data.transaction_id[:64]}"
+    if data.affiliate_id:
+        member = member_by_affiliate(data.affiliate_id)
+        if member is None:
+            notes["unknown_affiliate"] = f"unknown affiliate_id {data.affiliate_id[:40]}"
+        else:
+            notes.pop("unknown_transaction", None)
+            offer = offer_for_member(member)
+    return None, member, offer, notes
+
+
+def attribute(*, connection: NetworkConnection, data: ConversionData, lookup: HitLookup | None = None) -> Attribution:
+    """Attribute one reported conversion, querying what it needs (nothing more with a lookup)."""
+    workspace = connection.workspace
+    click = None
+    if data.transaction_id:
+        click = find_click(workspace=workspace, transaction_id=data.transaction_id, lookup=lookup)
+    click, member, offer, notes = _decide(
+        connection=connection,
+        data=data,
+        click=click,
+        member_by_affiliate=lambda affiliate_id: Member.objects.filter(
+            workspace=workspace, affiliate_id=affiliate_id
+        ).first(),
+        offer_for_member=lambda member: offer_for_member(connection=connection, member=member),
+    )
+    terms = None
+    if offer is not None:
+        terms = terms_for(offer=offer, member=member, has_override=getattr(click, "has_payout_override", None))
+    return Attribution(click, member, offer, notes, terms)
+
+
+def offer_for_member(*, connection, member) -> Offer | None:
+    """The member's offer on this connection, when there is exactly one (affiliate-id postbacks)."""
+    offers = list(
+        Offer.objects.filter(workspace_id=member.workspace_id, connection=connection, links__member=member)
+        .distinct()
+        .order_by("id")[:2]
+    )
+    return offers[0] if len(offers) == 1 else None
+
+
+def attribute_batch(*, connection: NetworkConnection, items: list[ConversionData]) -> list[Attribution]:
+    """``attribute`` for a page of records, in a handful of queries.
+
+    Clicks still in the Redis click buffer are not looked for here; callers hand such
+    records to the one-by-one path (``buffered_transaction_ids``).
+    """
+    workspace = connection.workspace
+    tids = {d.transaction_id for d in items if is_click_id(d.transaction_id)}
+    clicks = {
+        c.transaction_id: c
+        for c in Click.objects.filter(workspace=workspace, transaction_id__in=tids).select_related("offer", "member")
+    }
+    wanted = {d.affiliate_id for d in items if d.affiliate_id and d.transaction_id not in clicks}
+    members = {m.affiliate_id: m for m in Member.objects.filter(workspace=workspace, affiliate_id__in=wanted)}
+    single_offers = _single_offers(connection, members.values())
+    decided = [
+        _decide(
+            connection=connection,
+            data=data,
+            click=clicks.get(data.transaction_id) if data.transaction_id else None,
+            member_by_affiliate=members.get,
+            offer_for_member=lambda member: single_offers.get(member.id),
+        )
+        for data in items
+    ]
+    overrides = _overrides({(offer.id, member.id) for _, member, offer, _ in decided if offer and member})
+    attributions = []
+    for click, member, offer, notes in decided:
+        terms = None
+        if offer is not None:
+            terms = overrides.get((offer.id, member.id if member else None)) or Terms(
+                offer.payout_type, offer.payout_flat, offer.payout_percent, "offer"
+            )
+        attributions.append(Attribution(click, member, offer, notes, terms))
+    return attributions
+
+
+def _single_offers(connection, members) -> dict:
+    """member id -> their offer on this connection, when they have exactly one."""
+    member_ids = [m.id for m in members]
+    if not member_ids:
+        return {}
+    found = defaultdict(set)
+    offers = {}
+    for link in Link.objects.filter(member_id__in=member_ids, offer__connection=connection).select_related("offer"):
+        found[link.member_id].add(link.offer_id)
+        offers[link.offer_id] = link.offer
+    return {mid: offers[next(iter(ids))] for mid, ids in found.items() if len(ids) == 1}
+
+
+def _overrides(pairs) -> dict:
+    if not pairs:
+        return {}
+    offer_ids = {o for o, _ in pairs}
+    member_ids = {m for _, m in pairs}
+    return {
+        (o.offer_id, o.member_id): Terms(o.payout_type, o.payout_flat, o.payout_percent, "override")
+        for o in PayoutOverride.objects.filter(offer_id__in=offer_ids, member_id__in=member_ids)
+        if (o.offer_id, o.member_id) in pairs
+    }
+
+
+# --- the dedupe key and the new row -----------------------------------------------
+
+
+def sale_key(data: ConversionData) -> str:
+    """The key of an id-less hit on an offer that allows several conversions per click.
+
+    Its sale amount and event time tell one sale from another; a retry repeats both.
+    """
+    fingerprint = f"{data.sale_amount if data.sale_amount is not None else ''}|"
+    fingerprint += data.event_at.isoformat() if data.event_at else ""
+    return f"{data.dedupe_key}#{hashlib.sha256(fingerprint.encode()).hexdigest()[:16]}"
+
+
+def conversion_key(data: ConversionData, offer: Offer | None) -> str:
+    if not data.external_id and offer is not None and offer.allow_multiple_conversions:
+        return sale_key(data)[:KEY_LENGTH]
+    return data.dedupe_key[:KEY_LENGTH]
+
+
+def price(*, terms: Terms | None, sale_amount: Decimal, network_payout: Decimal) -> Payout:
+    if terms is None:
+        return no_offer_payout("unattributed: no click or member matched")
+    return compute_payout(terms=terms, sale_amount=sale_amount, network_payout=network_payout)
+
+
+def new_conversion(
+    *, connection: NetworkConnection, data: ConversionData, source: str, attribution: Attribution, now=None
+) -> Conversion:
+    """The unsaved conversion for ``data``: attributed, keyed and priced with today's terms.
+
+    It claims its click's id-less slot (``single_per_transaction``); an insert that
+    finds the slot taken is settled by ``resolve``.
+    """
+    click, member, offer = attribution.click, attribution.member, attribution.offer
+    currency = (data.currency or connection.currency or (offer.currency if offer else "") or "USD").upper()
+    sale_amount = data.sale_amount if data.sale_amount is not None else Decimal("0.00")
+    network_payout = data.network_payout if data.network_payout is not None else Decimal("0.00")
+    payout = price(terms=attribution.terms, sale_amount=sale_amount, network_payout=network_payout)
+    return Conversion(
+        workspace=connection.workspace,
+        connection=connection,
+        network=connection.kind,
+        dedupe_key=conversion_key(data, offer),
+        transaction_id=data.transaction_id,
+        external_id=data.external_id,
+        click=click,
+        offer=offer,
+        member=member,
+        single_per_transaction=bool(data.transaction_id),
+        status=data.status or ConversionStatus.PENDING,
+        source=source,
+        currency=currency,
+        sale_amount=sale_amount,
+        network_payout=network_payout,
+        member_payout=payout.amount,
+        payout_basis=payout.basis,
+        event_at=data.event_at or now or timezone.now(),
+        locking_at=data.locking_at,
+        affiliate_id_given=data.affiliate_id[:64],
+        affiliate_mismatch="affiliate_mismatch" in attribution.notes,
+    )
+
+
+def created_result(conversion: Conversion, notes: dict[str, str]) -> RecordResult:
+    reason = "; ".join(notes.values())
+    if conversion.member_id is None:
+        return RecordResult(conversion, Outcome.UNATTRIBUTED, reason or "no click or member matched")
+    return RecordResult(conversion, Outcome.ACCEPTED, reason)
+
+
+# --- the outbox and the history ---------------------------------------------------
+
+
+def snapshot(conversion: Conversion) -> dict:
+    """The money-relevant state of a conversion, as stored in ConversionEvent.before/after."""
+    return {
+        "status": conversion.status,
+        "sale_amount": str(conversion.sale_amount),
+        "network_payout": str(conversion.network_payout),
+        "member_payout": str(conversion.member_payout),
+        "member_id": conversion.member_id,
+        "currency": conversion.currency,
+        "connection_id": conversion.connection_id,
+        "source": conversion.source,
+    }
+
+
+def created_event(conversion: Conversion, now=None) -> ConversionEvent:
+    return ConversionEvent(
+        workspace_id=conversion.workspace_id,
+        conversion=conversion,
+        kind=ConversionEvent.Kind.CREATED,
+        before={},
+        after=snapshot(conversion),
+        created_at=now or timezone.now(),
+    )
+
+
+def write_event(*, conversion: Conversion, kind: str, before: dict) -> ConversionEvent:
+    """The outbox row of a change, in the caller's transaction (the ledger posts after - before)."""
+    return ConversionEvent.objects.create(
+        workspace_id=conversion.workspace_id,
+        conversion=conversion,
+        kind=kind,
+        before=before,
+        after=snapshot(conversion),
+    )
+
+
+def write_history(*, conversion, changes: dict, source: str, note="", actor="", postback=None) -> ConversionChange:
+    return ConversionChange.objects.create(
+        workspace_id=conversion.workspace_id,
+        conversion=conversion,
+        source=source,
+        postback=postback,
+        changes=changes,
+        note=note[:500],
+        actor=actor[:150],
+    )
+
+
+# --- status and amount changes ----------------------------------------------------
+
+
+def moves(current: str, new: str, *, authoritative: bool = False) -> bool:
+    """Whether a conversion in ``current`` may take ``new``.
+
+    Forward only, except that a network's own record (``authoritative``) may re-open an
+    approved conversion as pending: Impact does so when it modifies an action.
+    """
+    if new == current or current in FINAL_STATUSES:
+        return False
+    if authoritative and current == ConversionStatus.APPROVED and new == ConversionStatus.PENDING:
+        return True
+    return STATUS_RANK[new] > STATUS_RANK[current]
+
+
+def would_change(conversion: Conversion, data: ConversionData, *, authoritative: bool = False) -> bool:
+    if data.currency and data.currency.upper() != conversion.currency:
+        return False  # refused either way
+    if data.status and moves(conversion.status, data.status, authoritative=authoritative):
+        return True
+    for name in ("sale_amount", "network_payout"):
+        value = getattr(data, name)
+        if value is not None and value != getattr(conversion, name):
+            return True
+    return bool(data.locking_at and data.locking_at != conversion.locking_at)
+
+
+def reprice_with_stored_terms(conversion: Conversion) -> Payout:
+    terms = terms_from_basis(conversion.payout_basis)
+    if terms is None:
+        return no_offer_payout(conversion.payout_basis.get("formula") or "no payout terms")
+    return compute_payout(terms=terms, sale_amount=conversion.sale_amount, network_payout=conversion.network_payout)
+
+
+def apply_update(
+    *, conversion: Conversion, data: ConversionData, authoritative: bool = False, adopting: bool = False
+) -> RecordResult:
+    """Apply ``data``'s status and amounts to ``conversion`` (locked by the caller when anything changes).
+
+    Writes the outbox event here; the history entry travels in the result, written by
+    the caller once the postback log row exists. ``adopting`` also gives the conversion
+    ``data``'s network id (rule 3 above).
+    """
+    changes: dict[str, list] = {}
+    reasons: list[str] = []
+    before = snapshot(conversion)
+    fields: list[str] = []
+
+    if data.currency and data.currency.upper() != conversion.currency:
+        return RecordResult(
+            conversion,
+            Outcome.REJECTED,
+            f"currency {data.currency.upper()} differs from the conversion's {conversion.currency}",
+        )
+    old_key = conversion.dedupe_key
+    if adopting:
+        changes["external_id"] = [conversion.external_id, data.external_id]
+        conversion.external_id = data.external_id
+        conversion.dedupe_key = data.dedupe_key[:KEY_LENGTH]
+        fields += ["external_id", "dedupe_key"]
+        reasons.append(f"network record {data.external_id[:60]} adopted conversion {old_key[:60]}")
+
+    if data.status and data.status != conversion.status:
+        if moves(conversion.status, data.status, authoritative=authoritative):
+            changes["status"] = [conversion.status, data.status]
+            conversion.status = data.status
+            fields.append("status")
+        else:
+            reasons.append(f"status {data.status} ignored: conversion is already {conversion.status}")
+
+    amounts_changed = False
+    for name in ("sale_amount", "network_payout"):
+        value = getattr(data, name)
+        if value is not None and value != getattr(conversion, name):
+            changes[name] = [str(getattr(conversion, name)), str(value)]
+            setattr(conversion, name, value)
+            fields.append(name)
+            amounts_changed = True
+    if amounts_changed:
+        # The terms stay those the conversion was first priced with; only the inputs changed.
+        payout = reprice_with_stored_terms(conversion)
+        if payout.amount != conversion.member_payout:
+            changes["member_payout"] = [str(conversion.member_payout), str(payout.amount)]
+            conversion.member_payout = payout.amount
+            fields.append("member_payout")
+        conversion.payout_basis = payout.basis
+        fields.append("payout_basis")
+    if data.locking_at and data.locking_at != conversion.locking_at:
+        conversion.locking_at = data.locking_at
+        fields.append("locking_at")
+
+    if not changes:
+        if fields:
+            conversion.save(update_fields=[*fields, "updated_at"])
+        return RecordResult(
+            conversion,
+            Outcome.DUPLICATE,
+            "; ".join([f"repeat of conversion {label(conversion)}", *reasons]),
+            repeat=True,
+        )
+
+    conversion.save(update_fields=[*fields, "updated_at"])
+    if adopting:
+        ConversionAlias.objects.create(
+            workspace_id=conversion.workspace_id, network=conversion.network, key=old_key, conversion=conversion
+        )
+        kind = ConversionEvent.Kind.ADOPTED
+    elif "status" in changes:
+        kind = ConversionEvent.Kind.STATUS_CHANGED
+    else:
+        kind = ConversionEvent.Kind.AMOUNT_CHANGED
+    write_event(conversion=conversion, kind=kind, before=before)
+    return RecordResult(conversion, Outcome.UPDATED, "; ".join(reasons), change=changes)
+
+
+# --- what a conflicting insert means ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    """How to settle an insert that conflicted: apply to ``target`` (update, adopt), call
+    it a duplicate of ``target``, or insert again (``retry``) with the conversion changed."""
+
+    action: str  # "update", "adopt", "duplicate", "retry", "vanished"
+    target: Conversion | None = None
+    reason: str = ""
+
+
+def find_by_key(*, workspace_id: int, network: str, key: str, lock: bool = True) -> tuple[Conversion | None, bool]:
+    """(the conversion stored under ``key`` or adopted from it, whether through an alias)."""
+    query = Conversion.objects.filter(workspace_id=workspace_id, network=network, dedupe_key=key[:KEY_LENGTH])
+    conversion = (query.select_for_update() if lock else query).first()
+    if conversion is not None:
+        return conversion, False
+    alias = (
+        ConversionAlias.objects.filter(workspace_id=workspace_id, network=network, key=key[:KEY_LENGTH])
+        .values_list("conversion_id", flat=True)
+        .first()
+    )
+    if alias is None:
+        return None, False
+    query = Conversion.objects.filter(pk=alias)
+    return (query.select_for_update() if lock else query).first(), True
+
+
+def resolve(*, conversion: Conversion, data: ConversionData) -> Decision:
+    """Decide what ``conversion`` (unsaved; its insert conflicted) is, under row locks.
+
+    1. Its key is stored: the same conversion reported again, an update (or, for an
+       id-less hit on a conversion a network record adopted, a duplicate of it).
+    2. Else its click's id-less slot is taken by ``owner``:
+       - a network record on a click whose owner came without a network id adopts it
+         (so does one finding another id-less conversion of that click);
+       - a network record otherwise is another sale on the click: inserted again
+         without the slot;
+       - an id-less hit is a duplicate of the owner, unless the offer allows several
+         conversions per click (its key already tells sales apart): inserted again.
+    3. Neither exists any more (a concurrent insert rolled back): insert again.
+    """
+    workspace_id, network = conversion.workspace_id, conversion.network
+    stored, via_alias = find_by_key(workspace_id=workspace_id, network=network, key=conversion.dedupe_key)
+    if stored is not None:
+        if via_alias and not data.external_id:
+            return Decision(
+                "duplicate", stored, f"duplicate of conversion {label(stored)}, which a network record adopted"
+            )
+        return Decision("update", stored)
+    if not conversion.single_per_transaction or not data.transaction_id:
+        return Decision("vanished")
+    owners = Conversion.objects.select_for_update().filter(
+        workspace_id=workspace_id, network=network, transaction_id=data.transaction_id
+    )
+    owner = owners.filter(single_per_transaction=True).first()
+    if owner is None:
+        return Decision("vanished")
+    if data.external_id:
+        if not owner.external_id:
+            return Decision("adopt", owner)
+        idless = owners.filter(external_id="").exclude(pk=owner.pk).order_by("id")
+        matching = idless.filter(sale_amount=data.sale_amount).first() if data.sale_amount is not None else None
+        candidate = matching or idless.first()
+        if candidate is not None:
+            return Decision("adopt", candidate)
+        conversion.single_per_transaction = False
+        return Decision("retry")
+    if conversion.offer is not None and conversion.offer.allow_multiple_conversions:
+        conversion.single_per_transaction = False
+        return Decision("retry")
+    return Decision(
+        "duplicate",
+        owner,
+        f"duplicate of conversion {label(owner)}: the click already has a conversion and the offer "
+        "allows one per click without a network conversion id",
+    )
+
+
+def is_authoritative(source: str) -> bool:
+    """A network's API record states the conversion as the network has it now."""
+    return source == ConversionSource.API_SYNC

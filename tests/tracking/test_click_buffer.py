@@ -13,8 +13,8 @@ from redis.retry import Retry
 from tests.conftest import wait_for
 from tests.tracking.test_redirect import BROWSER_UA, hit, make_link
 from tracking import clicks, tasks
-from tracking.models import Click, Conversion
 from tracking.attribution import find_click
+from tracking.models import Click, Conversion
 
 pytestmark = pytest.mark.redis
 

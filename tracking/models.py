@@ -69,8 +69,11 @@ class Conversion(TimeStamped):
     """A sale, lead or install reported by a network.
 
     ``dedupe_key`` is the network's own conversion id when it sends one, else
-    ``tid:<transaction_id>``; the unique constraint on it is what makes retried
+    ``tid:<transaction_id>`` (with the sale's fingerprint when the offer allows several
+    conversions per click); the unique constraint on it is what makes retried
     postbacks and a postback plus an API sync of one sale a single conversion.
+    ``single_per_transaction`` marks the conversion that owns its click's id-less slot
+    (tracking/attribution.py has the rules).
     """
 
     # Led by the dedupe constraint and the indexes below, so no index of its own.
@@ -86,7 +89,7 @@ class Conversion(TimeStamped):
     member = models.ForeignKey(
         Member, models.SET_NULL, null=True, blank=True, related_name="conversions", db_index=False
     )  # led by conv_member_status
-    # True when only one conversion may exist per transaction_id (offer disallows multiple).
+    # The click's conversion for hits without a network id: the first conversion on a transaction id.
     single_per_transaction = models.BooleanField(default=True)
     status = models.CharField(max_length=10, choices=ConversionStatus.choices, default=ConversionStatus.PENDING)
     status_reason = models.CharField(max_length=500, blank=True)

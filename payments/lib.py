@@ -2,6 +2,9 @@
 
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+
+import holidays
 
 CENT = Decimal("0.01")
 
@@ -17,15 +20,23 @@ def money(value) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def add_business_days(start: date, days: int) -> date:
-    """``start`` plus ``days`` working days, skipping Saturdays and Sundays."""
+def add_business_days(start: date, days: int, *, country: str = "") -> date:
+    """``start`` plus ``days`` working days, skipping weekends and ``country``'s public holidays."""
     current = start
     remaining = days
     while remaining > 0:
         current += timedelta(days=1)
-        if current.weekday() < 5:
+        if current.weekday() < 5 and current not in public_holidays(country, current.year):
             remaining -= 1
     return current
+
+
+@lru_cache(maxsize=64)
+def public_holidays(country: str, year: int) -> frozenset[date]:
+    """The national public holidays of ``country`` (ISO 3166 alpha-2) in ``year``; none for ""."""
+    if not country:
+        return frozenset()
+    return frozenset(holidays.country_holidays(country, years=year))
 
 
 def next_pay_date(today: date, settlement_day: int) -> date:

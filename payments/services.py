@@ -278,7 +278,7 @@ def mark_settlement_received(
     settlement.received_on = received_on
     settlement.reference = reference
     settlement.received_by = actor
-    settlement.credit_due_on = lib.add_business_days(received_on, ws.crediting_delay_days)
+    settlement.credit_due_on = lib.add_business_days(received_on, ws.crediting_delay_days, country=ws.holiday_country)
     settlement.save(
         update_fields=[
             "status",

@@ -368,6 +368,8 @@ def new_conversion(
     sale_amount = data.sale_amount if data.sale_amount is not None else Decimal("0.00")
     network_payout = data.network_payout if data.network_payout is not None else Decimal("0.00")
     payout = price(terms=attribution.terms, sale_amount=sale_amount, network_payout=network_payout)
+    now = now or timezone.now()
+    status = data.status or ConversionStatus.PENDING
     return Conversion(
         workspace=connection.workspace,
         connection=connection,
@@ -379,15 +381,15 @@ def new_conversion(
         offer=offer,
         member=member,
         single_per_transaction=bool(data.transaction_id),
-        status=data.status or ConversionStatus.PENDING,
+        status=status,
         source=source,
         currency=currency,
         sale_amount=sale_amount,
         network_payout=network_payout,
         member_payout=payout.amount,
         payout_basis=payout.basis,
-        event_at=data.event_at or now or timezone.now(),
-        locking_at=data.locking_at,
+        event_at=data.event_at or now,
+        locking_at=data.locking_at or lock_on_approval(status, now),
         affiliate_id_given=data.affiliate_id[:64],
         affiliate_mismatch="affiliate_mismatch" in attribution.notes,
     )
@@ -479,6 +481,17 @@ def would_change(conversion: Conversion, data: ConversionData, *, authoritative:
     return bool(data.locking_at and data.locking_at != conversion.locking_at)
 
 
+def lock_on_approval(status: str, now):
+    """The locking date an approval without one gets: now.
+
+    Settlements cover approved conversions locked before a pay date. A network that
+    reports no locking date (a ShareASale postback, a generic network, a manager's
+    approval) has locked the sale when it approves it; a later network record with
+    its own locking date replaces this one.
+    """
+    return now if status == ConversionStatus.APPROVED else None
+
+
 def reprice_with_stored_terms(conversion: Conversion) -> Payout:
     terms = terms_from_basis(conversion.payout_basis)
     if terms is None:
@@ -539,8 +552,9 @@ def apply_update(
             fields.append("member_payout")
         conversion.payout_basis = payout.basis
         fields.append("payout_basis")
-    if data.locking_at and data.locking_at != conversion.locking_at:
-        conversion.locking_at = data.locking_at
+    locking_at = data.locking_at or conversion.locking_at or lock_on_approval(conversion.status, timezone.now())
+    if locking_at != conversion.locking_at:
+        conversion.locking_at = locking_at
         fields.append("locking_at")
 
     if not changes:

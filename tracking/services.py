@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from django.db import IntegrityError, transaction
 from django.db import connection as db
+from django.utils import timezone
 
 from offers.models import Member, NetworkConnection
 from offers.payouts import Payout, compute_payout, no_offer_payout, terms_for
@@ -283,7 +284,8 @@ def change_conversion_status(
     old = conversion.status
     conversion.status = status
     conversion.status_reason = reason[:500]
-    conversion.save(update_fields=["status", "status_reason", "updated_at"])
+    conversion.locking_at = conversion.locking_at or core.lock_on_approval(status, timezone.now())
+    conversion.save(update_fields=["status", "status_reason", "locking_at", "updated_at"])
     core.write_history(
         conversion=conversion, changes={"status": [old, status]}, source=source, note=reason, actor=actor
     )

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth import get_user_model
+from holidays.registry import COUNTRIES as HOLIDAY_COUNTRIES
 
 from workspaces.models import Role
 
@@ -11,6 +12,12 @@ class WorkspaceForm(forms.Form):
     currency = forms.ChoiceField(choices=CURRENCIES, initial="USD")
 
 
+def holiday_countries() -> list[tuple[str, str]]:
+    """(alpha-2 code, name) of every country whose public holidays the holidays package knows, by name."""
+    found = {codes[1]: key.replace("_", " ").title() for key, codes in HOLIDAY_COUNTRIES.items() if len(codes[1]) == 2}
+    return sorted(found.items(), key=lambda item: item[1])
+
+
 class WorkspaceSettingsForm(forms.Form):
     name = forms.CharField(max_length=120)
     crediting_delay_days = forms.IntegerField(
@@ -18,6 +25,15 @@ class WorkspaceSettingsForm(forms.Form):
         max_value=5,
         help_text="Business days between a network payment arriving and it reaching your balance.",
     )
+    holiday_country = forms.ChoiceField(
+        required=False,
+        label="Public holidays of",
+        help_text="Crediting skips weekends and this country's public holidays.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["holiday_country"].choices = [("", "None (weekends only)"), *holiday_countries()]
 
 
 class InviteForm(forms.Form):

@@ -44,6 +44,8 @@ class Workspace(TimeStamped):
     currency = models.CharField(max_length=3, default="USD")
     # Business days between a settlement being received and the money reaching the balance.
     crediting_delay_days = models.PositiveSmallIntegerField(default=3)
+    # Whose public holidays are not business days when crediting (ISO 3166 alpha-2; "" for weekends only).
+    holiday_country = models.CharField(max_length=2, blank=True, default="US")
 
     class Meta:
         constraints = [

@@ -44,7 +44,13 @@ def switch(request, code):
 @workspace_view()
 def settings_page(request):
     ws = request.workspace
-    form = WorkspaceSettingsForm(initial={"name": ws.name, "crediting_delay_days": ws.crediting_delay_days})
+    form = WorkspaceSettingsForm(
+        initial={
+            "name": ws.name,
+            "crediting_delay_days": ws.crediting_delay_days,
+            "holiday_country": ws.holiday_country,
+        }
+    )
     ctx = {
         "form": form,
         "team": ws.memberships.select_related("user").order_by("created_at"),
@@ -67,7 +73,8 @@ def update_settings(request):
     ws = request.workspace
     ws.name = form.cleaned_data["name"]
     ws.crediting_delay_days = form.cleaned_data["crediting_delay_days"]
-    ws.save(update_fields=["name", "crediting_delay_days", "updated_at"])
+    ws.holiday_country = form.cleaned_data["holiday_country"]
+    ws.save(update_fields=["name", "crediting_delay_days", "holiday_country", "updated_at"])
     messages.success(request, "Settings saved.")
     return redirect("workspaces:settings")
 

@@ -30,3 +30,12 @@ def test_money_rounds_to_cents_and_refuses_floats():
     assert money("1.005") == Decimal("1.01")
     with pytest.raises(TypeError):
         money(1.5)
+
+
+def test_business_days_skip_the_countrys_public_holidays():
+    wednesday = date(2026, 11, 25)  # the day before Thanksgiving
+    assert add_business_days(wednesday, 2) == date(2026, 11, 27)
+    assert add_business_days(wednesday, 2, country="US") == date(2026, 11, 30)
+    # 25 and 28 December 2026 (Boxing Day observed on Monday) in the United Kingdom.
+    assert add_business_days(date(2026, 12, 24), 1, country="GB") == date(2026, 12, 29)
+    assert add_business_days(date(2026, 12, 24), 1, country="") == date(2026, 12, 25)

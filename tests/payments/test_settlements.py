@@ -128,3 +128,48 @@ def test_crediting_waits_for_the_business_day_delay_then_runs_once(workspace):
     assert balance(workspace, AccountKind.IN_TRANSIT) == 0
     assert LedgerTransaction.objects.filter(key=f"credit:{settlement.pk}").count() == 1
     assert check_ledger(workspace=workspace).ok
+
+
+def test_crediting_skips_the_workspaces_public_holidays(workspace):
+    workspace.crediting_delay_days = 2
+    workspace.holiday_country = "US"
+    workspace.save(update_fields=["crediting_delay_days", "holiday_country"])
+    settlement = _expected(workspace)
+    settlement = services.mark_settlement_received(
+        settlement=settlement, amount=D("50.00"), received_on=date(2026, 11, 25)
+    )
+    # Thanksgiving (26 November) is no business day; the weekend neither.
+    assert settlement.credit_due_on == date(2026, 11, 30)
+    assert services.credit_due_settlements_all_workspaces(today=date(2026, 11, 27)) == 0
+    assert services.credit_due_settlements_all_workspaces(today=date(2026, 11, 30)) == 1
+
+
+def test_a_shareasale_postback_approved_by_hand_reaches_the_next_pay_date(client, workspace):
+    # ShareASale's postback template carries no status or locking date.
+    from tests.tracking.postback_world import make_world
+    from tracking.models import Conversion
+    from tracking.services import change_conversion_status
+
+    world = make_world(workspace, kind="shareasale")
+    conn = world["connection"]
+    conn.settlement_day = 20
+    conn.save(update_fields=["settlement_day"])
+    query = {
+        "afftrack": world["click"].transaction_id,
+        "transID": "88123",
+        "amountOfSale": "120.00",
+        "commission": "12.00",
+        "transDate": "2026-11-02 10:00:00",
+    }
+    assert client.get(f"/postback/shareasale/{conn.postback_secret}", query).content == b"accepted"
+    conversion = Conversion.objects.get()
+    assert (conversion.status, conversion.locking_at) == ("pending", None)
+    change_conversion_status(conversion=conversion, status="approved", reason="confirmed with the brand")
+    conversion.refresh_from_db()
+    locked_on = timezone.localdate(conversion.locking_at)
+    # ShareASale pays on the 20th for the previous month's locked transactions: the month after the lock.
+    first_of_next = (locked_on.replace(day=28) + timedelta(days=4)).replace(day=1)
+    [settlement] = services.refresh_expected_settlement(connection=conn, today=first_of_next)
+    assert settlement.expected_on == first_of_next.replace(day=20)
+    assert list(settlement.lines.values_list("conversion_id", flat=True)) == [conversion.pk]
+    assert settlement.expected_amount == D("12.00")

@@ -70,7 +70,7 @@ def cases() -> list[ConversionData]:
         ConversionData(transaction_id="t-ben", sale_amount=D("20.00"), event_at=WHEN),
         ConversionData(external_id="A10", transaction_id="SUMMER", **base),  # a promo text, twice
         ConversionData(external_id="A11", transaction_id="SUMMER", **base),
-        ConversionData(external_id="A12", transaction_id="t-ava", status="approved", **base),
+        ConversionData(external_id="A12", transaction_id="t-ava", status="approved", locking_at=LOCK, **base),
     ]
 
 

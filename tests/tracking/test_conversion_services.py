@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from offers.models import PayoutOverride
 from tests.tracking.postback_world import make_click, make_member, make_world
@@ -358,3 +359,21 @@ def test_a_click_of_another_connections_offer_is_noted(world, workspace):
     assert res.outcome == "accepted"
     assert res.conversion.member == other["member"]
     assert "another network connection" in res.reason
+
+
+def test_an_approval_without_a_locking_date_locks_the_conversion_now(world):
+    # A ShareASale postback carries no status or locking date; the manager's approval is the lock.
+    pending = record(world, transaction_id=world["click"].transaction_id, sale_amount=D("40.00")).conversion
+    assert pending.locking_at is None
+    before = timezone.now()
+    approved = change_conversion_status(conversion=pending, status="approved")
+    assert before <= approved.locking_at <= timezone.now()
+    # A network's own locking date is kept.
+    locked = datetime(2026, 3, 1, tzinfo=UTC)
+    other = record(world, external_id="N-2", status="approved", locking_at=locked).conversion
+    assert other.locking_at == locked
+    # An approval arriving by postback locks it too.
+    third = record(world, external_id="N-3", affiliate_id=world["member"].affiliate_id).conversion
+    assert record(world, external_id="N-3", status="approved").conversion.locking_at is not None
+    third.refresh_from_db()
+    assert third.locking_at is not None

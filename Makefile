@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 migrate: $(STAMP)
-	@mkdir -p var/broker/out var/broker/processed var/cache
+	@mkdir -p var/broker/out var/broker/processed var/broker/control var/cache
 	$(BIN)/python manage.py migrate --noinput
 
 demo: migrate
@@ -31,7 +31,7 @@ run: demo
 	$(BIN)/honcho start -f Procfile
 
 test: $(STAMP)
-	@mkdir -p var/broker/out var/broker/processed var/cache
+	@mkdir -p var/broker/out var/broker/processed var/broker/control var/cache
 	$(BIN)/python -m tests.run $(ARGS)
 
 lint: $(STAMP)

@@ -51,7 +51,7 @@ def cases(prefix: str) -> list[ConversionData]:
     return [
         ConversionData(external_id=f"{prefix}1", transaction_id="t-ava-1", status="pending", **base),
         ConversionData(external_id=f"{prefix}2", transaction_id="t-ava-2", affiliate_id="aff-ben", **base),
-        ConversionData(external_id=f"{prefix}3", affiliate_id="aff-ben", status="approved", **base),
+        ConversionData(external_id=f"{prefix}3", affiliate_id="aff-ben", status="approved", locking_at=when, **base),
         ConversionData(external_id=f"{prefix}4", affiliate_id="aff-cara", status="reversed", **base),
         ConversionData(external_id=f"{prefix}5", transaction_id="t-unknown", affiliate_id="aff-nobody", **base),
         ConversionData(external_id=f"{prefix}6", transaction_id="t-ava-1", **base),  # one per click: duplicate

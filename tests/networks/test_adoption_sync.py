@@ -10,32 +10,15 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from networks import services
-from offers.models import Link, Member, Offer
 from payments import services as payments
 from payments.models import AccountKind, Settlement
 from tests.networks.helpers import actions_page, sample_action, serve_once, url
 from tests.payments.helpers import balance, drain, payable
 from tracking.attribution import RecordResult
-from tracking.models import Click, Conversion, ConversionEvent, PostbackLog
+from tracking.models import Conversion, ConversionEvent, PostbackLog
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-@pytest.fixture
-def shop(workspace, impact_connection):
-    member = Member.objects.create(workspace=workspace, name="Creator 42", affiliate_id="creator-42")
-    offer = Offer.objects.create(
-        workspace=workspace,
-        name="Acme",
-        offer_url="https://acme.sjv.io/c/1/2/3?subId1={transaction_id}&subId2={affiliate_id}",
-        connection=impact_connection,
-        payout_type="percent",
-        payout_percent=D("10"),
-    )
-    link = Link.objects.create(workspace=workspace, offer=offer, member=member)
-    Click.objects.create(workspace=workspace, transaction_id="hub-click-7f3a9c", link=link, offer=offer, member=member)
-    return {"member": member, "offer": offer}
 
 
 def sync(connection):

@@ -12,31 +12,12 @@ from django.utils import timezone
 
 from networks import services, tasks
 from networks.models import SyncRun, SyncState
-from offers.models import Link, Member, NetworkConnection, Offer
+from offers.models import NetworkConnection
 from tests.networks.helpers import actions_page, empty, sample_action, serve_once, url
-from tracking.models import Click, Conversion, ConversionEvent
+from tracking.models import Conversion, ConversionEvent
 from workspaces.errors import DomainError
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def shop(workspace, impact_connection):
-    """A member with a click whose transaction id the first sample action carries in SubId1."""
-    member = Member.objects.create(workspace=workspace, name="Creator 42", affiliate_id="creator-42")
-    offer = Offer.objects.create(
-        workspace=workspace,
-        name="Acme",
-        offer_url="https://acme.sjv.io/c/1/2/3?subId1={transaction_id}",
-        connection=impact_connection,
-        payout_type="percent",
-        payout_percent=Decimal("10"),
-    )
-    link = Link.objects.create(workspace=workspace, offer=offer, member=member)
-    click = Click.objects.create(
-        workspace=workspace, transaction_id="hub-click-7f3a9c", link=link, offer=offer, member=member
-    )
-    return {"member": member, "offer": offer, "click": click}
 
 
 def run_actions(connection, **kw) -> SyncRun:

@@ -30,6 +30,7 @@ from offers.models import (
     Project,
     Protocol,
 )
+from workspaces.csv_export import unescape_cell
 from workspaces.errors import DomainError
 from workspaces.models import Workspace
 
@@ -258,7 +259,8 @@ def _read_csv(data: bytes) -> tuple[list[str], list[tuple[int, dict]]]:
         if len(values) != len(header):
             parsed.append((line, {"_error": f"expected {len(header)} values, found {len(values)}"}))
             continue
-        parsed.append((line, {h: v.strip() for h, v in zip(header, values, strict=True)}))
+        # unescape_cell: a members export defused formula-like names with a quote; take it off again.
+        parsed.append((line, {h: unescape_cell(v.strip()) for h, v in zip(header, values, strict=True)}))
     return header, parsed
 
 

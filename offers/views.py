@@ -1,10 +1,9 @@
-import csv
 import json
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -12,6 +11,7 @@ from django.views.decorators.http import require_POST
 from offers import forms, lib, selectors, services
 from offers.models import Member, Offer
 from workspaces import access
+from workspaces.csv_export import stream_csv
 from workspaces.decorators import workspace_view
 from workspaces.errors import DomainError
 
@@ -25,27 +25,6 @@ def _render(request, template, ctx=None, status=200):
 
 def _page(request, items):
     return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _safe_cell(value) -> str:
-    # Spreadsheets run cells starting with = + - @ as formulas; a leading quote keeps them text.
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _csv_response(filename: str, header: list[str], rows) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-    lines = (writer.writerow([_safe_cell(v) for v in row]) for row in rows)
-    response = StreamingHttpResponse(
-        (line for part in ([writer.writerow(header)], lines) for line in part), content_type="text/csv"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 # --- Projects ---------------------------------------------------------------
@@ -137,14 +116,14 @@ def export_members(request):
             m.handle,
             m.paypal_email,
             m.project.name if m.project else "",
-            "yes" if m.is_test else "no",
+            m.is_test,
             m.affiliate_id,
             m.status,
         ]
         for m in members.iterator(chunk_size=500)
     )
     header = [*services.IMPORT_COLUMNS, *services.IMPORT_IGNORED_COLUMNS]
-    return _csv_response("members.csv", header, rows)
+    return stream_csv("members.csv", header, rows)
 
 
 @workspace_view("manage")
@@ -490,11 +469,11 @@ def export_links(request):
             link.sub3,
             link.sub4,
             link.sub5,
-            link.created_at.isoformat(),
+            link.created_at,
         ]
         for link in links.iterator(chunk_size=500)
     )
-    return _csv_response("links.csv", header, rows)
+    return stream_csv("links.csv", header, rows)
 
 
 @workspace_view("manage")

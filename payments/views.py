@@ -1,8 +1,6 @@
-import csv
 import json
 
 from django.contrib import messages
-from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -12,6 +10,7 @@ from payments import selectors, services
 from payments.forms import FundingCardForm, PaymentRunForm, ReceiveSettlementForm
 from payments.models import FundingCard, Payment, PaymentBatch, Settlement
 from workspaces.access import get_for_request
+from workspaces.csv_export import stream_csv
 from workspaces.decorators import workspace_view
 from workspaces.errors import DomainError
 
@@ -72,40 +71,26 @@ def member_statement(request, code):
     return render(request, "payments/statement.html", {"member": member, **statement})
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @workspace_view("finance")
 def ledger_csv(request):
     """The whole ledger, one row per entry, streamed so a large ledger never sits in memory."""
-    writer = csv.writer(_Echo())
     header = ["transaction", "posted_at", "kind", "memo", "account", "member", "network", "currency", "debit", "credit"]
-
-    def rows():
-        yield writer.writerow(header)
-        for entry in selectors.ledger_rows(workspace=request.workspace):
-            txn, account = entry.transaction, entry.account
-            yield writer.writerow(
-                [
-                    txn.key,
-                    txn.created_at.isoformat(),
-                    txn.kind,
-                    txn.memo,
-                    account.get_kind_display(),
-                    account.member.name if account.member else "",
-                    account.connection.label if account.connection else "",
-                    entry.currency,
-                    entry.amount if entry.amount > 0 else "",
-                    -entry.amount if entry.amount < 0 else "",
-                ]
-            )
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv")
-    filename = f"ledger-{request.workspace.slug}-{timezone.localdate():%Y%m%d}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    rows = (
+        [
+            entry.transaction.key,
+            entry.transaction.created_at,
+            entry.transaction.kind,
+            entry.transaction.memo,
+            entry.account.get_kind_display(),
+            entry.account.member.name if entry.account.member else "",
+            entry.account.connection.label if entry.account.connection else "",
+            entry.currency,
+            entry.amount if entry.amount > 0 else "",
+            -entry.amount if entry.amount < 0 else "",
+        ]
+        for entry in selectors.ledger_rows(workspace=request.workspace)
+    )
+    return stream_csv(f"ledger-{request.workspace.slug}-{timezone.localdate():%Y%m%d}.csv", header, rows)
 
 
 @workspace_view()

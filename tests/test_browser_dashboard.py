@@ -46,7 +46,7 @@ def test_a_manager_narrows_the_range_and_downloads_a_csv(live_server, browser_pa
         page.click("#download-csv")
     download = download_info.value
     assert download.suggested_filename == f"performance-by-member-{day}-{day}.csv"
-    lines = open(download.path(), encoding="utf-8").read().splitlines()
+    lines = open(download.path(), encoding="utf-8-sig").read().splitlines()
     assert lines[0].startswith("member,member_code,affiliate_id,clicks")
     assert lines[1].startswith("Ava,")
     assert ",4,3,1," in lines[1]

@@ -1,19 +1,17 @@
 """Sales Tracking dashboard and reports (HTML pages and their streaming CSV exports)."""
 
-import csv
 import json
-from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from itertools import islice
 from urllib.parse import urlencode
 
-from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from offers.models import Member, NetworkConnection, Offer, Project
 from tracking import reports
 from tracking.models import PostbackLog
+from workspaces.csv_export import stream_csv
 from workspaces.decorators import workspace_view
 
 PAGE_ROWS = 200
@@ -31,25 +29,6 @@ PERFORMANCE_COLUMNS = [
     ("member_payout", "Member payout", "money"),
     ("epc", "EPC (member payout / click)", "epc"),
 ]
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def stream_csv(filename: str, header: list[str], rows: Iterable[list]) -> StreamingHttpResponse:
-    """A CSV download written row by row as the iterator yields."""
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow(["" if v is None else v for v in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 def _fmt(value, kind: str) -> str:

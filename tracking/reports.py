@@ -960,7 +960,7 @@ def network_clicks_vs_ours(workspace: Workspace, f: ReportFilters) -> list[dict]
                 "connection": labels.get(connection_id, ""),
                 "ours": mine,
                 "network": their,
-                "difference": "" if diff is None else f"{diff}",
+                "difference": diff,
             }
         )
     return rows

@@ -1,11 +1,9 @@
 """Conversions and the postback log, for brand managers; the offer page's postback panel."""
 
-import csv
 import json
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +15,7 @@ from tracking.forms import ConversionFilterForm, PostbackFilterForm, Reattribute
 from tracking.models import PostbackLog
 from tracking.services import change_conversion_status, reattribute_conversion, recompute_member_payout
 from workspaces.access import get_conversion, get_offer, get_postback
+from workspaces.csv_export import stream_csv
 from workspaces.decorators import workspace_view
 from workspaces.errors import DomainError
 
@@ -82,41 +81,25 @@ def conversion_list(request):
     return render(request, "tracking/conversion_list.html", ctx)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    # Spreadsheet formula injection: ids and names come from networks and users.
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
-def _csv_row(c) -> list[str]:
+def _csv_row(c) -> list:
     return [
-        _cell(x)
-        for x in (
-            c.event_at.isoformat(),
-            c.code,
-            c.status,
-            c.source,
-            c.network,
-            c.transaction_id,
-            c.external_id,
-            c.member.name if c.member else "",
-            c.member.affiliate_id if c.member else "",
-            c.offer.name if c.offer else "",
-            c.currency,
-            c.sale_amount,
-            c.network_payout,
-            c.member_payout,
-            "yes" if c.affiliate_mismatch else "",
-            c.locking_at.isoformat() if c.locking_at else "",
-            c.created_at.isoformat(),
-        )
+        c.event_at,
+        c.code,
+        c.status,
+        c.source,
+        c.network,
+        c.transaction_id,
+        c.external_id,
+        c.member.name if c.member else "",
+        c.member.affiliate_id if c.member else "",
+        c.offer.name if c.offer else "",
+        c.currency,
+        c.sale_amount,
+        c.network_payout,
+        c.member_payout,
+        "yes" if c.affiliate_mismatch else "",
+        c.locking_at,
+        c.created_at,
     ]
 
 
@@ -125,17 +108,8 @@ def export_conversions(request):
     form = ConversionFilterForm(request.GET or None, workspace=request.workspace)
     filters = form.cleaned_data if form.is_valid() else {}
     qs = selectors.list_conversions(workspace=request.workspace, filters=filters)
-    writer = csv.writer(_Echo())
-
-    def rows():
-        yield writer.writerow(CSV_COLUMNS)
-        for conversion in qs.iterator(chunk_size=2000):
-            yield writer.writerow(_csv_row(conversion))
-
-    filename = f"conversions-{timezone.localdate().isoformat()}.csv"
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    rows = (_csv_row(conversion) for conversion in qs.iterator(chunk_size=2000))
+    return stream_csv(f"conversions-{timezone.localdate().isoformat()}.csv", CSV_COLUMNS, rows)
 
 
 @workspace_view()

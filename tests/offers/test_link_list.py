@@ -46,8 +46,8 @@ def test_it_paginates(alice_client, workspace, offer, member):
 def test_it_exports_links_as_csv(alice_client, link, settings):
     settings.SITE_URL = "https://go.brand.test"
     r = alice_client.get(reverse("offers:export_links"))
-    assert r["Content-Type"] == "text/csv"
-    lines = b"".join(r.streaming_content).decode().splitlines()
+    assert r["Content-Type"] == "text/csv; charset=utf-8"
+    lines = b"".join(r.streaming_content).decode("utf-8-sig").splitlines()
     assert lines[0].startswith("url,code,vanity,offer,member,affiliate_id")
     assert lines[1].startswith(
         f"https://go.brand.test/c/{link.code},{link.code},,Spring Sale,Ava Trails,{link.member.affiliate_id}"

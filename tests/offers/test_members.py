@@ -139,8 +139,8 @@ def test_member_detail_summarises_conversions(alice_client, workspace, member, l
 def test_it_exports_members_as_csv(alice_client, workspace, member):
     make_member(workspace, "=HYPERLINK(evil)", email="x@y.test")
     r = alice_client.get(reverse("offers:export_members"))
-    assert r["Content-Type"] == "text/csv"
-    body = b"".join(r.streaming_content).decode()
+    assert r["Content-Type"] == "text/csv; charset=utf-8"
+    body = b"".join(r.streaming_content).decode("utf-8-sig")
     lines = body.strip().splitlines()
     assert lines[0] == "name,email,handle,paypal_email,project,is_test,affiliate_id,status"
     assert f"Ava Trails,ava@creators.test,,,Spring Launch,no,{member.affiliate_id},active" in lines

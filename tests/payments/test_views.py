@@ -157,8 +157,8 @@ def test_the_statement_shows_earnings_and_payments(alice_client, workspace, mone
 def test_the_ledger_export_streams_every_entry(alice_client, workspace, money_world):
     response = alice_client.get(reverse("payments:ledger_csv"))
     assert response.status_code == 200 and response.streaming
-    assert response["Content-Type"] == "text/csv"
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[0][:3] == ["transaction", "posted_at", "kind"]
     debits = sum(D(r[8]) for r in rows[1:] if r[8])
     credits = sum(D(r[9]) for r in rows[1:] if r[9])

@@ -25,7 +25,7 @@ def record(world, **kw):
 
 
 def csv_rows(response):
-    body = b"".join(response.streaming_content).decode()
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
     return list(csv.DictReader(io.StringIO(body)))
 
 
@@ -98,7 +98,7 @@ def test_the_csv_export_streams_filtered_rows(alice_client, world):
 
 def test_the_csv_export_has_a_header_when_empty(alice_client):
     rows = alice_client.get("/conversions/export.csv")
-    body = b"".join(rows.streaming_content).decode()
+    body = b"".join(rows.streaming_content).decode("utf-8-sig")
     assert body.startswith("event_at,conversion,status")
 
 

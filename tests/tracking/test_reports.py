@@ -23,7 +23,7 @@ def read_csv(response) -> list[list[str]]:
     assert response.streaming
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
-    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
 
 
 def rows_by_name(response):
@@ -224,7 +224,7 @@ def test_csv_streams_from_an_iterator(alice_client, world):
     response = alice_client.get("/reports/offers/", {"format": "csv"})
     assert not hasattr(response, "content") or response.streaming
     first = next(iter(response.streaming_content))
-    assert first.startswith(b"offer,offer_code")
+    assert first.startswith("\ufeffoffer,offer_code".encode())
 
 
 def test_money_is_exact(workspace, world):

@@ -115,10 +115,22 @@ else:
         }
     }
 
+# Every password a person sets (sign-up from an invitation, reset, change) passes these.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Failed sign-ins (our login page, the admin's, a wrong current password when changing it) are
+# counted per account and per client IP (workspaces/login_throttle.py); a count is forgotten
+# after LOGIN_LOCKOUT_SECONDS without a failure. Reaching a limit refuses every sign-in for that
+# account or address, the right password included, for LOGIN_LOCKOUT_SECONDS.
+LOGIN_MAX_FAILURES_PER_ACCOUNT = env.int("LOGIN_MAX_FAILURES_PER_ACCOUNT", default=5)
+LOGIN_MAX_FAILURES_PER_IP = env.int("LOGIN_MAX_FAILURES_PER_IP", default=20)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+# A password reset link works once, for this long.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=2 * 60 * 60)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "workspaces:home"
 LOGOUT_REDIRECT_URL = "login"

@@ -1,7 +1,12 @@
 from django import forms
-from django.contrib.auth import get_user_model
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import get_user_model, password_validation
+from django.core.exceptions import ValidationError
 from holidays.registry import COUNTRIES as HOLIDAY_COUNTRIES
 
+from tracking.clicks import client_ip  # the one reading of TRUSTED_PROXY_COUNT, shared with clicks
+from workspaces import login_throttle, services
 from workspaces.models import Role
 
 CURRENCIES = [("USD", "USD"), ("EUR", "EUR"), ("GBP", "GBP"), ("CAD", "CAD"), ("AUD", "AUD")]
@@ -52,14 +57,116 @@ class ApiKeyForm(forms.Form):
 class SignupForm(forms.Form):
     """Creates an account for someone accepting an invitation."""
 
-    name = forms.CharField(max_length=150)
-    password = forms.CharField(widget=forms.PasswordInput, min_length=10)
+    name = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        strip=False,
+        help_text=password_validation.password_validators_help_text_html(),
+    )
 
     def __init__(self, *args, email: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.email = email
 
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        name = self.cleaned_data.get("name", "")
+        user = get_user_model()(username=self.email, email=self.email, first_name=name)
+        password_validation.validate_password(password, user)
+        return password
+
     def clean(self):
         if get_user_model().objects.filter(username__iexact=self.email).exists():
             raise forms.ValidationError("An account with this email exists: sign in first, then open the link.")
         return super().clean()
+
+
+# --- Signing in ---------------------------------------------------------------
+
+
+def _locked(seconds: int) -> ValidationError:
+    return ValidationError(login_throttle.locked_message(seconds), code="locked")
+
+
+class ThrottledSignInMixin:
+    """For AuthenticationForm and its admin subclass: refuse while locked, count wrong passwords."""
+
+    def clean(self):
+        username = self.cleaned_data.get("username") or ""
+        ip = client_ip(self.request.META) if self.request is not None else ""
+        if seconds := login_throttle.seconds_locked(username=username, ip=ip):
+            raise _locked(seconds)
+        try:
+            cleaned = super().clean()
+        except ValidationError:
+            # No user means the password was wrong; a user refused afterwards (not staff, on the
+            # admin) gave the right one.
+            if self.user_cache is None and self.cleaned_data.get("password"):
+                if seconds := login_throttle.record_failure(username=username, ip=ip):
+                    raise _locked(seconds) from None
+            raise
+        if self.user_cache is not None:
+            login_throttle.forget_account(username)
+        return cleaned
+
+
+class LoginForm(ThrottledSignInMixin, auth_forms.AuthenticationForm):
+    error_messages = {
+        **auth_forms.AuthenticationForm.error_messages,
+        "invalid_login": "Your email and password did not match. Try again.",
+    }
+
+
+class AdminLoginForm(ThrottledSignInMixin, AdminAuthenticationForm):
+    pass
+
+
+class NewPasswordRulesMixin:
+    """Errors from the password rules go beside the new password, not its confirmation."""
+
+    def validate_password_for_user(self, user, password_field_name="new_password1"):
+        super().validate_password_for_user(user, password_field_name="new_password1")
+
+
+class PasswordChangeForm(NewPasswordRulesMixin, auth_forms.PasswordChangeForm):
+    """A wrong current password counts as a failed sign-in for the account."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["old_password"].label = "Current password"
+        self.fields["new_password2"].label = "New password again"
+
+    def clean_old_password(self):
+        username = self.user.get_username()
+        if seconds := login_throttle.seconds_locked(username=username):
+            raise _locked(seconds)
+        try:
+            return super().clean_old_password()
+        except ValidationError:
+            if seconds := login_throttle.record_failure(username=username):
+                raise _locked(seconds) from None
+            raise
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    def save(self, **kwargs):
+        """Queue our own email (templates/emails/password-reset-*) for each account using the address.
+
+        The worker makes the link, so this answers as fast for an unknown address as for a known one.
+        The keyword arguments (Django's email settings) are not used.
+        """
+        for user in self.get_users(self.cleaned_data["email"]):
+            services.queue_password_reset(user=user)
+
+
+class SetPasswordForm(NewPasswordRulesMixin, auth_forms.SetPasswordForm):
+    """The new password from a reset link; it also lifts a sign-in lock on the account."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_password2"].label = "New password again"
+
+    def save(self, commit=True):
+        user = super().save(commit)
+        login_throttle.forget_account(user.get_username())
+        return user

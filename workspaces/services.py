@@ -2,10 +2,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.tokens import default_token_generator
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from workspaces.errors import DomainError
 from workspaces.models import ApiKey, Invitation, Membership, Role, Workspace
@@ -107,3 +110,33 @@ def prune_invitations() -> int:
     cutoff = timezone.now() - timedelta(days=30)
     deleted, _ = Invitation.objects.filter(accepted_at=None, expires_at__lt=cutoff).delete()
     return deleted
+
+
+def queue_password_reset(*, user) -> None:
+    from workspaces.tasks import send_password_reset as send_password_reset_task
+
+    transaction.on_commit(lambda: send_password_reset_task.delay(user.pk))
+
+
+def send_password_reset(*, user_id: int) -> bool:
+    """Email a one-time link to choose a new password. Returns False if there is nothing to send."""
+    from workspaces.emails import send_templated
+
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None or not user.has_usable_password() or not user.email:
+        return False
+    uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
+    path = reverse("password_reset_confirm", args=[uidb64, default_token_generator.make_token(user)])
+    send_templated(
+        "password-reset",
+        [user.email],
+        {"user": user, "url": settings.SITE_URL + path, "valid_for": _duration(settings.PASSWORD_RESET_TIMEOUT)},
+    )
+    return True
+
+
+def _duration(seconds: int) -> str:
+    hours, minutes = seconds // 3600, max(1, seconds // 60)
+    if hours:
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"

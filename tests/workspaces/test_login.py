@@ -23,7 +23,7 @@ def test_it_logs_in_and_lands_on_the_dashboard(client, alice, workspace):
 def test_it_rejects_a_wrong_password(client, alice, workspace):
     r = client.post("/login/", {"username": "alice@brand.test", "password": "nope"})
     assert r.status_code == 200
-    assert b"didn't match" in r.content
+    assert b"did not match" in r.content
 
 
 def test_it_logs_out(alice_client):

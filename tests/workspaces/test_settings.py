@@ -73,6 +73,20 @@ def test_an_invited_person_creates_an_account_and_joins(client, workspace):
     assert client.get(url).status_code == 404
 
 
+@pytest.mark.parametrize("password", ["1234567890", "dana@brand.test", "short1"])
+def test_the_sign_up_refuses_a_weak_password(client, workspace, password):
+    invitation = Invitation.objects.create(workspace=workspace, email="dana@brand.test", role=Role.FINANCE)
+    url = reverse("workspaces:accept_invitation", args=[invitation.token])
+    r = client.post(url, {"name": "Dana Typed", "password": password})
+    assert r.status_code == 200
+    assert r.context["form"].errors["password"]
+    page = r.content.decode()
+    assert 'value="Dana Typed"' in page  # what was typed is kept
+    assert page.index('name="password"') < page.index('id="id_password_error"') < page.index("</form>")  # beside it
+    assert not Membership.objects.filter(user__email="dana@brand.test").exists()
+    assert client.get(url).status_code == 200  # the invitation is still open
+
+
 def test_a_signed_in_user_with_another_email_cannot_take_the_invitation(client, workspace):
     invitation = Invitation.objects.create(workspace=workspace, email="dana@brand.test", role=Role.OWNER)
     eve = make_user("eve@evil.test")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import os
@@ -45,6 +44,7 @@ from redis.retry import Retry
 from offers import lib
 from offers.models import LINK_CODE_LENGTH, Link, Member, Offer
 from tracking.models import Click
+from workspaces.http import client_ip
 
 log = logging.getLogger(__name__)
 
@@ -74,25 +74,6 @@ class Visitor:
 
 
 # --- the visitor ----------------------------------------------------------
-
-
-def client_ip(meta) -> str:
-    """The visitor's IP: REMOTE_ADDR, or with TRUSTED_PROXY_COUNT=n the n-th X-Forwarded-For entry from the right.
-
-    Entries to the left of those our own proxies appended are written by the client
-    and can be forged, so they are never used.
-    """
-    remote = meta.get("REMOTE_ADDR", "") or ""
-    count = settings.TRUSTED_PROXY_COUNT
-    if count > 0:
-        forwarded = [part.strip() for part in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-        if len(forwarded) >= count:
-            candidate = forwarded[-count]
-            try:
-                return str(ipaddress.ip_address(candidate))
-            except ValueError:
-                return remote
-    return remote
 
 
 # C0 and C1 control characters and DEL. PostgreSQL text refuses NUL outright, and none of

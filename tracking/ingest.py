@@ -30,11 +30,11 @@ from django.views.decorators.http import require_http_methods
 
 from offers.models import Link, Member, NetworkConnection, Offer
 from tracking.clicks import Visitor, record_click
-from tracking.clicks import client_ip as click_client_ip
 from tracking.models import ConversionSource, PostbackLog
 from tracking.postbacks import NETWORKS, ConversionData, ParseError, parse_conversion, parse_params, sample_values
 from tracking.services import HitLookup, find_connection, record_conversion
 from workspaces.errors import DomainError
+from workspaces.http import client_ip as click_client_ip
 
 logger = logging.getLogger(__name__)
 

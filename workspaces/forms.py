@@ -5,8 +5,8 @@ from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 from holidays.registry import COUNTRIES as HOLIDAY_COUNTRIES
 
-from tracking.clicks import client_ip  # the one reading of TRUSTED_PROXY_COUNT, shared with clicks
 from workspaces import login_throttle, services
+from workspaces.http import client_ip
 from workspaces.models import Role
 
 CURRENCIES = [("USD", "USD"), ("EUR", "EUR"), ("GBP", "GBP"), ("CAD", "CAD"), ("AUD", "AUD")]

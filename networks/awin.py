@@ -162,6 +162,8 @@ def iter_json_array(chunks: Iterable[bytes]) -> Iterator:
                 break
             char = buffer[pos]
             if state == "start":
+                if char == "{" and not finished and len(buffer) - pos <= MAX_ELEMENT:
+                    break  # an error object instead of the list: read it whole for its description
                 if char != "[":
                     raise MalformedBody(_not_a_list(buffer[pos:], finished))
                 state, pos = "first", pos + 1

@@ -179,6 +179,8 @@ def column_key(name: str) -> str:
 
 
 def _clean(value: str | None) -> str:
+    """A field as meant: without surrounding blanks (the space ShareASale leaves before the last
+    line's CRLF lands in the last field) and with HTML entities undone (``wool&amp;``)."""
     if not value:
         return ""
     value = value.strip()
@@ -201,22 +203,9 @@ def text_lines(chunks: Iterator[bytes]) -> Iterator[str]:
         yield pending[:-1] if pending.endswith("\r") else pending
 
 
-def without_trailing_space(lines: Iterator[str]) -> Iterator[str]:
-    """Drops blank lines, and the one space ShareASale leaves at the end of the last line."""
-    previous = None
-    for line in lines:
-        if not line.strip():
-            continue
-        if previous is not None:
-            yield previous
-        previous = line
-    if previous is not None:
-        yield previous[:-1] if previous.endswith(" ") else previous
-
-
 def delimited_rows(lines: Iterator[str]) -> Iterator[dict]:
     """CSV or pipe rows as {column key: value}; the delimiter is read from the header line."""
-    lines = without_trailing_space(lines)
+    lines = (line for line in lines if line.strip())
     header_line = next(lines, None)
     if header_line is None:
         return

@@ -430,3 +430,12 @@ def test_a_refused_request_still_spends_its_credit_and_is_not_repeated():
         with pytest.raises(shareasale.RequestRefused):
             list(client.activity(date(2025, 3, 1)))
     assert route.call_count == 1 and budget.used() == 2 and budget.remaining() == 18
+
+
+@respx.mock
+def test_other_http_refusals_are_typed_and_not_retried(client):
+    route = serve("activity", httpx.Response(403, text="<html>Access denied</html>"))
+    with pytest.raises(shareasale.RequestRefused) as caught:
+        list(client.activity(date(2025, 1, 1)))
+    assert caught.value.status_code == 403 and route.call_count == 1
+    assert "refused the activity request (403 Forbidden)" in caught.value.message

@@ -215,6 +215,14 @@ BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
 
 # Impact.com partner API.
 IMPACT_API_BASE_URL = env.str("IMPACT_API_BASE_URL", default="https://api.impact.com").rstrip("/")
+# ShareASale's legacy affiliate API (x.cfm) and its monthly request credits: a connection
+# spends at most this share of the credits left on any one day.
+SHAREASALE_API_BASE_URL = env.str("SHAREASALE_API_BASE_URL", default="https://api.shareasale.com").rstrip("/")
+SHAREASALE_DAILY_CREDIT_SHARE = env.float("SHAREASALE_DAILY_CREDIT_SHARE", default=0.2)
+if not 0 < SHAREASALE_DAILY_CREDIT_SHARE <= 1:
+    raise environ.ImproperlyConfigured("SHAREASALE_DAILY_CREDIT_SHARE must be above 0 and at most 1 (e.g. 0.2)")
+# Awin Publisher API (where upgraded ShareASale publishers are).
+AWIN_API_BASE_URL = env.str("AWIN_API_BASE_URL", default="https://api.awin.com").rstrip("/")
 # PayPal Payouts API.
 PAYPAL_API_BASE_URL = env.str("PAYPAL_API_BASE_URL", default="https://api-m.sandbox.paypal.com").rstrip("/")
 PAYPAL_CLIENT_ID = env.str("PAYPAL_CLIENT_ID", default="")

@@ -1,17 +1,27 @@
+import json
+
 from django import forms
 
+from networks import connections
 from offers.models import NetworkKind
 from workspaces.forms import CURRENCIES
 
 
 class ConnectionForm(forms.Form):
-    """Add or edit a network connection. The Auth Token is never rendered back."""
+    """Add or edit a network connection. API tokens and secrets are never rendered back.
+
+    Each network's API fields are shown only for that kind (static/app/app.js); the server
+    reads only the chosen kind's fields.
+    """
 
     kind = forms.ChoiceField(choices=NetworkKind.choices, initial=NetworkKind.IMPACT)
     label = forms.CharField(max_length=120)
     currency = forms.ChoiceField(choices=CURRENCIES, initial="USD")
     settlement_day = forms.IntegerField(
-        min_value=1, max_value=28, initial=1, help_text="Day of the month the network pays (Impact: 1, ShareASale: 20)."
+        min_value=1,
+        max_value=28,
+        required=False,
+        help_text="Day of the month the network pays. Empty: its usual day (Impact 1, ShareASale 20, Awin 15).",
     )
     ip_allowlist = forms.CharField(
         required=False,
@@ -32,6 +42,27 @@ class ConnectionForm(forms.Form):
     auth_token = forms.CharField(
         max_length=200, required=False, label="Impact Auth Token", widget=forms.PasswordInput(render_value=False)
     )
+    shareasale_affiliate_id = forms.CharField(
+        max_length=20,
+        required=False,
+        label="ShareASale affiliate id",
+        help_text="Optional: without it the connection takes postbacks only. Empty it to remove the API access.",
+    )
+    shareasale_api_token = forms.CharField(
+        max_length=200, required=False, label="ShareASale API token", widget=forms.PasswordInput(render_value=False)
+    )
+    shareasale_api_secret = forms.CharField(
+        max_length=200, required=False, label="ShareASale API secret", widget=forms.PasswordInput(render_value=False)
+    )
+    awin_publisher_id = forms.CharField(
+        max_length=20,
+        required=False,
+        label="Awin publisher id",
+        help_text="Optional: without it the connection takes postbacks only. Empty it to remove the API access.",
+    )
+    awin_api_token = forms.CharField(
+        max_length=500, required=False, label="Awin API token", widget=forms.PasswordInput(render_value=False)
+    )
     sync_enabled = forms.BooleanField(required=False, initial=True, label="Sync automatically")
 
     def __init__(self, *args, connection=None, **kwargs):
@@ -43,6 +74,11 @@ class ConnectionForm(forms.Form):
             self.fields["kind"].disabled = True
             if connection.credentials_encrypted:
                 self.fields["auth_token"].help_text = "Saved; enter a new token to replace it."
+                self.fields["shareasale_api_token"].help_text = "Saved; enter a new token and secret to replace them."
+                self.fields["awin_api_token"].help_text = "Saved; enter a new token to replace it."
+        self.fields["kind"].widget.attrs.update(
+            {"data-kind-switch": "", "data-settlement-days": json.dumps(connections.SETTLEMENT_DAYS)}
+        )
 
     def clean_account_sid(self):
         return self.cleaned_data["account_sid"].strip()
@@ -51,4 +87,6 @@ class ConnectionForm(forms.Form):
         data = super().clean()
         if self.connection is not None:
             data["kind"] = self.connection.kind
+        if data.get("settlement_day") is None and "settlement_day" not in self.errors:
+            data["settlement_day"] = connections.default_settlement_day(data.get("kind", ""))
         return data

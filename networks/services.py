@@ -36,7 +36,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from networks import bulk, impact
+from networks import bulk, connections, impact
 from networks.crypto import CredentialsUnreadable, decrypt_credentials, encrypt_credentials, rotate_token
 from networks.impact import ImpactClient
 from networks.models import (
@@ -147,6 +147,10 @@ def save_connection(*, workspace, data: dict, connection: NetworkConnection | No
         raise DomainError("Enter a password for the postback HTTP Basic auth user.")
     if kind == NetworkKind.IMPACT:
         _apply_impact_credentials(conn, data, creating=creating)
+    elif kind == NetworkKind.SHAREASALE:
+        connections.apply_shareasale_credentials(conn, data, creating=creating)
+    elif kind == NetworkKind.AWIN:
+        connections.apply_awin_credentials(conn, data, creating=creating)
     conn.save()
     return conn
 

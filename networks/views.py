@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 from networks import selectors, services
 from networks.forms import ConnectionForm
 from networks.models import NetworkConnection, SyncKind, SyncRun
+from offers.models import NetworkKind
 from workspaces.access import get_connection, get_for_request
 from workspaces.decorators import workspace_view
 from workspaces.errors import DomainError
@@ -38,7 +39,7 @@ def add_connection(request):
         try:
             conn = services.save_connection(workspace=request.workspace, data=form.cleaned_data)
         except DomainError as e:
-            form.add_error(None, e.message)
+            form.add_error(getattr(e, "field", None), e.message)
         else:
             messages.success(request, f"Connected {conn.label}.")
             return redirect("networks:detail", code=conn.code)
@@ -55,7 +56,9 @@ def edit_connection(request, code):
         "settlement_day": conn.settlement_day,
         "ip_allowlist": conn.ip_allowlist,
         "basic_auth_username": conn.basic_auth_username,
-        "account_sid": conn.account_sid,
+        "account_sid": conn.account_sid if conn.kind == NetworkKind.IMPACT else "",
+        "shareasale_affiliate_id": conn.account_sid if conn.kind == NetworkKind.SHAREASALE else "",
+        "awin_publisher_id": conn.account_sid if conn.kind == NetworkKind.AWIN else "",
         "sync_enabled": conn.sync_enabled,
     }
     form = ConnectionForm(request.POST or None, initial=initial, connection=conn)
@@ -64,7 +67,7 @@ def edit_connection(request, code):
             services.save_connection(workspace=request.workspace, data=form.cleaned_data, connection=conn)
         except DomainError as e:
             conn.refresh_from_db()
-            form.add_error(None, e.message)
+            form.add_error(getattr(e, "field", None), e.message)
         else:
             messages.success(request, f"Saved {conn.label}.")
             return redirect("networks:detail", code=conn.code)

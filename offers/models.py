@@ -61,12 +61,17 @@ class NetworkConnection(TimeStamped):
     ip_allowlist = models.TextField(blank=True, help_text="CIDR ranges, one per line. Empty allows all.")
     basic_auth_username = models.CharField(max_length=150, blank=True)
     basic_auth_password_hash = models.CharField(max_length=128, blank=True)
-    # API credentials (Impact: Account SID in clear, Auth Token encrypted with Fernet).
+    # API credentials. The account id in clear (Impact Account SID, ShareASale affiliate id,
+    # Awin publisher id); the secrets encrypted with Fernet (Impact Auth Token, ShareASale
+    # API token and secret, Awin OAuth token).
     account_sid = models.CharField(max_length=64, blank=True)
     credentials_encrypted = models.TextField(blank=True)
     credentials_checked_at = models.DateTimeField(null=True, blank=True)
+    # ShareASale's monthly API request credits left, as of the last apitokencount call.
+    api_credits_left = models.PositiveIntegerField(null=True, blank=True)
+    api_credits_checked_at = models.DateTimeField(null=True, blank=True)
     # Settlement schedule: the network pays on this day of the month for
-    # conversions locked before the period's end (Impact: 1st, ShareASale: 20th).
+    # conversions locked before the period's end (Impact: 1st, ShareASale: 20th, Awin: 15th).
     settlement_day = models.PositiveSmallIntegerField(default=1)
     sync_enabled = models.BooleanField(default=True)
 

@@ -24,3 +24,16 @@ function drawCharts(root) {
 }
 window.addEventListener("load", () => drawCharts(document));
 document.addEventListener("htmx:afterSwap", (e) => drawCharts(e.target));
+
+// Connection form: <select data-kind-switch data-settlement-days='{"impact": 1}'> shows only the
+// [data-kind] fieldsets of the chosen network and fills in its usual pay day until one is typed.
+function showKindFields(select) {
+  const form = select.form;
+  form.querySelectorAll("[data-kind]").forEach((el) => { el.hidden = el.dataset.kind !== select.value; });
+  const day = form.querySelector("input[name=settlement_day]");
+  const usual = JSON.parse(select.dataset.settlementDays || "{}")[select.value];
+  if (day && usual && (day.value === "" || day.dataset.auto)) { day.value = usual; day.dataset.auto = "1"; }
+}
+document.addEventListener("change", (e) => { if (e.target.matches("select[data-kind-switch]")) showKindFields(e.target); });
+document.addEventListener("input", (e) => { if (e.target.name === "settlement_day") delete e.target.dataset.auto; });
+window.addEventListener("load", () => document.querySelectorAll("select[data-kind-switch]").forEach(showKindFields));

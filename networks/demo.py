@@ -1,4 +1,9 @@
-"""Demo sync history and Impact click counts for the demo Impact connection (see seed_demo)."""
+"""Demo sync history and Impact click counts for the demo Impact connection (see seed_demo).
+
+Only what a page shows: past runs and daily click counts. No sync cursor and no click
+export job is planted, so nothing of the demo holds back a real sync once a user enters
+the connection's credentials (which start its sync history afresh anyway).
+"""
 
 from datetime import timedelta
 
@@ -6,7 +11,7 @@ from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from networks.models import ClickExportJob, NetworkClickCount, SyncKind, SyncRun, SyncState
+from networks.models import NetworkClickCount, SyncKind, SyncRun, SyncState
 from tracking.models import Click
 
 PROGRAM_ID = "1000"
@@ -62,14 +67,12 @@ def _seed_runs(connection, now) -> None:
         last[kind] = run
     for kind, run in last.items():
         SyncState.objects.update_or_create(
-            connection=connection,
-            kind=kind,
-            defaults={"workspace_id": connection.workspace_id, "cursor_at": run.window_end, "last_run": run},
+            connection=connection, kind=kind, defaults={"workspace_id": connection.workspace_id, "last_run": run}
         )
 
 
 def _seed_clicks(connection, now) -> None:
-    """A week of exports: Impact counts a little more than we do (its clicks include ones we never saw)."""
+    """A week of Impact's daily counts: a little more than ours (its clicks include ones we never saw)."""
     today = now.date()
     ours = dict(
         Click.objects.filter(
@@ -94,18 +97,4 @@ def _seed_clicks(connection, now) -> None:
             sub_id1="",
             clicks=theirs,
             unique_clicks=theirs * 4 // 5,
-        )
-        ClickExportJob.objects.get_or_create(
-            connection=connection,
-            program_id=PROGRAM_ID,
-            date=day,
-            defaults={
-                "workspace_id": connection.workspace_id,
-                "program_name": "Demo Outdoor Co",
-                "job_id": f"demo-{day.isoformat()}",
-                "status": ClickExportJob.Status.DONE,
-                "status_message": "Job processing completed successfully.",
-                "rows": theirs,
-                "completed_at": now,
-            },
         )

@@ -1,10 +1,16 @@
 import json
+import zoneinfo
+from datetime import UTC, timedelta
 
 from django import forms
+from django.utils import timezone
 
-from networks import connections
+from networks import connections, impact, services
 from offers.models import NetworkKind
+from workspaces.errors import DomainError
 from workspaces.forms import CURRENCIES
+
+TIMEZONES = sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})
 
 
 class ConnectionForm(forms.Form):
@@ -63,6 +69,14 @@ class ConnectionForm(forms.Form):
     awin_api_token = forms.CharField(
         max_length=500, required=False, label="Awin API token", widget=forms.PasswordInput(render_value=False)
     )
+    timezone = forms.ChoiceField(
+        choices=[(name, name) for name in TIMEZONES],
+        initial="UTC",
+        required=False,
+        label="Account time zone",
+        help_text="Impact's click export counts days in the account's time zone. Saving reads it from Impact "
+        "(CompanyInformation); this setting is used when the token may not read it.",
+    )
     sync_enabled = forms.BooleanField(required=False, initial=True, label="Sync automatically")
 
     def __init__(self, *args, connection=None, **kwargs):
@@ -76,6 +90,16 @@ class ConnectionForm(forms.Form):
                 self.fields["auth_token"].help_text = "Saved; enter a new token to replace it."
                 self.fields["shareasale_api_token"].help_text = "Saved; enter a new token and secret to replace them."
                 self.fields["awin_api_token"].help_text = "Saved; enter a new token to replace it."
+            if connection.network_timezone:
+                self.fields["timezone"].help_text = (
+                    f"Impact reports the account's time zone as {connection.network_timezone} (CompanyInformation); "
+                    "that one is used. This setting applies only if the token cannot read it."
+                )
+            elif connection.credentials_encrypted:
+                self.fields["timezone"].help_text = (
+                    "This token may not read Impact's CompanyInformation, so set the account's time zone here "
+                    "(Impact: Settings > Account). The click export asks only for days that have ended there."
+                )
         self.fields["kind"].widget.attrs.update(
             {"data-kind-switch": "", "data-settlement-days": json.dumps(connections.SETTLEMENT_DAYS)}
         )
@@ -90,3 +114,34 @@ class ConnectionForm(forms.Form):
         if data.get("settlement_day") is None and "settlement_day" not in self.errors:
             data["settlement_day"] = connections.default_settlement_day(data.get("kind", ""))
         return data
+
+
+class SyncNowForm(forms.Form):
+    """ "Sync now": optionally from a day (Actions and Action updates), like sync_impact --since."""
+
+    since = forms.DateField(
+        required=False,
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Optional: read from this day (at most 3 years back). Empty continues from the last sync.",
+    )
+
+    def __init__(self, *args, kind: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+        if kind == "clicks":
+            del self.fields["since"]  # the click export asks for the last finished day, nothing else
+            return
+        today = timezone.now().astimezone(UTC).date()
+        self.fields["since"].widget.attrs.update(
+            {"max": today.isoformat(), "min": (today - impact.MAX_AGE + timedelta(days=1)).isoformat()}
+        )
+
+    def clean_since(self):
+        day = self.cleaned_data["since"]
+        if day is None:
+            return None
+        try:
+            return services.check_since(day)
+        except DomainError as e:
+            raise forms.ValidationError(e.message) from None

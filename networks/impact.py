@@ -8,12 +8,16 @@ What it takes care of, so services can stay about our data:
   (generators: a whole data set is never held in memory);
 - the Actions rules, checked before calling: windows of at most 45 days, not older
   than 3 years, an explicit PageSize of at least 2,000;
-- the partner rate limits per connection across workers (a counter in the shared
-  cache per connection, limit group and clock hour, plus whatever Impact's own
-  ``X-RateLimit-Remaining-hour``/``RateLimit-Reset`` headers say);
+- the partner rate limits per connection across workers: a counter in the shared
+  cache per connection, limit group and clock hour, and a "blocked until" per
+  connection and group, set by a 429's Retry-After (or by Impact's own
+  ``X-RateLimit-Remaining-hour``/``RateLimit-Reset`` headers) and honoured by every
+  worker before it calls. Actions, ActionUpdates and ``Actions/{Id}`` are one group
+  (the partner "performance detail" limit, 500 an hour);
 - errors as classes: AuthError (401), ScopeError (403), RateLimited (429, with the
   Retry-After to honour), ServerError (5xx and timeouts, after capped exponential
-  backoff with jitter), MalformedBody, RequestRejected (any other 4xx).
+  backoff with jitter; a client gives up for good after ``max_server_failures`` in a
+  row), MalformedBody, RequestRejected (any other 4xx).
 The Auth Token never appears in a message, a log line or an exception.
 """
 
@@ -40,7 +44,10 @@ PAGE_SIZE = 2000  # Impact's smallest legal explicit PageSize; small pages keep 
 MAX_PAGES = 10  # Impact refuses a listing of more than 10 pages: narrow the window instead.
 MAX_WINDOW = timedelta(days=45)
 MAX_AGE = timedelta(days=3 * 365)
-HOURLY_LIMITS = {"performance": 500, "other": 1000}
+# Partner limit groups: "performance detail" (Actions, ActionUpdates, Actions/{Id}, Clicks), the
+# ClickExport requests (10 a day; counted per hour here, the daily cap is kept by the click sync) and the rest.
+HOURLY_LIMITS = {"performance": 500, "click_export": 10, "other": 1000}
+PERFORMANCE_RESOURCES = ("Actions", "ActionUpdates", "Clicks")
 CLICK_EXPORTS_PER_DAY = 10
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 20.0
@@ -266,7 +273,9 @@ def endpoint_group(path: str) -> str:
     resource = path.split("?")[0].rstrip("/").split("/")
     # /Mediapartners/<SID>/<Resource>/...
     name = resource[3] if len(resource) > 3 else ""
-    return "performance" if name in ("Actions", "Clicks") else "other"
+    if name in PERFORMANCE_RESOURCES:
+        return "performance"
+    return "click_export" if name == "ClickExport" else "other"
 
 
 def endpoint_name(path: str) -> str:
@@ -281,7 +290,9 @@ class HourlyLimiter:
     """Partner hourly limits per connection and limit group, shared through the cache (Redis).
 
     Two layers: our own counter per clock hour (so several workers together stay under the
-    limit), and a block set from Impact's headers when it says nothing remains this hour.
+    limit), and a "blocked until" time: set by a 429's Retry-After, or from Impact's headers
+    when they say nothing remains this hour. No client of the connection calls an endpoint
+    of a blocked group before that time.
     """
 
     def __init__(self, connection_key: str, limits: dict | None = None):
@@ -293,12 +304,9 @@ class HourlyLimiter:
 
     def acquire(self, group: str) -> None:
         now = time.time()
-        blocked_until = cache.get(self._block_key(group))
-        if blocked_until and blocked_until > now:
-            raise RateLimited(
-                f"Impact's hourly limit for this account is used up; waiting {int(blocked_until - now) + 1} s.",
-                retry_after=int(blocked_until - now) + 1,
-            )
+        wait = self.blocked_for(group, now=now)
+        if wait:
+            raise RateLimited(f"Impact asked us to wait (rate limit); {wait} s left.", retry_after=wait)
         hour = int(now // 3600)
         key = f"impact:count:{self.connection_key}:{group}:{hour}"
         cache.add(key, 0, timeout=3700)
@@ -314,6 +322,19 @@ class HourlyLimiter:
                 retry_after=retry_after,
             )
 
+    def blocked_for(self, group: str, *, now: float | None = None) -> int:
+        """Whole seconds until the group may be called again (0: now)."""
+        now = time.time() if now is None else now
+        blocked_until = cache.get(self._block_key(group))
+        return int(blocked_until - now) + 1 if blocked_until and blocked_until > now else 0
+
+    def block(self, group: str, seconds: int) -> None:
+        """No call to this group before ``seconds`` from now (the later of two blocks wins)."""
+        until = time.time() + seconds
+        current = cache.get(self._block_key(group)) or 0
+        if until > current:
+            cache.set(self._block_key(group), until, timeout=int(seconds) + 5)
+
     def observe(self, group: str, headers) -> None:
         remaining = headers.get("X-RateLimit-Remaining-hour", headers.get("X-RateLimit-Remaining"))
         reset = headers.get("RateLimit-Reset")
@@ -324,7 +345,7 @@ class HourlyLimiter:
         except ValueError:
             return
         if remaining <= 0 and reset > 0:
-            cache.set(self._block_key(group), time.time() + reset, timeout=reset + 5)
+            self.block(group, reset)
 
 
 # Client ----------------------------------------------------------------------------------------
@@ -341,12 +362,17 @@ class ImpactClient:
         timeout: float = 30.0,
         retries: int = 2,
         sleep=None,
+        max_server_failures: int | None = None,
     ):
         self.account_sid = account_sid
         self.base_url = (base_url or settings.IMPACT_API_BASE_URL).rstrip("/")
         self.retries = retries
         self.sleep = sleep or (lambda seconds: time.sleep(seconds))
         self.requests = 0
+        # 5xx answers and timeouts in a row (a success resets it); at max_server_failures the
+        # client stops retrying. A sync run carries the count over from its earlier tasks.
+        self.server_failures = 0
+        self.max_server_failures = max_server_failures
         self.limiter = HourlyLimiter(connection_key or account_sid)
         self.http = httpx.Client(
             base_url=self.base_url,
@@ -378,19 +404,27 @@ class ImpactClient:
             try:
                 response = self.http.get(path, params=params, follow_redirects=follow_redirects)
             except httpx.TimeoutException:
-                failure = ServerError(f"Impact did not answer in time ({endpoint_name(path)}).")
+                failure = self._server_failure(f"Impact did not answer in time ({endpoint_name(path)}).")
                 continue
             except httpx.TransportError as e:
-                failure = ServerError(f"Could not reach Impact ({e.__class__.__name__}).")
+                failure = self._server_failure(f"Could not reach Impact ({e.__class__.__name__}).")
                 continue
             self.requests += 1
             self.limiter.observe(group, response.headers)
             self.raise_for_status(response, path)
             if response.status_code >= 500:
-                failure = ServerError(f"Impact answered {response.status_code} for {endpoint_name(path)}.")
+                failure = self._server_failure(f"Impact answered {response.status_code} for {endpoint_name(path)}.")
                 continue
+            self.server_failures = 0
             return response
         raise failure
+
+    def _server_failure(self, message: str) -> "ServerError":
+        """Count one 5xx/timeout; past the cap, raise at once instead of retrying."""
+        self.server_failures += 1
+        if self.max_server_failures and self.server_failures >= self.max_server_failures:
+            raise ServerError(f"{message.rstrip('.')} ({self.server_failures} times in a row).")
+        return ServerError(message)
 
     def raise_for_status(self, response: httpx.Response, path: str) -> None:
         code = response.status_code
@@ -415,6 +449,8 @@ class ImpactClient:
                 response.headers, "RateLimit-Reset"
             )
             retry_after = max(retry_after or 60, 1)
+            # Every endpoint of the group waits, in every worker: Impact counts them together.
+            self.limiter.block(endpoint_group(path), retry_after)
             raise RateLimited(f"Impact asked us to slow down (429); retrying in {retry_after} s.", retry_after)
         detail = error_message(response.content, ctype) or response.reason_phrase
         raise RequestRejected(f"Impact refused the request to {endpoint_name(path)} ({code}): {detail}", code)
@@ -440,6 +476,11 @@ class ImpactClient:
 
     def company_information(self) -> dict:
         return _clean(self.get_data(self.path("CompanyInformation")))
+
+    def probe_actions(self) -> None:
+        """The cheapest call that needs the Actions scope: a one-minute window of Actions."""
+        end = datetime.now(UTC).replace(microsecond=0)
+        next(self.iter_actions(start=end - timedelta(minutes=1), end=end), None)
 
     def iter_actions(
         self, *, start: datetime, end: datetime, date_filter: str = "updated", page_size: int = PAGE_SIZE, **filters

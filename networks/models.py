@@ -5,6 +5,7 @@ everything the syncs need to remember is keyed by connection here.
 """
 
 import uuid
+from datetime import timedelta
 
 from django.db import models
 from django.utils import timezone
@@ -12,7 +13,15 @@ from django.utils import timezone
 from offers.models import NetworkConnection
 from workspaces.models import TimeStamped, Workspace
 
-__all__ = ["NetworkConnection", "SyncKind", "SyncRun", "SyncState", "ProcessedActionUpdate", "ClickExportJob"]
+__all__ = [
+    "NetworkConnection",
+    "SyncKind",
+    "SyncRun",
+    "SyncState",
+    "ProcessedActionUpdate",
+    "ClickExportJob",
+    "NetworkProgram",
+]
 
 
 class SyncKind(models.TextChoices):
@@ -37,6 +46,8 @@ class SyncRun(TimeStamped):
         COMMAND = "command", "Command"
 
     ACTIVE = (Status.RUNNING, Status.WAITING)
+    # A waiting run this far past its retry time lost its task message (the beat re-enqueues it).
+    LOST_AFTER = timedelta(minutes=10)
 
     workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+")
     connection = models.ForeignKey(NetworkConnection, models.CASCADE, related_name="sync_runs")
@@ -88,6 +99,18 @@ class SyncRun(TimeStamped):
         return self.status in self.ACTIVE
 
     @property
+    def is_overdue(self) -> bool:
+        """Waiting past its retry time (or queued long ago) with nobody running it: "Sync now"
+        and the command resume it instead of answering "already running". A click export
+        without a retry time waits on its jobs' polls, not on a task of its own."""
+        if self.status != self.Status.WAITING:
+            return False
+        now = timezone.now()
+        if self.retry_at is not None:
+            return self.retry_at <= now
+        return self.kind != SyncKind.CLICKS and self.updated_at < now - self.LOST_AFTER
+
+    @property
     def duration(self):
         return (self.finished_at or timezone.now()) - self.started_at
 
@@ -126,6 +149,26 @@ class ProcessedActionUpdate(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["connection", "update_id"], name="processed_update_once"),
         ]
+
+
+class NetworkProgram(models.Model):
+    """A program (Impact CampaignId) seen on a connection's synced actions.
+
+    The click export needs the account's programs; a token without the Campaigns scope
+    cannot list them, so they are learned from the actions as they are stored.
+    """
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+")
+    connection = models.ForeignKey(NetworkConnection, models.CASCADE, related_name="programs")
+    program_id = models.CharField(max_length=40)
+    name = models.CharField(max_length=200, blank=True)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["connection", "program_id"], name="networkprogram_once")]
+
+    def __str__(self):
+        return self.name or self.program_id
 
 
 class ClickExportJob(TimeStamped):

@@ -1,7 +1,8 @@
 """Network connections and the Impact syncs.
 
 Connections: create/edit with a real credential check, encrypted Auth Token, postback
-secret rotation, key rotation for every stored credential.
+secret rotation, key rotation for every stored credential. Entering credentials for the
+first time, or for another Account SID, starts the connection's sync history afresh.
 
 Syncs (each a SyncRun; Celery tasks in networks/tasks.py only call these):
 - Actions: windows of at most 45 days from the stored cursor (minus an overlap) to now,
@@ -10,17 +11,22 @@ Syncs (each a SyncRun; Celery tasks in networks/tasks.py only call these):
   goes through tracking's record_conversion (external id = ActionId), so a postback and
   a sync of one sale are one conversion. A second pass over LockingDate picks up
   pending actions that locked (Impact does not count that transition as an update).
+  The programs (CampaignId) the actions belong to are remembered for the click export.
 - ActionUpdates: the change feed. Each update Id is remembered in the same transaction as
   its effect, so a repeated run changes nothing twice. A reversal is applied directly; any
-  other change re-reads the Action (absolute amounts, never summed deltas).
-- Click export: one ClickExport per program (Impact Campaigns with an active contract) for
-  the previous UTC day, at most 10 a day per connection and never the same one twice; the
-  job is polled by re-scheduled tasks, the result downloaded and daily click counts per
-  program and SubId1 stored.
+  other change needs the Action's absolute amounts, read as windows of Actions by
+  last-update date around the updates' dates (a page of 2,000 at a time), and one by one
+  only for the few those windows miss.
+- Click export: one ClickExport per program (Impact Campaigns with an active contract, or
+  the programs learned from the actions when the token may not read Campaigns) for the
+  last day that has ended in the account's time zone, at most 10 a day per connection and
+  never the same one twice; the job is polled by re-scheduled tasks, the result downloaded
+  and daily click counts per program and SubId1 stored.
 
 Errors: 401 marks the connection broken (its schedule stops until new credentials are
-saved); 403 names the endpoint; 429 waits at least Retry-After; 5xx/timeouts back off
-(capped, with jitter); a malformed body fails the run with a clear message.
+saved); 403 names the endpoint; 429 waits at least Retry-After (and blocks the whole limit
+group for every worker); 5xx/timeouts back off (capped, with jitter), at most 5 in a row per
+run; a malformed body fails the run with a clear message.
 """
 
 import ipaddress
@@ -29,6 +35,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.contrib.auth.hashers import make_password
@@ -43,6 +50,7 @@ from networks.models import (
     ClickExportJob,
     NetworkClickCount,
     NetworkConnection,
+    NetworkProgram,
     ProcessedActionUpdate,
     SyncKind,
     SyncRun,
@@ -61,13 +69,16 @@ INITIAL_LOOKBACK = timedelta(days=90)
 MIN_WINDOW = timedelta(minutes=10)
 MAX_SPLITS = 8  # 45 days halved 8 times is about 4 hours
 STALE_AFTER = timedelta(minutes=15)  # a running run without progress this long lost its worker
-LOST_AFTER = timedelta(minutes=10)  # a waiting run this far past its retry time lost its task message
-MAX_ATTEMPTS = 6
+LOST_AFTER = SyncRun.LOST_AFTER
+MAX_SERVER_TRIES = 5  # 5xx answers or timeouts in a row a run accepts before it fails
 UPDATE_CHUNK = 50  # change-feed updates applied per transaction
+# Actions re-read for the change feed: the window of last-update dates around the updates' UpdateDates.
+UPDATE_WINDOW_MARGIN = timedelta(hours=1)
+FEW_SINGLE_READS = 10  # actions missed by that window: read one by one rather than a second window
 RETRY_BASE = 60.0
 RETRY_CAP = 1800.0
 INTERVALS = {SyncKind.ACTIONS: timedelta(hours=1), SyncKind.UPDATES: timedelta(hours=1)}
-CLICKS_HOUR_UTC = 4  # the previous day's clicks are requested after 04:00 UTC
+CLICKS_HOUR = 4  # the previous day's clicks are requested after 04:00 in the account's time zone
 POLL_FIRST = 30
 POLL_CAP = 900
 ERROR_POLL = 900  # Impact retries an ERROR job every 15 minutes
@@ -77,9 +88,10 @@ STATUSES = {"PENDING": "pending", "APPROVED": "approved", "REVERSED": "reversed"
 
 @dataclass
 class Outcome:
-    """What a task should do next: nothing, or run again in ``retry_in`` seconds."""
+    """What a task should do next: nothing, or run again in ``retry_in`` seconds (and why)."""
 
     retry_in: int | None = None
+    reason: str = ""
 
 
 # Connections -----------------------------------------------------------------------------------
@@ -99,21 +111,60 @@ def parse_allowlist(text: str) -> list[str]:
     return ranges
 
 
-def check_impact_credentials(*, account_sid: str, auth_token: str) -> dict:
-    """One real call (CompanyInformation); DomainError with plain words when Impact says no."""
+@dataclass
+class CredentialCheck:
+    """What Impact said about a token: its account information (when readable) and the
+    endpoints it may not use (403)."""
+
+    company: dict | None
+    refused: list[str]
+
+    @property
+    def timezone(self) -> str:
+        """CompanyInformation's Timezone when it is an IANA name we know, else ""."""
+        name = str((self.company or {}).get("Timezone") or "").strip()
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            return ""
+        return name
+
+    def warning(self, setting: str) -> str:
+        if not self.refused:
+            return ""
+        text = f"Impact accepted the credentials, but this token may not read {' or '.join(self.refused)} (403)."
+        if "CompanyInformation" in self.refused:
+            text += (
+                f" The account's time zone is therefore taken from this connection's setting ({setting}): "
+                "the click export asks only for days that have ended there."
+            )
+        if "Actions" in self.refused:
+            text += " The Actions and Action updates syncs fail until the token has the Actions scope."
+        return text
+
+
+def check_impact_credentials(*, account_sid: str, auth_token: str) -> CredentialCheck:
+    """Real calls, as few as possible; DomainError with plain words when Impact says no.
+
+    CompanyInformation first (it also gives the account's time zone). A scoped token may not
+    read it: then a one-minute window of Actions proves the credentials instead, and the
+    refused endpoints are reported, not treated as a failure.
+    """
     try:
         with ImpactClient(account_sid=account_sid, auth_token=auth_token, retries=1) as client:
-            return client.company_information()
+            try:
+                return CredentialCheck(client.company_information(), [])
+            except impact.ScopeError:
+                refused = ["CompanyInformation"]
+            try:
+                client.probe_actions()
+            except impact.ScopeError:
+                refused.append("Actions")
+            return CredentialCheck(None, refused)
     except impact.AuthError:
         raise DomainError(
             "Impact rejected this Account SID and Auth Token. Copy both again from Impact "
             "(Settings > API) and make sure the token belongs to this Account SID."
-        ) from None
-    except impact.ScopeError:
-        raise DomainError(
-            "Impact accepted the credentials but this Auth Token may not read the account's "
-            "CompanyInformation (403). Use a token with the CompanyInformation, Actions, ActionUpdates, "
-            "Campaigns, ClickExport and Jobs scopes, or the account's full-access token."
         ) from None
     except impact.RateLimited as e:
         raise DomainError(f"Impact is rate limiting this account; try again in {e.retry_after} seconds.") from None
@@ -127,6 +178,8 @@ def save_connection(*, workspace, data: dict, connection: NetworkConnection | No
 
     An Impact connection's credentials are checked with Impact before anything is stored
     whenever the Account SID or Auth Token changes; the token is stored encrypted only.
+    Credentials entered for the first time, or for another Account SID, start the
+    connection's sync history afresh (see reset_sync_history).
     """
     creating = connection is None
     kind = data["kind"] if creating else connection.kind
@@ -137,6 +190,7 @@ def save_connection(*, workspace, data: dict, connection: NetworkConnection | No
     conn.settlement_day = data["settlement_day"]
     conn.ip_allowlist = "\n".join(allowlist)
     conn.sync_enabled = data.get("sync_enabled", True)
+    conn.timezone = data.get("timezone") or conn.timezone or "UTC"
     username = (data.get("basic_auth_username") or "").strip()
     password = data.get("basic_auth_password") or ""
     if not username:
@@ -145,17 +199,21 @@ def save_connection(*, workspace, data: dict, connection: NetworkConnection | No
         conn.basic_auth_username, conn.basic_auth_password_hash = username, make_password(password)
     elif username != conn.basic_auth_username or not conn.basic_auth_password_hash:
         raise DomainError("Enter a password for the postback HTTP Basic auth user.")
+    fresh = False
     if kind == NetworkKind.IMPACT:
-        _apply_impact_credentials(conn, data, creating=creating)
+        fresh = _apply_impact_credentials(conn, data, creating=creating)
     elif kind == NetworkKind.SHAREASALE:
         connections.apply_shareasale_credentials(conn, data, creating=creating)
     elif kind == NetworkKind.AWIN:
         connections.apply_awin_credentials(conn, data, creating=creating)
     conn.save()
+    if fresh and not creating:
+        reset_sync_history(connection=conn)
     return conn
 
 
-def _apply_impact_credentials(conn: NetworkConnection, data: dict, *, creating: bool) -> None:
+def _apply_impact_credentials(conn: NetworkConnection, data: dict, *, creating: bool) -> bool:
+    """Check and store new credentials; True when they start a new sync history."""
     sid = (data.get("account_sid") or "").strip()
     token = (data.get("auth_token") or "").strip()
     if not impact.ACCOUNT_SID_RE.match(sid):
@@ -163,13 +221,38 @@ def _apply_impact_credentials(conn: NetworkConnection, data: dict, *, creating: 
     if not token and (creating or not conn.credentials_encrypted or sid != conn.account_sid):
         raise DomainError("Enter the Auth Token for this Account SID.")
     if not token:
-        return
-    check_impact_credentials(account_sid=sid, auth_token=token)
+        return False
+    check = check_impact_credentials(account_sid=sid, auth_token=token)
+    fresh = not conn.credentials_encrypted or sid != conn.account_sid
     conn.account_sid = sid
     conn.credentials_encrypted = encrypt_credentials({"auth_token": token})
     conn.credentials_checked_at = timezone.now()
+    conn.network_timezone = check.timezone
     conn.status = NetworkConnection.Status.ACTIVE
-    conn.status_message = ""
+    conn.status_message = check.warning(conn.timezone)[:500]
+    return fresh
+
+
+def reset_sync_history(*, connection: NetworkConnection) -> None:
+    """Forget what the syncs remembered for the connection's previous account (or demo data):
+    runs, cursors, applied updates, click exports and counts, learned programs. A run still
+    active is kept, marked failed, so a new one can start. The next Actions run reads the
+    first 90 days again."""
+    now = timezone.now()
+    active = list(SyncRun.objects.filter(connection=connection, status__in=SyncRun.ACTIVE).values_list("id", flat=True))
+    SyncRun.objects.filter(id__in=active).update(
+        status=SyncRun.Status.FAILED,
+        error="The connection's credentials changed; the next run starts afresh.",
+        finished_at=now,
+        retry_at=None,
+        updated_at=now,
+    )
+    SyncState.objects.filter(connection=connection).delete()
+    ProcessedActionUpdate.objects.filter(connection=connection).delete()
+    ClickExportJob.objects.filter(connection=connection).delete()
+    NetworkClickCount.objects.filter(connection=connection).delete()
+    NetworkProgram.objects.filter(connection=connection).delete()
+    SyncRun.objects.filter(connection=connection).exclude(id__in=active).delete()
 
 
 def rotate_postback_secret(*, connection: NetworkConnection) -> NetworkConnection:
@@ -197,7 +280,12 @@ def client_for(connection: NetworkConnection) -> ImpactClient:
     if not connection.account_sid or not connection.credentials_encrypted:
         raise DomainError("This connection has no Impact credentials yet.")
     token = decrypt_credentials(connection.credentials_encrypted).get("auth_token", "")
-    return ImpactClient(account_sid=connection.account_sid, auth_token=token, connection_key=str(connection.code))
+    return ImpactClient(
+        account_sid=connection.account_sid,
+        auth_token=token,
+        connection_key=str(connection.code),
+        max_server_failures=MAX_SERVER_TRIES,
+    )
 
 
 def mark_connection_broken(*, connection: NetworkConnection, message: str) -> None:
@@ -252,7 +340,12 @@ def _expire_stale_runs(*, connection, kind) -> None:
 
 
 def request_sync(*, connection: NetworkConnection, kind: str, trigger: str, since: datetime | None = None) -> SyncRun:
-    """ "Sync now" and the command: a new run, enqueued once the transaction commits."""
+    """ "Sync now": a new run, enqueued once the transaction commits.
+
+    When a run of this kind is still active, it is re-enqueued if its wait is over (nobody
+    resumed it: a lost task message, or a command that handed it on); otherwise DomainError
+    says what it is waiting for and until when.
+    """
     if kind not in SyncKind.values:
         raise DomainError(f"Unknown sync kind {kind!r}.")
     if connection.kind != NetworkKind.IMPACT:
@@ -263,9 +356,42 @@ def request_sync(*, connection: NetworkConnection, kind: str, trigger: str, sinc
         raise DomainError("Add the Impact Account SID and Auth Token first.")
     run = start_sync_run(connection=connection, kind=kind, trigger=trigger, since=since)
     if run is None:
-        raise DomainError(f"A {SyncKind(kind).label.lower()} sync is already running for {connection.label}.")
+        run = overdue_run(connection=connection, kind=kind)
+        if run is None:
+            raise DomainError(describe_active_run(connection, kind))
     _enqueue_on_commit(run)
     return run
+
+
+def overdue_run(*, connection: NetworkConnection, kind: str) -> SyncRun | None:
+    """The active run of this kind when its wait is over and nobody took it up (SyncRun.is_overdue)."""
+    run = SyncRun.objects.filter(connection=connection, kind=kind, status=SyncRun.Status.WAITING).first()
+    return run if run is not None and run.is_overdue else None
+
+
+def describe_active_run(connection: NetworkConnection, kind: str) -> str:
+    """Why a new run of this kind cannot start now, in the words "Sync now" and the command both use."""
+    label = SyncKind(kind).label.lower()
+    run = SyncRun.objects.filter(connection=connection, kind=kind, status__in=SyncRun.ACTIVE).first()
+    if run is not None and run.status == SyncRun.Status.WAITING and run.retry_at:
+        return (
+            f"The {label} sync of {connection.label} is waiting ({run.note.rstrip('.')}); "
+            f"it resumes by itself at {run.retry_at.astimezone(UTC):%H:%M} UTC."
+        )
+    return f"The {label} sync of {connection.label} is already running."
+
+
+def hand_run_to_worker(run: SyncRun, countdown: int) -> bool:
+    """Let a worker resume a waiting run after ``countdown`` seconds; False when the task
+    queue cannot be reached (the beat's resume_lost_work_all_workspaces takes it then)."""
+    from networks.tasks import run_sync as run_sync_task
+
+    try:
+        run_sync_task.apply_async(args=[run.id], countdown=countdown)
+    except Exception:  # noqa: BLE001 - no broker: the run stays waiting and is found as lost work
+        log.warning("could not enqueue sync run %s; the beat resumes it", run.id, exc_info=True)
+        return False
+    return True
 
 
 def _enqueue_on_commit(run: SyncRun) -> None:
@@ -300,6 +426,7 @@ def execute_sync_run(*, run: SyncRun) -> Outcome:
         return _finish(run, SyncRun.Status.FAILED, error=f"The connection is {connection.status}; sync skipped.")
     try:
         with client_for(connection) as client:
+            client.server_failures = run.attempts  # in a row, over this run's earlier tasks
             try:
                 if run.kind == SyncKind.ACTIONS:
                     _sync_actions(run, connection, client)
@@ -311,7 +438,8 @@ def execute_sync_run(*, run: SyncRun) -> Outcome:
                         return Outcome()
             finally:
                 run.requests += client.requests
-                run.save(update_fields=["requests", "updated_at"])
+                run.attempts = client.server_failures
+                run.save(update_fields=["requests", "attempts", "updated_at"])
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the run
         return _handle_error(run, connection, exc)
     _finish(run, SyncRun.Status.SUCCEEDED)
@@ -331,15 +459,19 @@ def _handle_error(run: SyncRun, connection: NetworkConnection, exc: Exception) -
         _finish(run, SyncRun.Status.FAILED, error=str(exc))
         return Outcome()
     if isinstance(exc, impact.RateLimited):
-        return _wait(run, exc.retry_after, exc.message)
+        return _wait(run, exc.retry_after, exc.message, reason="rate limit")
     if isinstance(exc, impact.ServerError):
-        run.attempts += 1
-        run.save(update_fields=["attempts", "updated_at"])
-        if run.attempts >= MAX_ATTEMPTS:
-            _finish(run, SyncRun.Status.FAILED, error=f"{exc.message} Gave up after {run.attempts} attempts.")
+        if run.attempts >= MAX_SERVER_TRIES:
+            _finish(
+                run,
+                SyncRun.Status.FAILED,
+                error=f"{exc.message} Gave up after {run.attempts} tries; the next run resumes from the last "
+                "stored window.",
+            )
             return Outcome()
         delay = impact.backoff_seconds(run.attempts, base=RETRY_BASE, cap=RETRY_CAP)
-        return _wait(run, int(delay) + 1, f"{exc.message} Retrying (attempt {run.attempts + 1}).")
+        note = f"{exc.message} Try {run.attempts + 1} of {MAX_SERVER_TRIES} next."
+        return _wait(run, int(delay) + 1, note, reason="Impact server error")
     if isinstance(exc, impact.ScopeError | impact.MalformedBody | impact.RequestRejected | impact.WindowError):
         message = getattr(exc, "message", str(exc))
         _finish(run, SyncRun.Status.FAILED, error=message)
@@ -352,12 +484,12 @@ def _handle_error(run: SyncRun, connection: NetworkConnection, exc: Exception) -
     return Outcome()
 
 
-def _wait(run: SyncRun, seconds: int, note: str) -> Outcome:
+def _wait(run: SyncRun, seconds: int, note: str, *, reason: str = "") -> Outcome:
     run.status = SyncRun.Status.WAITING
     run.retry_at = timezone.now() + timedelta(seconds=seconds)
     run.note = note[:500]
     run.save(update_fields=["status", "retry_at", "note", "updated_at"])
-    return Outcome(retry_in=seconds)
+    return Outcome(retry_in=seconds, reason=reason)
 
 
 def _finish(run: SyncRun, status: str, *, error: str = "") -> Outcome:
@@ -547,6 +679,7 @@ def _sync_actions(run: SyncRun, connection: NetworkConnection, client: ImpactCli
         for page in window_pages:
             run.pages_total = max(run.pages_total, run.pages_done + page.numpages - page.number + 1)
             store_actions(run=run, connection=connection, records=page.records)
+            remember_programs(connection=connection, records=page.records)
         _advance(run, state, hi)
     if not fresh:
         _sync_locked_actions(run, connection, client, state)
@@ -564,8 +697,36 @@ def _sync_locked_actions(run: SyncRun, connection, client, state: SyncState) -> 
     for _lo, _hi, window_pages in _windows(pages, start, end):
         for page in window_pages:
             store_actions(run=run, connection=connection, records=page.records)
+            remember_programs(connection=connection, records=page.records)
     state.locking_cursor_at = end
     state.save(update_fields=["locking_cursor_at", "updated_at"])
+
+
+def remember_programs(*, connection: NetworkConnection, records: list[dict]) -> None:
+    """Note the programs (CampaignId, CampaignName) of a page of actions for the click export."""
+    names = {}
+    for record in records:
+        program_id = str(record.get("CampaignId") or "").strip()
+        if program_id:
+            names[program_id[:40]] = (record.get("CampaignName") or "")[:200]
+    if not names:
+        return
+    now = timezone.now()
+    NetworkProgram.objects.bulk_create(
+        [
+            NetworkProgram(
+                workspace_id=connection.workspace_id,
+                connection=connection,
+                program_id=program_id,
+                name=name,
+                last_seen_at=now,
+            )
+            for program_id, name in names.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["connection", "program_id"],
+        update_fields=["name", "last_seen_at"],
+    )
 
 
 # Action updates ---------------------------------------------------------------------------------
@@ -591,8 +752,10 @@ def store_action_updates(*, run: SyncRun, connection: NetworkConnection, records
     Reversals are applied as they are. Other changes need Impact's absolute amounts
     (deltas are never summed onto what the Actions sync stored): when the Actions sync
     has already read past the update (its cursor is later), the conversion has them;
-    otherwise the Action is re-read. Updates are applied in small chunks, each its own
-    transaction, so an hourly rate limit hit half-way keeps what was done.
+    otherwise the Action is read again, all of a page's actions together as windows of
+    Actions by last-update date (see read_changed_actions). Updates are applied in small
+    chunks, each its own transaction, so an hourly rate limit hit half-way keeps what was
+    done.
     """
     by_id = {str(r["Id"]): r for r in records if r.get("Id") and r.get("ActionId")}
     run.rejected_count += len(records) - len(by_id)
@@ -603,38 +766,93 @@ def store_action_updates(*, run: SyncRun, connection: NetworkConnection, records
     )
     pending = [(uid, r) for uid, r in by_id.items() if uid not in done]
     run.unchanged_count += len(by_id) - len(pending)
+    covered = _covered_updates(connection, pending)
+    wanted = {
+        str(r["ActionId"]): _update_date(r)
+        for uid, r in pending
+        if uid not in covered and (r.get("State") or "").upper() != "REVERSED"
+    }
+    actions = read_changed_actions(client, wanted)
+    for i in range(0, len(pending), UPDATE_CHUNK):
+        _apply_updates(run, connection, client, pending[i : i + UPDATE_CHUNK], covered, actions)
+    run.pages_done += 1
+    run.save()
+
+
+def _update_date(update: dict) -> datetime | None:
+    try:
+        return impact.parse_datetime_value(update.get("UpdateDate"), "UpdateDate")
+    except impact.MalformedBody:
+        return None
+
+
+def _covered_updates(connection: NetworkConnection, pending: list[tuple[str, dict]]) -> set[str]:
+    """Updates the Actions sync has read past: their conversion already has the amounts."""
     actions_cursor = (
         SyncState.objects.filter(connection=connection, kind=SyncKind.ACTIONS)
         .values_list("cursor_at", flat=True)
         .first()
     )
-    for i in range(0, len(pending), UPDATE_CHUNK):
-        _apply_updates(run, connection, client, pending[i : i + UPDATE_CHUNK], actions_cursor)
-    run.pages_done += 1
-    run.save()
-
-
-def _apply_updates(run, connection, client, chunk, actions_cursor) -> None:
+    if actions_cursor is None:
+        return set()
     known = set(
         Conversion.objects.filter(
             workspace_id=connection.workspace_id,
             network=connection.kind,
-            dedupe_key__in=[str(r["ActionId"]) for _, r in chunk],
+            dedupe_key__in=[str(r["ActionId"]) for _, r in pending],
         ).values_list("dedupe_key", flat=True)
     )
-    # Re-read the actions this chunk needs before opening the transaction (no HTTP inside it).
-    actions, covered = {}, set()
+    covered = set()
+    for uid, r in pending:
+        updated_at = _update_date(r)
+        if str(r["ActionId"]) in known and updated_at and updated_at < actions_cursor - OVERLAP / 24:
+            covered.add(uid)
+    return covered
+
+
+def read_changed_actions(client: ImpactClient, wanted: dict[str, datetime | None]) -> dict[str, dict]:
+    """The current Action for each id in ``wanted`` (id -> the update's UpdateDate), read as
+    windows of Actions by last-update date rather than one request per action.
+
+    An action's last update is at or after its update's UpdateDate, so the window from the
+    earliest UpdateDate (less a margin) to the latest (plus a margin) finds every action not
+    changed again since; a second window up to now finds those that were (when more than a
+    few are missing). Whatever is still missing is left to single reads (_apply_updates).
+    Pages stop once all are found.
+    """
+    found: dict[str, dict] = {}
+    dates = [d for d in wanted.values() if d is not None]
+    if not dates:
+        return found
+    now = timezone.now()
+    oldest = now - impact.MAX_AGE + timedelta(hours=1)
+    start = max(min(dates) - UPDATE_WINDOW_MARGIN, oldest)
+    middle = min(max(dates) + UPDATE_WINDOW_MARGIN, now)
+
+    def pages(a, b):
+        return client.iter_actions(start=a, end=b, date_filter="updated")
+
+    for lo, hi in ((min(start, middle - MIN_WINDOW), middle), (middle, now)):
+        if hi - lo < MIN_WINDOW or (lo == middle and len(wanted) - len(found) <= FEW_SINGLE_READS):
+            break  # the first window reached now, or a few single reads cost less than a window
+        for _lo, _hi, window_pages in _windows(pages, lo, hi):
+            for page in window_pages:
+                for record in page.records:
+                    action_id = str(record.get("Id") or "")
+                    if action_id in wanted:
+                        found[action_id] = record
+                if len(found) == len(wanted):
+                    return found
+    return found
+
+
+def _apply_updates(run, connection, client, chunk, covered: set[str], actions: dict[str, dict]) -> None:
+    # Single reads only for the actions the windows did not find, before the transaction (no HTTP inside it).
     for uid, r in chunk:
-        if (r.get("State") or "").upper() == "REVERSED" or r["ActionId"] in actions:
+        action_id = str(r["ActionId"])
+        if uid in covered or (r.get("State") or "").upper() == "REVERSED" or action_id in actions:
             continue
-        try:
-            updated_at = impact.parse_datetime_value(r.get("UpdateDate"), "UpdateDate")
-        except impact.MalformedBody:
-            updated_at = None
-        if r["ActionId"] in known and updated_at and actions_cursor and updated_at < actions_cursor - OVERLAP / 24:
-            covered.add(uid)  # the Actions sync read this action after the change
-            continue
-        actions[r["ActionId"]] = client.action(r["ActionId"])
+        actions[action_id] = client.action(action_id)
     with transaction.atomic():
         for uid, r in chunk:
             try:
@@ -648,7 +866,7 @@ def _apply_updates(run, connection, client, chunk, actions_cursor) -> None:
                     if uid in covered:
                         run.unchanged_count += 1
                         continue
-                    data = _update_to_data(r, actions.get(r["ActionId"]), connection)
+                    data = _update_to_data(r, actions.get(str(r["ActionId"])), connection)
                     _count(run, record_conversion(connection=connection, data=data, source=ConversionSource.API_SYNC))
             except IntegrityError:
                 run.unchanged_count += 1  # a concurrent run applied it
@@ -675,14 +893,49 @@ def _update_to_data(update: dict, action: dict | None, connection) -> Conversion
 # Click exports -----------------------------------------------------------------------------------
 
 
-def programs_for(connection: NetworkConnection, client: ImpactClient) -> list[tuple[str, str]]:
-    """Programs to export clicks for: the account's Campaigns with an active contract."""
-    programs = []
-    for campaign in client.iter_campaigns():
-        program_id = campaign.get("CampaignId")
-        if program_id and (campaign.get("ContractStatus") or "Active") == "Active":
-            programs.append((str(program_id), campaign.get("CampaignName") or ""))
-    return programs
+def programs_for(connection: NetworkConnection, client: ImpactClient) -> tuple[list[tuple[str, str]], str]:
+    """Programs to export clicks for, and a note for the run.
+
+    The account's Campaigns with an active contract; when the token may not read Campaigns
+    (a scoped token needs only Actions, Clicks and Jobs Management), the programs seen on
+    the connection's synced actions (their CampaignId), most recent first.
+    """
+    try:
+        programs = []
+        for campaign in client.iter_campaigns():
+            program_id = campaign.get("CampaignId")
+            if program_id and (campaign.get("ContractStatus") or "Active") == "Active":
+                programs.append((str(program_id), campaign.get("CampaignName") or ""))
+        return programs, ""
+    except impact.ScopeError:
+        learned = list(
+            NetworkProgram.objects.filter(connection=connection)
+            .order_by("-last_seen_at", "program_id")
+            .values_list("program_id", "name")
+        )
+    note = "This token may not read Campaigns (403), so the programs come from the synced actions"
+    if not learned:
+        note += "; none yet (each Actions sync notes the programs of the actions it reads)."
+    return learned, note + "."
+
+
+def account_timezone(connection: NetworkConnection, client: ImpactClient) -> ZoneInfo:
+    """The account's time zone: CompanyInformation's Timezone when the token may read it
+    (remembered on the connection), else the connection's time zone setting."""
+    try:
+        company = client.company_information()
+    except impact.ScopeError:
+        return connection.account_timezone
+    name = CredentialCheck(company, []).timezone
+    if name and name != connection.network_timezone:
+        connection.network_timezone = name
+        connection.save(update_fields=["network_timezone", "updated_at"])
+    return connection.account_timezone
+
+
+def click_export_day(tz: ZoneInfo, now: datetime) -> date:
+    """The last day that has ended in the account's time zone: never the day still running there."""
+    return now.astimezone(tz).date() - timedelta(days=1)
 
 
 def exports_today(connection: NetworkConnection) -> int:
@@ -695,15 +948,25 @@ def exports_today(connection: NetworkConnection) -> int:
 
 
 def _request_click_exports(run: SyncRun, connection: NetworkConnection, client: ImpactClient) -> bool:
-    """Submit the day's exports; True when jobs are now queued (the run waits on their polls)."""
-    day = (run.window_start or timezone.now() - timedelta(days=1)).astimezone(UTC).date()
+    """Submit the day's exports; True when jobs are now queued (the run waits on their polls).
+
+    The day is one that has ended in the account's time zone (Impact's ``Date`` is a day
+    there, and its clicks are still being processed until the next day), fixed on the
+    run's first try so a resumed run asks for the same day.
+    """
     if run.window_start is None:
-        start = datetime.combine(day, time.min, tzinfo=UTC)
-        run.window_start, run.window_end = start, start + timedelta(days=1)
+        tz = account_timezone(connection, client)
+        day = click_export_day(tz, timezone.now())
+        run.window_start = datetime.combine(day, time.min, tzinfo=tz)
+        run.window_end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
         run.save(update_fields=["window_start", "window_end", "updated_at"])
+    else:
+        tz = connection.account_timezone
+        day = min(run.window_start.astimezone(tz).date(), click_export_day(tz, timezone.now()))
     quota = impact.CLICK_EXPORTS_PER_DAY - exports_today(connection)
     skipped = []
-    for program_id, name in programs_for(connection, client):
+    programs, programs_note = programs_for(connection, client)
+    for program_id, name in programs:
         job, created = ClickExportJob.objects.get_or_create(
             connection=connection,
             program_id=program_id,
@@ -725,13 +988,15 @@ def _request_click_exports(run: SyncRun, connection: NetworkConnection, client: 
         _enqueue_poll(job, POLL_FIRST)
     jobs = ClickExportJob.objects.filter(run=run)
     run.pages_total = jobs.count()
+    notes = [programs_note] if programs_note else []
     if skipped:
-        run.note = f"Daily limit of {impact.CLICK_EXPORTS_PER_DAY} exports reached; not exported: {', '.join(skipped)}"
+        limit = impact.CLICK_EXPORTS_PER_DAY
+        notes.append(f"Daily limit of {limit} exports reached; not exported: {', '.join(skipped)}")
+    elif not run.pages_total:
+        notes.append(f"Clicks for {day} were already exported." if programs else "No active programs to export.")
+    run.note = " ".join(notes)[:500]
     run.save(update_fields=["pages_total", "note", "updated_at"])
     if not run.pages_total:
-        if not run.note:
-            run.note = f"Clicks for {day} were already exported, or there are no active programs."
-            run.save(update_fields=["note", "updated_at"])
         return False
     run.status = SyncRun.Status.WAITING
     run.save(update_fields=["status", "updated_at"])
@@ -871,10 +1136,15 @@ def _settle_click_run(run_id: int) -> None:
 # Schedule --------------------------------------------------------------------------------------
 
 
-def next_run_time(kind: str, now: datetime) -> datetime:
+def next_run_time(kind: str, now: datetime, tz: ZoneInfo | None = None) -> datetime:
+    """When a sync of this kind is next due; the click export at CLICKS_HOUR in the account's time zone."""
     if kind == SyncKind.CLICKS:
-        today = datetime.combine(now.astimezone(UTC).date(), time(CLICKS_HOUR_UTC), tzinfo=UTC)
-        return today if today > now else today + timedelta(days=1)
+        tz = tz or ZoneInfo("UTC")
+        local = now.astimezone(tz)
+        today = datetime.combine(local.date(), time(CLICKS_HOUR), tzinfo=tz)
+        if today > now:
+            return today
+        return datetime.combine(local.date() + timedelta(days=1), time(CLICKS_HOUR), tzinfo=tz)
     return now + INTERVALS[kind]
 
 
@@ -891,12 +1161,13 @@ def dispatch_due_syncs_all_workspaces(*, now: datetime | None = None) -> list[in
                 state = _state(connection, kind)
                 if state.next_run_at and state.next_run_at > now:
                     continue
-                if kind == SyncKind.CLICKS and state.next_run_at is None and now.hour < CLICKS_HOUR_UTC:
-                    state.next_run_at = next_run_time(kind, now)
+                tz = connection.account_timezone
+                if kind == SyncKind.CLICKS and state.next_run_at is None and now.astimezone(tz).hour < CLICKS_HOUR:
+                    state.next_run_at = next_run_time(kind, now, tz)
                     state.save(update_fields=["next_run_at", "updated_at"])
                     continue
                 run = start_sync_run(connection=connection, kind=kind, trigger=SyncRun.Trigger.SCHEDULE)
-                state.next_run_at = next_run_time(kind, now)
+                state.next_run_at = next_run_time(kind, now, tz)
                 state.save(update_fields=["next_run_at", "updated_at"])
                 if run is not None:
                     _enqueue_on_commit(run)
@@ -931,8 +1202,21 @@ def resume_lost_work_all_workspaces(*, now: datetime | None = None) -> tuple[int
 
 
 def parse_since(value: str) -> datetime:
+    """The command's --since (YYYY-MM-DD) as the start of that day, checked by check_since."""
     try:
         day = date.fromisoformat(value)
     except ValueError:
         raise DomainError("Give --since as YYYY-MM-DD.") from None
+    return check_since(day)
+
+
+def check_since(day: date, *, today: date | None = None) -> datetime:
+    """A sync window's first day (UTC midnight): in the past, and not more than 3 years back
+    (Impact keeps no older actions); DomainError says which rule it breaks."""
+    today = today or timezone.now().astimezone(UTC).date()
+    if day > today:
+        raise DomainError("Pick a day that is not in the future.")
+    oldest = today - impact.MAX_AGE + timedelta(days=1)
+    if day < oldest:
+        raise DomainError(f"Impact keeps actions for 3 years: pick {oldest.isoformat()} or later.")
     return datetime.combine(day, time.min, tzinfo=UTC)

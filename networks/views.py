@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from networks import selectors, services
-from networks.forms import ConnectionForm
+from networks.forms import ConnectionForm, SyncNowForm
 from networks.models import NetworkConnection, SyncKind, SyncRun
 from offers.models import NetworkKind
 from workspaces.access import get_connection, get_for_request
@@ -42,6 +42,7 @@ def add_connection(request):
             form.add_error(getattr(e, "field", None), e.message)
         else:
             messages.success(request, f"Connected {conn.label}.")
+            _warn(request, conn)
             return redirect("networks:detail", code=conn.code)
     return render(request, "networks/form.html", {"form": form, "connection": None}, status=_status(form))
 
@@ -59,6 +60,7 @@ def edit_connection(request, code):
         "account_sid": conn.account_sid if conn.kind == NetworkKind.IMPACT else "",
         "shareasale_affiliate_id": conn.account_sid if conn.kind == NetworkKind.SHAREASALE else "",
         "awin_publisher_id": conn.account_sid if conn.kind == NetworkKind.AWIN else "",
+        "timezone": conn.timezone,
         "sync_enabled": conn.sync_enabled,
     }
     form = ConnectionForm(request.POST or None, initial=initial, connection=conn)
@@ -70,8 +72,15 @@ def edit_connection(request, code):
             form.add_error(getattr(e, "field", None), e.message)
         else:
             messages.success(request, f"Saved {conn.label}.")
+            _warn(request, conn)
             return redirect("networks:detail", code=conn.code)
     return render(request, "networks/form.html", {"form": form, "connection": conn}, status=_status(form))
+
+
+def _warn(request, conn) -> None:
+    # Saved, but Impact refused some endpoints to this token: say which, and what follows.
+    if conn.status == NetworkConnection.Status.ACTIVE and conn.status_message:
+        messages.warning(request, conn.status_message)
 
 
 def _status(form) -> int:
@@ -126,20 +135,26 @@ def rotate_secret(request, code):
 
 
 @workspace_view("manage")
-@require_POST
 def sync_now(request, code, kind):
     conn = _get_connection(request, code, write=True)
     if kind not in SyncKind.values:
         messages.error(request, "Unknown sync kind.")
         return redirect("networks:list")
-    try:
-        services.request_sync(connection=conn, kind=kind, trigger=SyncRun.Trigger.MANUAL)
-    except DomainError as e:
-        messages.error(request, e.message)
-    else:
-        messages.success(request, f"{SyncKind(kind).label} sync of {conn.label} started.")
-    back = request.POST.get("next", "")
-    return redirect(back if back.startswith("/networks/") and "//" not in back else "networks:list")
+    form = SyncNowForm(request.POST if request.method == "POST" else None, kind=kind)
+    if request.method == "POST" and form.is_valid():
+        try:
+            run = services.request_sync(
+                connection=conn, kind=kind, trigger=SyncRun.Trigger.MANUAL, since=form.cleaned_data.get("since")
+            )
+        except DomainError as e:
+            messages.error(request, e.message)
+        else:
+            done = "resumed (its wait was over)" if run.retry_at else "started"
+            messages.success(request, f"{SyncKind(kind).label} sync of {conn.label} {done}.")
+        back = request.POST.get("next", "")
+        return redirect(back if back.startswith("/networks/") and "//" not in back else "networks:list")
+    ctx = {"connection": conn, "kind": SyncKind(kind), "form": form}
+    return render(request, "networks/sync_form.html", ctx, status=_status(form))
 
 
 @workspace_view()

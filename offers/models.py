@@ -2,6 +2,7 @@ import secrets
 import string
 import uuid
 from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.db import models
@@ -74,6 +75,11 @@ class NetworkConnection(TimeStamped):
     # conversions locked before the period's end (Impact: 1st, ShareASale: 20th, Awin: 15th).
     settlement_day = models.PositiveSmallIntegerField(default=1)
     sync_enabled = models.BooleanField(default=True)
+    # The network account's time zone (an IANA name): a network's "day" (Impact's click export
+    # Date) is a day there. The network's own answer wins (Impact: CompanyInformation's Timezone,
+    # stored in network_timezone); the setting is used when the API token may not read it.
+    timezone = models.CharField(max_length=64, default="UTC")
+    network_timezone = models.CharField(max_length=64, blank=True)
 
     class Meta:
         indexes = [
@@ -88,6 +94,15 @@ class NetworkConnection(TimeStamped):
 
     def __str__(self):
         return f"{self.label} ({self.get_kind_display()})"
+
+    @property
+    def account_timezone(self) -> ZoneInfo:
+        for name in (self.network_timezone, self.timezone):
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue  # blank or unknown: the next source
+        return ZoneInfo("UTC")
 
     def rotate_secret(self) -> None:
         self.postback_secret = random_secret()

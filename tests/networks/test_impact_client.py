@@ -207,6 +207,71 @@ def test_it_stops_when_impact_says_nothing_remains_this_hour():
 
 
 @respx.mock
+def test_actions_action_updates_and_single_actions_share_one_hourly_budget():
+    listing = respx.get(ACTIONS).respond(200, json=ACTIONS_EMPTY)
+    updates = respx.get(UPDATES).respond(200, json=UPDATES_EMPTY)
+    single = respx.get(f"{ACTIONS}/1000.1.1").respond(200, json={"Id": "1000.1.1"})
+    start, end = window()
+    c = client()
+    c.limiter.limits = {"performance": 3, "other": 10}
+    next(c.iter_actions(start=start, end=end))
+    next(c.iter_action_updates(start=start, end=end))
+    c.action("1000.1.1")
+    for call in (lambda: c.action("1000.1.1"), lambda: next(c.iter_action_updates(start=start, end=end))):
+        with pytest.raises(impact.RateLimited, match="limit of 3 requests per hour"):
+            call()
+    assert (listing.call_count, updates.call_count, single.call_count) == (1, 1, 1)
+
+
+@respx.mock
+def test_after_a_429_on_any_of_them_none_is_called_before_retry_after():
+    respx.get(UPDATES).respond(429, json={"Status": "ERROR"}, headers={"Retry-After": "120"})
+    listing = respx.get(ACTIONS).respond(200, json=ACTIONS_EMPTY)
+    single = respx.get(f"{ACTIONS}/1000.1.1").respond(200, json={"Id": "1000.1.1"})
+    campaigns = respx.get(f"{BASE}/Mediapartners/{SID}/Campaigns").respond(200, json=CAMPAIGNS_EMPTY)
+    start, end = window()
+    with pytest.raises(impact.RateLimited):
+        next(client().iter_action_updates(start=start, end=end))
+    other_worker = client()  # another process, same connection: the block lives in Redis
+    for call in (
+        lambda: other_worker.action("1000.1.1"),
+        lambda: next(other_worker.iter_actions(start=start, end=end)),
+    ):
+        with pytest.raises(impact.RateLimited) as info:
+            call()
+        assert 110 <= info.value.retry_after <= 121
+    assert listing.call_count == single.call_count == 0
+    # Other limit groups are not blocked.
+    assert list(other_worker.iter_campaigns()) == [] and campaigns.call_count == 1
+    # A different connection has its own budget.
+    elsewhere = ImpactClient(account_sid=SID, auth_token="t", base_url=BASE, connection_key="another-connection")
+    next(elsewhere.iter_actions(start=start, end=end))
+    assert listing.call_count == 1
+
+
+@respx.mock
+def test_a_429_on_click_export_blocks_only_click_exports():
+    respx.get(f"{BASE}/Mediapartners/{SID}/ClickExport").respond(429, headers={"Retry-After": "3600"})
+    listing = respx.get(ACTIONS).respond(200, json=ACTIONS_EMPTY)
+    c = client()
+    with pytest.raises(impact.RateLimited):
+        c.start_click_export(program_id="1000", day=datetime.now(UTC).date())
+    start, end = window()
+    next(c.iter_actions(start=start, end=end))
+    assert listing.call_count == 1
+
+
+@respx.mock
+def test_a_client_stops_retrying_at_its_cap_of_server_errors_in_a_row():
+    route = respx.get(ACTIONS).respond(503)
+    start, end = window()
+    c = client(retries=10, max_server_failures=5)
+    with pytest.raises(impact.ServerError, match=r"503 for /Actions \(5 times in a row\)"):
+        next(c.iter_actions(start=start, end=end))
+    assert route.call_count == 5 and c.server_failures == 5
+
+
+@respx.mock
 def test_a_click_export_download_follows_a_302_without_sending_credentials():
     download = f"{BASE}/Mediapartners/{SID}/Jobs/d8807a9f-a5ee-4e3f-ad2b-3dfd19d1915f/Download"
     respx.get(download).mock(
@@ -238,3 +303,6 @@ JSON = {"Content-Type": "application/json"}
 XML = {"Content-Type": "text/xml; charset=UTF-8"}
 HTML = {"Content-Type": "text/html"}
 ACTIONS_EMPTY = {"@page": "1", "@numpages": "1", "@total": "0", "@nextpageuri": "", "Actions": []}
+UPDATES = f"{BASE}/Mediapartners/{SID}/ActionUpdates"
+UPDATES_EMPTY = {"@page": "1", "@numpages": "1", "@total": "0", "@nextpageuri": "", "ActionUpdates": []}
+CAMPAIGNS_EMPTY = {"@page": "1", "@numpages": "1", "@total": "0", "@nextpageuri": "", "Campaigns": []}

@@ -70,11 +70,57 @@ def test_a_rejected_token_is_explained_and_nothing_is_saved(alice_client, worksp
 
 
 @respx.mock
-def test_a_token_without_scope_names_what_is_missing(alice_client, workspace):
+def test_a_token_with_only_the_required_scopes_connects_and_says_what_it_may_not_read(alice_client, workspace):
+    # Scoped to Actions, Clicks and Jobs Management: CompanyInformation answers 403.
     respx.get(impact_url("CompanyInformation")).respond(403, json={"Status": "ERROR", "Message": "Forbidden"})
-    response = alice_client.post(reverse("networks:add"), impact_form())
+    probe = respx.get(impact_url("Actions")).respond(200, json=ACTIONS_EMPTY)
+    response = alice_client.post(reverse("networks:add"), impact_form(timezone="America/Los_Angeles"), follow=True)
+    assert response.status_code == 200
+    conn = NetworkConnection.objects.get(workspace=workspace)
+    assert conn.status == "active" and conn.credentials_checked_at
+    assert (conn.timezone, conn.network_timezone) == ("America/Los_Angeles", "")
+    # The cheap check: one Actions request over a minute.
+    assert probe.call_count == 1
+    params = probe.calls.last.request.url.params
+    assert params["EndDate"] > params["StartDate"] and params["PageSize"] == "2000"
+    page = response.content.decode()
+    assert "may not read CompanyInformation (403)" in page
+    assert "time zone is therefore taken from this connection&#x27;s setting (America/Los_Angeles)" in page
+    assert "Actions scope" not in page  # Actions are readable
+    edit = alice_client.get(reverse("networks:edit", args=[conn.code])).content.decode()
+    assert "This token may not read Impact&#x27;s CompanyInformation, so set the account&#x27;s time zone" in edit
+
+
+@respx.mock
+def test_a_token_that_may_not_read_actions_either_is_saved_with_that_said(alice_client, workspace):
+    forbidden = {"Status": "ERROR", "Message": "Forbidden"}
+    respx.get(impact_url("CompanyInformation")).respond(403, json=forbidden)
+    respx.get(impact_url("Actions")).respond(403, json=forbidden)
+    response = alice_client.post(reverse("networks:add"), impact_form(), follow=True)
+    conn = NetworkConnection.objects.get(workspace=workspace)
+    assert conn.status == "active"
+    assert "may not read CompanyInformation or Actions (403)" in conn.status_message
+    assert "fail until the token has the Actions scope" in response.content.decode()
+
+
+@respx.mock
+def test_the_account_time_zone_comes_from_company_information_when_readable(alice_client, workspace):
+    respx.get(impact_url("CompanyInformation")).respond(
+        200, json={"CompanyName": "Partner", "Currency": "NZD", "Timezone": "Pacific/Auckland"}
+    )
+    alice_client.post(reverse("networks:add"), impact_form())
+    conn = NetworkConnection.objects.get(workspace=workspace)
+    assert (conn.timezone, conn.network_timezone, conn.status_message) == ("UTC", "Pacific/Auckland", "")
+    assert str(conn.account_timezone) == "Pacific/Auckland"
+    edit = alice_client.get(reverse("networks:edit", args=[conn.code])).content.decode()
+    assert "Impact reports the account&#x27;s time zone as Pacific/Auckland (CompanyInformation)" in edit
+
+
+def test_an_unknown_time_zone_is_refused_next_to_the_field(alice_client, workspace):
+    response = alice_client.post(reverse("networks:add"), impact_form(timezone="Mars/Olympus"))
     assert response.status_code == 400
-    assert "may not read the account&#x27;s CompanyInformation (403)" in response.content.decode()
+    assert response.context["form"].errors["timezone"]
+    assert not NetworkConnection.objects.filter(workspace=workspace).exists()
 
 
 @respx.mock
@@ -188,3 +234,175 @@ def test_it_checks_ownership(charlie_client, workspace):
     assert charlie_client.get(reverse("networks:detail", args=[conn.code])).status_code == 404
     assert charlie_client.post(reverse("networks:sync_now", args=[conn.code, "actions"])).status_code == 404
     assert b"Alice Impact Account" not in charlie_client.get(reverse("networks:list")).content
+
+
+ACTIONS_EMPTY = {"@page": "1", "@numpages": "1", "@total": "0", "@nextpageuri": "", "Actions": []}
+
+
+def _plant_history(conn):
+    """What seed_demo used to leave on its Impact connection: cursors, finished exports, counts."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from networks.models import ClickExportJob, NetworkClickCount, NetworkProgram, ProcessedActionUpdate, SyncState
+
+    now = timezone.now()
+    run = SyncRun.objects.create(workspace=conn.workspace, connection=conn, kind="actions", status="succeeded")
+    for kind in ("actions", "updates"):
+        SyncState.objects.create(
+            workspace=conn.workspace, connection=conn, kind=kind, cursor_at=now - timedelta(hours=1), last_run=run
+        )
+    yesterday = (now - timedelta(days=1)).date()
+    ClickExportJob.objects.create(
+        workspace=conn.workspace, connection=conn, program_id="1000", date=yesterday, status="done", rows=5
+    )
+    NetworkClickCount.objects.create(
+        workspace=conn.workspace, connection=conn, program_id="1000", date=yesterday, clicks=5
+    )
+    ProcessedActionUpdate.objects.create(workspace=conn.workspace, connection=conn, update_id="1.2.3", action_id="1.2")
+    NetworkProgram.objects.create(workspace=conn.workspace, connection=conn, program_id="1000")
+
+
+def _history(conn) -> list[int]:
+    from networks.models import ClickExportJob, NetworkClickCount, NetworkProgram, ProcessedActionUpdate, SyncState
+
+    return [
+        m.objects.filter(connection=conn).count()
+        for m in (SyncRun, SyncState, ClickExportJob, NetworkClickCount, ProcessedActionUpdate, NetworkProgram)
+    ]
+
+
+@respx.mock
+def test_entering_credentials_the_first_time_starts_the_sync_history_afresh(alice_client, workspace):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from networks import services
+
+    # The demo connection: no credentials, but sync history planted by an older seed_demo.
+    conn = NetworkConnection.objects.create(workspace=workspace, kind="impact", label="Impact (demo)")
+    _plant_history(conn)
+    respx.get(impact_url("CompanyInformation")).respond(200, json={"CompanyName": "Partner"})
+    actions = respx.get(impact_url("Actions")).respond(200, json=ACTIONS_EMPTY)
+    response = alice_client.post(reverse("networks:edit", args=[conn.code]), impact_form(kind=""))
+    assert response.status_code == 302
+    assert _history(conn) == [0, 0, 0, 0, 0, 0]
+    # The first Actions run reads 90 days, not from the planted cursor.
+    run = services.start_sync_run(connection=conn, kind="actions", trigger="manual")
+    services.execute_sync_run(run=run)
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error
+    assert timezone.now() - run.window_start >= timedelta(days=90) - timedelta(minutes=1)
+    assert actions.calls[0].request.url.params["StartDate"] == run.window_start.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@respx.mock
+def test_another_account_sid_starts_afresh_but_a_new_token_for_the_same_one_does_not(alice_client, workspace):
+    conn = make_impact_connection(workspace)
+    _plant_history(conn)
+    respx.get(url__regex=r".*/CompanyInformation$").respond(200, json={"CompanyName": "Partner"})
+    alice_client.post(reverse("networks:edit", args=[conn.code]), impact_form(kind="", auth_token="rotated-1"))
+    assert _history(conn) == [1, 2, 1, 1, 1, 1]
+    other_sid = "IR" + "B" * 32
+    response = alice_client.post(
+        reverse("networks:edit", args=[conn.code]), impact_form(kind="", account_sid=other_sid, auth_token="t-2")
+    )
+    assert response.status_code == 302
+    conn.refresh_from_db()
+    assert conn.account_sid == other_sid
+    assert _history(conn) == [0, 0, 0, 0, 0, 0]
+
+
+def test_an_active_run_of_the_old_account_is_failed_not_deleted(workspace):
+    from networks import services
+
+    conn = NetworkConnection.objects.create(workspace=workspace, kind="impact", label="Impact")
+    active = SyncRun.objects.create(workspace=workspace, connection=conn, kind="updates", status="waiting")
+    services.reset_sync_history(connection=conn)
+    active.refresh_from_db()
+    assert active.status == "failed" and "credentials changed" in active.error
+    assert services.start_sync_run(connection=conn, kind="updates", trigger="manual") is not None
+
+
+def test_sync_now_takes_a_from_date(alice_client, workspace, monkeypatch, django_capture_on_commit_callbacks):
+    conn = make_impact_connection(workspace)
+    monkeypatch.setattr(tasks.run_sync, "delay", lambda run_id: None)
+    detail = alice_client.get(reverse("networks:detail", args=[conn.code])).content.decode()
+    assert 'type="date" name="since"' in detail
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_client.post(
+            reverse("networks:sync_now", args=[conn.code, "updates"]),
+            {"since": "2026-01-15", "next": reverse("networks:detail", args=[conn.code])},
+        )
+    assert response.status_code == 302
+    run = SyncRun.objects.get(connection=conn)
+    assert (run.kind, run.window_start.isoformat()) == ("updates", "2026-01-15T00:00:00+00:00")
+
+
+@pytest.mark.parametrize(
+    "since, error",
+    [
+        ("2000-01-01", "Impact keeps actions for 3 years"),
+        ("2999-01-01", "not in the future"),
+        ("15/01/2026", "Enter a valid date"),
+    ],
+)
+def test_a_bad_from_date_is_explained_next_to_the_field(alice_client, workspace, since, error):
+    conn = make_impact_connection(workspace)
+    response = alice_client.post(reverse("networks:sync_now", args=[conn.code, "actions"]), {"since": since})
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert error in " ".join(form.errors["since"])
+    body = response.content.decode()
+    assert body.index('name="since"') < body.index(error)  # the message sits with its field
+    assert not SyncRun.objects.filter(connection=conn).exists()
+
+
+def test_sync_now_says_what_a_waiting_run_waits_for(alice_client, workspace):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    conn = make_impact_connection(workspace)
+    SyncRun.objects.create(
+        workspace=workspace,
+        connection=conn,
+        kind="actions",
+        status="waiting",
+        retry_at=timezone.now() + timedelta(minutes=20),
+        note="Impact asked us to slow down (429); retrying in 1200 s.",
+    )
+    page = alice_client.post(reverse("networks:sync_now", args=[conn.code, "actions"]), follow=True).content.decode()
+    assert "The actions sync of Impact is waiting (Impact asked us to slow down (429)" in page
+    assert "it resumes by itself at" in page
+    assert "A actions" not in page and "Resume now" not in page
+
+
+def test_a_waiting_run_nobody_resumed_is_resumed_by_sync_now(
+    alice_client, workspace, monkeypatch, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    conn = make_impact_connection(workspace)
+    # A command handed it on, but no worker took it: its retry time is long past.
+    run = SyncRun.objects.create(
+        workspace=workspace,
+        connection=conn,
+        kind="updates",
+        status="waiting",
+        trigger="command",
+        retry_at=timezone.now() - timedelta(minutes=30),
+    )
+    detail = alice_client.get(reverse("networks:detail", args=[conn.code])).content.decode()
+    assert "Resume now" in detail
+    queued = []
+    monkeypatch.setattr(tasks.run_sync, "delay", queued.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        page = alice_client.post(reverse("networks:sync_now", args=[conn.code, "updates"]), follow=True)
+    assert queued == [run.id]
+    assert "Action updates sync of Impact resumed" in page.content.decode()
+    assert SyncRun.objects.filter(connection=conn).count() == 1

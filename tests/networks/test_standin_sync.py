@@ -1,6 +1,8 @@
 """A full sync against the local stand-in server (real HTTP, no mocks)."""
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from time import sleep as real_sleep  # imported before the suite turns time.sleep off
 
 import pytest
 
@@ -67,3 +69,97 @@ def test_it_imports_a_click_export_end_to_end(standin, workspace, django_capture
     assert sum(NetworkClickCount.objects.filter(connection=conn).values_list("clicks", flat=True)) == 300
     run.refresh_from_db()
     assert run.status == SyncRun.Status.SUCCEEDED
+
+
+def client_for_standin(server):
+    from networks.impact import ImpactClient
+    from tests.tools.impact_standin import TOKEN
+
+    return ImpactClient(account_sid=SID, auth_token=TOKEN, base_url=server.url, retries=0)
+
+
+def test_it_can_serve_two_actions_on_one_sub_id1():
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    with StandinServer(actions=10, start=end - timedelta(days=5), end=end, twin_every=5) as server:
+        with client_for_standin(server) as client:
+            records = next(client.iter_actions(start=end - timedelta(days=6), end=end)).records
+    by_sub = {}
+    for r in records:
+        by_sub.setdefault(r["SubId1"], []).append(r["Id"])
+    twins = {sub: ids for sub, ids in by_sub.items() if len(ids) > 1}
+    assert twins == {
+        "hub-click-000000": ["1000.4636.0", "1000.4636.1"],
+        "hub-click-000005": ["1000.4636.5", "1000.4636.6"],
+    }
+
+
+def test_it_can_modify_an_approved_action_as_impact_does():
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    with StandinServer(actions=10, start=end - timedelta(days=5), end=end) as server:
+        data = server.standin
+        data.approved.add(3)
+        with client_for_standin(server) as client:
+            before = client.action("1000.4636.3")
+            assert before["State"] == "APPROVED"
+            data.modify(3, amount="10.00", payout="0.50")
+            after = client.action("1000.4636.3")
+            now = datetime.now(UTC) + timedelta(minutes=1)
+            feed = next(client.iter_action_updates(start=now - timedelta(hours=1), end=now)).records
+            window = next(client.iter_actions(start=now - timedelta(hours=1), end=now)).records
+    assert (after["State"], after["Amount"], after["Payout"]) == ("PENDING", "10.00", "0.50")
+    assert after["LockingDate"] > before["LockingDate"]
+    assert [u["Id"] for u in feed] == ["1000.4636.3.3"]
+    assert feed[0]["State"] == "PENDING" and feed[0]["ActionId"] == "1000.4636.3"
+    assert feed[0]["DeltaAmount"] == f"{10 - float(before['Amount']):.2f}"
+    # The Actions listing by last-update date has it where it was modified.
+    assert [a["Id"] for a in window] == ["1000.4636.3"]
+
+
+def test_a_429_on_action_updates_holds_back_every_sync_of_the_connection(standin, workspace, monkeypatch):
+    from django.utils import timezone
+
+    from networks import tasks
+
+    monkeypatch.setattr(tasks.run_sync, "apply_async", lambda args, countdown: None)
+    data = standin.standin
+    data.retry_after = 2
+    data.throttle["ActionUpdates"] = 1
+    conn = make_impact_connection(workspace, sid=SID)
+    updates = services.start_sync_run(connection=conn, kind="updates", trigger="manual")
+    assert services.execute_sync_run(run=updates).retry_in == 2
+    actions = services.start_sync_run(connection=conn, kind="actions", trigger="manual")
+    outcome = services.execute_sync_run(run=actions)
+    assert outcome.retry_in is not None and outcome.retry_in <= 3
+    assert data.early_requests == 0  # nothing asked before Retry-After
+    assert not any("/Actions?" in r for r in data.requests)
+    real_sleep(2.1)
+    for run in (updates, actions):
+        SyncRun.objects.filter(id=run.id).update(retry_at=timezone.now())
+        services.execute_sync_run(run=run)
+        run.refresh_from_db()
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert data.early_requests == 0
+
+
+def test_a_thousand_modified_actions_cost_a_handful_of_requests(workspace):
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    with StandinServer(actions=3000, start=end - timedelta(days=30), end=end) as server:
+        data = server.standin
+        now = datetime.now(UTC).replace(microsecond=0)
+        changed = [i for i in range(1, 3000) if i % 50][:1000]
+        for n, i in enumerate(changed):
+            data.modify(i, amount="12.34", payout="1.23", at=now - timedelta(hours=3) + timedelta(seconds=n * 9))
+        from django.test import override_settings
+
+        with override_settings(IMPACT_API_BASE_URL=server.url):
+            conn = make_impact_connection(workspace, sid=SID)
+            run = services.start_sync_run(connection=conn, kind="updates", trigger="manual")
+            services.execute_sync_run(run=run)
+        run.refresh_from_db()
+        assert run.status == SyncRun.Status.SUCCEEDED, run.error
+        singles = [r for r in data.requests if "/Actions/" in r]
+        assert singles == []
+        assert run.requests <= 5, data.requests
+    modified = Conversion.objects.filter(connection=conn, external_id__in=[f"1000.4636.{i}" for i in changed])
+    assert modified.count() == 1000
+    assert set(modified.values_list("sale_amount", flat=True)) == {Decimal("12.34")}

@@ -6,6 +6,7 @@ from decimal import Decimal
 import httpx
 import pytest
 import respx
+from django.core.cache import cache
 from django.db import IntegrityError
 from django.urls import reverse
 from django.utils import timezone
@@ -139,8 +140,10 @@ def test_429_waits_at_least_retry_after_by_rescheduling(impact_connection, monke
     tasks.run_sync(run.id)
     run.refresh_from_db()
     assert run.status == "waiting"
-    # Once the time has come, the resumed task finishes the same run.
+    # Once the time has come (for the run and for the connection's rate-limit block), the
+    # resumed task finishes the same run.
     SyncRun.objects.filter(id=run.id).update(retry_at=timezone.now())
+    cache.clear()
     tasks.run_sync(run.id)
     run.refresh_from_db()
     assert run.status == "succeeded" and run.created_count == 3
@@ -172,20 +175,45 @@ def test_403_fails_the_run_naming_the_scope(impact_connection):
 
 
 @respx.mock
-def test_server_errors_back_off_and_then_give_up(impact_connection, monkeypatch):
+def test_a_persistent_server_error_is_tried_five_times_per_run_then_fails(impact_connection, monkeypatch):
     scheduled = []
     monkeypatch.setattr(tasks.run_sync, "apply_async", lambda args, countdown: scheduled.append(countdown))
-    respx.get(url("Actions")).respond(503)
+    route = respx.get(url("Actions")).respond(503)
     run = services.start_sync_run(connection=impact_connection, kind="actions", trigger="manual")
-    for _ in range(services.MAX_ATTEMPTS):
+    for _ in range(10):
         tasks.run_sync(run.id)
+        run.refresh_from_db()
+        if not run.is_active:
+            break
         SyncRun.objects.filter(id=run.id).update(retry_at=timezone.now())  # the countdown has passed
-    run.refresh_from_db()
-    assert run.status == "failed" and "503" in run.error and "Gave up" in run.error
-    assert len(scheduled) == services.MAX_ATTEMPTS - 1
-    assert 60 <= scheduled[0] <= 121
-    assert all(s <= services.RETRY_CAP + 1 for s in scheduled)
-    assert scheduled[-1] > scheduled[0]
+    assert route.call_count == services.MAX_SERVER_TRIES == 5
+    assert run.status == "failed"
+    assert "Impact answered 503 for /Actions (5 times in a row)." in run.error and "Gave up after 5 tries" in run.error
+    # The client's own quick retries, then one re-scheduled task after a back-off of a minute or more.
+    assert len(scheduled) == 1 and 60 <= scheduled[0] <= services.RETRY_CAP + 1
+
+
+@respx.mock
+def test_a_success_in_between_resets_the_count_of_server_errors(impact_connection, monkeypatch):
+    monkeypatch.setattr(tasks.run_sync, "apply_async", lambda args, countdown: None)
+    # Two 45-day windows, then the LockingDate pass: 8 server errors in all, never 5 in a row.
+    answers = [503, 503, 503, 200, 503, 503, 503, 503, 200, 200]
+    pages = iter([actions_page(), empty("Actions"), empty("Actions")])
+
+    def respond(request):
+        code = answers.pop(0)
+        return httpx.Response(code, json=next(pages)) if code == 200 else httpx.Response(code)
+
+    respx.get(url("Actions")).mock(side_effect=respond)
+    run = services.start_sync_run(connection=impact_connection, kind="actions", trigger="manual")
+    for _ in range(5):
+        tasks.run_sync(run.id)
+        run.refresh_from_db()
+        if not run.is_active:
+            break
+        SyncRun.objects.filter(id=run.id).update(retry_at=timezone.now())
+    assert run.status == "succeeded", run.error
+    assert answers == [] and run.created_count == 3
 
 
 @respx.mock

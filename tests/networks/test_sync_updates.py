@@ -1,13 +1,15 @@
 """ActionUpdates: reversals and amount changes reach the conversion exactly once."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 import respx
+from django.utils import timezone
 
 from networks import services
 from networks.models import ProcessedActionUpdate
-from tests.networks.helpers import sample_action, serve_once, updates_page, url
+from tests.networks.helpers import actions_page, empty, sample_action, serve_once, updates_page, url
 from tracking.models import Conversion, ConversionEvent
 from tracking.services import ConversionData, record_conversion
 
@@ -39,16 +41,21 @@ def seed_conversion(connection, action_id="1000.4636.157990", payout="2.10", amo
 @respx.mock
 def test_a_reversal_reaches_the_conversion_once_even_if_the_run_repeats(impact_connection):
     conversion = seed_conversion(impact_connection)
-    # The sample feed: the creation record (PENDING) and the reversal; the creation re-reads the action.
+    # The sample feed: the creation record (PENDING) and the reversal; the creation re-reads the
+    # action, through a window of Actions by last-update date around its UpdateDate.
     respx.get(url("ActionUpdates")).mock(side_effect=serve_once(updates_page(), "ActionUpdates"))
-    action = respx.get(url("Actions/1000.4636.157990")).respond(
-        200, json=sample_action(2, State="PENDING", Payout="2.10", Amount="42.00")
+    listing = respx.get(url("Actions")).respond(
+        200, json=actions_page([sample_action(2, State="PENDING", Payout="2.10", Amount="42.00")])
     )
+    action = respx.get(url("Actions/1000.4636.157990")).respond(500)
     run = run_updates(impact_connection)
     assert run.status == "succeeded", run.error
     conversion.refresh_from_db()
     assert conversion.status == "reversed"
-    assert action.call_count == 1
+    assert listing.call_count == 1 and action.call_count == 0
+    params = listing.calls.last.request.url.params
+    # 2024-09-01T19:40:55-07:00, less and plus the margin of an hour.
+    assert (params["StartDate"], params["EndDate"]) == ("2024-09-02T01:40:55Z", "2024-09-02T03:40:55Z")
     assert ProcessedActionUpdate.objects.filter(connection=impact_connection).count() == 2
     events = ConversionEvent.objects.filter(conversion=conversion).count()
 
@@ -57,7 +64,7 @@ def test_a_reversal_reaches_the_conversion_once_even_if_the_run_repeats(impact_c
     assert again.status == "succeeded"
     assert (again.created_count, again.updated_count, again.unchanged_count) == (0, 0, 2)
     assert ConversionEvent.objects.filter(conversion=conversion).count() == events
-    assert action.call_count == 1  # nothing re-read for updates already applied
+    assert listing.call_count == 1  # nothing re-read for updates already applied
 
 
 @respx.mock
@@ -70,7 +77,7 @@ def test_an_amount_change_uses_impacts_absolute_amounts(impact_connection):
         "DeltaAmount": "-5.00",
     }
     respx.get(url("ActionUpdates")).mock(side_effect=serve_once(updates_page([change]), "ActionUpdates"))
-    respx.get(url("Actions/1000.4636.158133")).respond(200, json=sample_action(0, Payout="0.68", Amount="16.99"))
+    respx.get(url("Actions")).respond(200, json=actions_page([sample_action(0, Payout="0.68", Amount="16.99")]))
     run = run_updates(impact_connection)
     assert run.updated_count == 1
     conversion.refresh_from_db()
@@ -120,15 +127,19 @@ def test_a_change_the_actions_sync_already_read_is_not_fetched_again(impact_conn
 @respx.mock
 def test_a_rate_limit_half_way_through_a_page_keeps_what_was_applied(impact_connection, monkeypatch):
     import httpx
+    from django.core.cache import cache
     from django.utils import timezone
 
     from networks import tasks
     from networks.models import SyncRun
 
     monkeypatch.setattr(tasks.run_sync, "apply_async", lambda args, countdown: None)
-    template = updates_page()["ActionUpdates"][0]
+    recent = (timezone.now() - timedelta(hours=2)).isoformat()
+    template = updates_page()["ActionUpdates"][0] | {"UpdateDate": recent}
     updates = [template | {"Id": f"9.{n}.1", "ActionId": f"9.{n}"} for n in range(60)]
     respx.get(url("ActionUpdates")).mock(side_effect=lambda request: httpx.Response(200, json=updates_page(updates)))
+    # The windows of Actions find none of them (changed again since): each is read on its own.
+    respx.get(url("Actions")).respond(200, json=empty("Actions"))
     fetched = []
 
     def action(request):
@@ -146,6 +157,7 @@ def test_a_rate_limit_half_way_through_a_page_keeps_what_was_applied(impact_conn
     assert run.status == "waiting"
     assert ProcessedActionUpdate.objects.filter(connection=impact_connection).count() == 50
     SyncRun.objects.filter(id=run.id).update(retry_at=timezone.now())
+    cache.clear()  # Impact's Retry-After has passed too
     tasks.run_sync(run.id)
     run.refresh_from_db()
     assert run.status == "succeeded", run.error
@@ -153,3 +165,64 @@ def test_a_rate_limit_half_way_through_a_page_keeps_what_was_applied(impact_conn
     assert Conversion.objects.filter(external_id__startswith="9.").count() == 60
     # 55 fetches before the limit (50 applied, 5 lost with their chunk), then only the last 10 again.
     assert len([f for f in fetched if f != "limited"]) == 55 + 10
+
+
+def changed_updates(n: int, *, hours_ago: float = 3) -> tuple[list[dict], list[dict]]:
+    """``n`` amount changes of ``n`` actions over the last hours: (ActionUpdates, the Actions now)."""
+    now = timezone.now()
+    template = updates_page()["ActionUpdates"][0]
+    updates, actions = [], []
+    for i in range(n):
+        when = now - timedelta(hours=hours_ago) + timedelta(seconds=i * 3600 * hours_ago / max(n, 1) / 2)
+        action_id = f"1000.4636.{500000 + i}"
+        updates.append(
+            template
+            | {"Id": f"{action_id}.2", "ActionId": action_id, "UpdateDate": when.isoformat(), "DeltaPayout": "-0.10"}
+        )
+        actions.append(sample_action(0, Id=action_id, SubId1=f"hub-click-{i:06x}", Payout="2.00", Amount="40.00"))
+    return updates, actions
+
+
+@respx.mock
+def test_a_thousand_updates_cost_a_handful_of_requests(impact_connection):
+    updates, actions = changed_updates(1000)
+    feed = respx.get(url("ActionUpdates")).mock(side_effect=serve_once(updates_page(updates), "ActionUpdates"))
+    listing = respx.get(url("Actions")).respond(200, json=actions_page(actions))
+    single = respx.get(url__regex=r".*/Actions/[\d.]+$").respond(200, json=sample_action(0))
+    run = run_updates(impact_connection)
+    assert run.status == "succeeded", run.error
+    assert run.created_count == 1000 and run.rejected_count == 0
+    assert single.call_count == 0
+    assert listing.call_count == 1
+    assert feed.call_count + listing.call_count <= 5 and run.requests == feed.call_count + listing.call_count
+    # One window of last-update dates covering every UpdateDate.
+    params = listing.calls.last.request.url.params
+    dates = sorted(u["UpdateDate"] for u in updates)
+    assert params["StartDate"] < dates[0] and params["PageSize"] == "2000"
+    assert Conversion.objects.filter(connection=impact_connection, network_payout=Decimal("2.00")).count() == 1000
+
+
+@respx.mock
+def test_actions_the_windows_miss_are_read_one_by_one(impact_connection):
+    updates, actions = changed_updates(3)
+    respx.get(url("ActionUpdates")).mock(side_effect=serve_once(updates_page(updates), "ActionUpdates"))
+    # The third action changed again after the window: the listing does not have it.
+    respx.get(url("Actions")).respond(200, json=actions_page(actions[:2]))
+    single = respx.get(f"{url('Actions')}/{actions[2]['Id']}").respond(200, json=actions[2])
+    run = run_updates(impact_connection)
+    assert run.status == "succeeded", run.error
+    assert run.created_count == 3 and single.call_count == 1
+
+
+@respx.mock
+def test_a_429_on_action_updates_holds_back_the_actions_sync_of_the_connection(impact_connection):
+    respx.get(url("ActionUpdates")).respond(429, json={"Status": "ERROR"}, headers={"Retry-After": "900"})
+    listing = respx.get(url("Actions")).respond(200, json=empty("Actions"))
+    updates = run_updates(impact_connection)
+    assert updates.status == "waiting" and "429" in updates.note
+    actions = services.start_sync_run(connection=impact_connection, kind="actions", trigger="schedule")
+    outcome = services.execute_sync_run(run=actions)
+    actions.refresh_from_db()
+    assert listing.call_count == 0
+    assert actions.status == "waiting" and 880 <= outcome.retry_in <= 901 and outcome.reason == "rate limit"
+    assert actions.retry_at >= updates.retry_at - timedelta(seconds=2)

@@ -12,6 +12,17 @@ Actions are generated from their index, never stored, so 100,000 of them cost no
 action i happens at ``start + i * step``; every 50th one is reversed five days later
 (an ActionUpdate).
 
+Switches for harder cases, each an attribute tests may set at any time:
+- ``twin_every = n``: every n-th action (i % n == 1) carries the SubId1 of the action
+  before it, under its own ActionId (a customer who buys twice after one click);
+- ``throttle["ActionUpdates"] = n``: the next n ActionUpdates requests answer 429 with
+  ``Retry-After: retry_after``; until that time has passed every request of the
+  performance group (Actions, ActionUpdates, Actions/{Id}) answers 429 too, and is
+  counted in ``early_requests`` (a client that honours Retry-After makes none);
+- ``approved`` (a set of indexes) are APPROVED; ``modify(i, amount=..., payout=...)``
+  changes action i as Impact does when a brand edits it: PENDING again (until it locks
+  again), new amounts, and an ActionUpdate record with the deltas.
+
     python -m tests.tools.impact_standin --port 8105 --actions 100000 --days 60
 """
 
@@ -58,6 +69,8 @@ class Standin:
         downloads_not_ready: int = 1,
         sub_id1_for=None,
         sub_id2_for=None,
+        twin_every: int = 0,
+        retry_after: int = 120,
     ):
         now = datetime.now(UTC).replace(microsecond=0)
         self.end = end or now - timedelta(hours=1)
@@ -76,6 +89,34 @@ class Standin:
         self.inject: list[tuple[int, dict, str]] = []  # (status, headers, body) for the next requests
         self.requests: list[str] = []
         self.lock = threading.Lock()
+        self.twin_every = twin_every
+        self.throttle: dict[str, int] = {}  # resource -> how many of its next requests answer 429
+        self.retry_after = retry_after
+        self.blocked_until: datetime | None = None  # the performance group waits until then
+        self.early_requests = 0  # performance requests made before blocked_until
+        self.approved: set[int] = set()
+        self.modifications: dict[int, dict] = {}
+
+    # Switches ------------------------------------------------------------------------------
+    def modify(self, i: int, *, amount: str, payout: str, at: datetime | None = None) -> dict:
+        """Impact modifies action i (e.g. a partial return): PENDING again until it locks again,
+        new amounts, and an ActionUpdate dated ``at`` (default now) with the deltas."""
+        before = self.action(i)
+        at = (at or datetime.now(UTC)).replace(microsecond=0)
+        with self.lock:
+            self.modifications[i] = {
+                "at": at,
+                "amount": amount,
+                "payout": payout,
+                "delta_amount": f"{float(amount) - float(before['Amount']):.2f}",
+                "delta_payout": f"{float(payout) - float(before['Payout']):.2f}",
+            }
+        return self.action(i)
+
+    def sub_id1(self, i: int) -> str:
+        if self.twin_every and i % self.twin_every == 1:
+            return self.sub_id1_for(i - 1)
+        return self.sub_id1_for(i)
 
     # Generated records ---------------------------------------------------------------------
     def event_at(self, i: int) -> datetime:
@@ -86,13 +127,18 @@ class Standin:
         reversed_ = i % REVERSE_EVERY == 0 and event + timedelta(days=5) <= datetime.now(UTC)
         amount = f"{20 + (i % 80)}.{i % 100:02d}"
         payout = f"{(20 + (i % 80)) // 20}.{(i * 7) % 100:02d}"
-        return {
+        state = "REVERSED" if reversed_ else "APPROVED" if i in self.approved else "PENDING"
+        locking = event + LOCK_AFTER
+        mod = self.modifications.get(i)
+        if mod and not reversed_:
+            state, amount, payout, locking = "PENDING", mod["amount"], mod["payout"], mod["at"] + LOCK_AFTER
+        record = {
             "Id": f"{CAMPAIGN_ID}.4636.{i}",
             "CampaignId": CAMPAIGN_ID,
             "CampaignName": "Acme Campaign",
             "ActionTrackerId": "2240",
             "ActionTrackerName": "Sale",
-            "State": "REVERSED" if reversed_ else "PENDING",
+            "State": state,
             "AdId": "506720",
             "Payout": "0.00" if reversed_ else payout,
             "Amount": "0.00" if reversed_ else amount,
@@ -100,7 +146,7 @@ class Standin:
             "ReferringDate": _fmt(event - timedelta(minutes=5)),
             "EventDate": _fmt(event),
             "CreationDate": _fmt(event),
-            "LockingDate": _fmt(event + LOCK_AFTER),
+            "LockingDate": _fmt(locking),
             "ClearedDate": "",
             "ReferringType": "CLICK_COOKIE",
             "ReferringDomain": "",
@@ -108,12 +154,40 @@ class Standin:
             "Oid": f"ORD{i:08d}",
             "EventCode": "",
             "CustomerCountry": "US",
-            "SubId1": self.sub_id1_for(i),
+            "SubId1": self.sub_id1(i),
             "SubId2": self.sub_id2_for(i),
             "SubId3": "",
             "SharedId": "",
             "Uri": f"/Mediapartners/{self.sid}/Actions/{CAMPAIGN_ID}.4636.{i}",
         }
+        if mod and not reversed_:
+            record.update(DeltaAmount=mod["delta_amount"], DeltaPayout=mod["delta_payout"])
+        return record
+
+    def modification_update(self, i: int) -> dict:
+        mod = self.modifications[i]
+        action = self.action(i)
+        return {
+            "Id": f"{CAMPAIGN_ID}.4636.{i}.3",
+            "ActionId": action["Id"],
+            "CampaignId": CAMPAIGN_ID,
+            "State": "PENDING",
+            "StateDetailDescription": "Action was modified",
+            "DeltaPayout": mod["delta_payout"],
+            "DeltaAmount": mod["delta_amount"],
+            "Currency": "USD",
+            "UpdateDate": _fmt(mod["at"]),
+            "LockingDate": action["LockingDate"],
+            "ClearingDate": "",
+            "ActionDate": action["EventDate"],
+            "SubId1": action["SubId1"],
+            "SubId2": action["SubId2"],
+            "SubId3": "",
+            "Uri": f"/Mediapartners/{self.sid}/ActionUpdates/{CAMPAIGN_ID}.4636.{i}.3",
+        }
+
+    def modified_between(self, lo: datetime, hi: datetime) -> list[int]:
+        return sorted(i for i, mod in self.modifications.items() if lo <= mod["at"] < hi)
 
     def update(self, i: int) -> dict:
         event = self.event_at(i)
@@ -129,7 +203,7 @@ class Standin:
             "LockingDate": _fmt(event + LOCK_AFTER),
             "ClearingDate": "",
             "ActionDate": _fmt(event),
-            "SubId1": self.sub_id1_for(i),
+            "SubId1": self.sub_id1(i),
             "SubId2": self.sub_id2_for(i),
             "SubId3": "",
             "Uri": f"/Mediapartners/{self.sid}/ActionUpdates/{CAMPAIGN_ID}.4636.{i}.2",
@@ -168,6 +242,9 @@ class Handler(BaseHTTPRequestHandler):
         if injected:
             status, headers, body = injected
             return self.raw(status, body.encode(), "application/json", headers)
+        limited = self.throttled(path)
+        if limited:
+            return self.raw(429, b'{"Status":"ERROR","Message":"Too many requests"}', "application/json", limited)
         as_json = "application/json" in (self.headers.get("Accept") or "") or path.endswith(".json")
         path = path.removesuffix(".json")
         prefix = f"/Mediapartners/{self.data.sid}/"
@@ -178,6 +255,25 @@ class Handler(BaseHTTPRequestHandler):
             return self.route(resource, query, as_json)
         except ValueError as e:
             return self.send(400, {"Status": "ERROR", "Message": str(e)}, as_json)
+
+    def throttled(self, path: str) -> dict | None:
+        """Retry-After headers when this request must answer 429 (see Standin.throttle)."""
+        resource = path.removesuffix(".json").split("/")[3:4]
+        name = resource[0] if resource else ""
+        if name not in ("Actions", "ActionUpdates", "Clicks"):
+            return None
+        data, now = self.data, datetime.now(UTC)
+        with data.lock:
+            if data.blocked_until and now < data.blocked_until:
+                data.early_requests += 1
+                wait = math.ceil((data.blocked_until - now).total_seconds())
+            elif data.throttle.get(name):
+                data.throttle[name] -= 1
+                data.blocked_until = now + timedelta(seconds=data.retry_after)
+                wait = data.retry_after
+            else:
+                return None
+        return {"Retry-After": str(wait), "X-RateLimit-Remaining-hour": "0", "RateLimit-Reset": str(wait)}
 
     def authorised(self) -> bool:
         header = self.headers.get("Authorization") or ""
@@ -237,16 +333,24 @@ class Handler(BaseHTTPRequestHandler):
         if page_size < 2000:
             raise ValueError("PageSize must be at least 2000")
         page = int(query.get("Page", 1))
+        data = self.data
         if plural == "Actions":
             offset = LOCK_AFTER if field == "LockingDateStart" else timedelta(0)
-            indexes = self.data.index_range(lo, hi, offset)
-            make = self.data.action
+            indexes = list(data.index_range(lo, hi, offset))
+            if field == "StartDate":  # last-update date: a modified action was updated when modified
+                seen = set(indexes)
+                indexes += [i for i in data.modified_between(lo, hi) if i not in seen]
+            make = data.action
         else:
-            # One reversal per REVERSE_EVERY actions, five days after the action.
-            every = self.data.index_range(lo, hi, timedelta(days=5))
-            indexes = [i for i in range(_ceil_to(every.start, REVERSE_EVERY), every.stop, REVERSE_EVERY)]
-            indexes = [i for i in indexes if self.data.event_at(i) + timedelta(days=5) <= now]
-            make = self.data.update
+            # One reversal per REVERSE_EVERY actions, five days after the action; modifications when made.
+            every = data.index_range(lo, hi, timedelta(days=5))
+            reversals = [i for i in range(_ceil_to(every.start, REVERSE_EVERY), every.stop, REVERSE_EVERY)]
+            indexes = [(data.update, i) for i in reversals if data.event_at(i) + timedelta(days=5) <= now]
+            indexes += [(data.modification_update, i) for i in data.modified_between(lo, hi)]
+
+            def make(item):
+                return item[0](item[1])
+
         total = len(indexes)
         numpages = max(1, math.ceil(total / page_size))
         if numpages > 10:

@@ -1,6 +1,16 @@
-"""Run Impact syncs for one workspace now, in this process (operators, backfills)."""
+"""Run Impact syncs for one workspace now, in this process (operators, backfills).
+
+When Impact asks to wait (a 429's Retry-After, or the back-off after a server error) the
+command waits it out and finishes the run; with --no-wait it hands the waiting run to a
+worker instead, says so and exits non-zero. Either way no run is left waiting without
+someone to resume it.
+"""
+
+import time
+from datetime import UTC
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from networks import services
 from networks.models import ClickExportJob, SyncKind, SyncRun
@@ -17,6 +27,11 @@ class Command(BaseCommand):
         parser.add_argument("--since", help="Backfill actions/updates from this day (YYYY-MM-DD; at most 3 years).")
         parser.add_argument("--kind", choices=SyncKind.values, action="append", help="Repeatable; default: all.")
         parser.add_argument("--connection", help="Only this connection (its code).")
+        parser.add_argument(
+            "--no-wait",
+            action="store_true",
+            help="When Impact asks to wait, hand the run to a worker and exit non-zero instead of waiting.",
+        )
 
     def handle(self, *args, **options):
         workspace = Workspace.objects.filter(slug=options["workspace"]).first()
@@ -33,7 +48,7 @@ class Command(BaseCommand):
             connections = connections.filter(code=options["connection"])
         if not connections:
             raise CommandError("This workspace has no Impact connection.")
-        failed = False
+        failed, handed = False, False
         for connection in connections:
             for kind in options["kind"] or SyncKind.values:
                 run = services.start_sync_run(
@@ -43,14 +58,46 @@ class Command(BaseCommand):
                     since=since if kind != SyncKind.CLICKS else None,
                 )
                 if run is None:
-                    self.stdout.write(f"{connection.label}: a {kind} sync is already running; skipped.")
-                    continue
-                outcome = services.execute_sync_run(run=run)
+                    run = services.overdue_run(connection=connection, kind=kind)
+                    if run is None:
+                        busy = services.describe_active_run(connection, kind)
+                        self.stdout.write(f"{connection.label}: {busy.rstrip('.')}; skipped.")
+                        continue
+                    self.stdout.write(f"{connection.label}: resuming the waiting {kind} sync nobody took up.")
+                outcome = self.run_to_the_end(connection, run, no_wait=options["no_wait"])
                 run.refresh_from_db()
                 failed |= run.status == SyncRun.Status.FAILED
+                handed |= outcome.retry_in is not None
                 self.stdout.write(self._summary(connection, run, outcome))
         if failed:
             raise CommandError("At least one sync failed (see above).")
+        if handed:
+            raise CommandError("At least one sync was handed to a worker before it finished (see above).")
+
+    def run_to_the_end(self, connection, run: SyncRun, *, no_wait: bool) -> services.Outcome:
+        """Execute the run, waiting out every wait Impact asks for (or handing the run on)."""
+        while True:
+            outcome = services.execute_sync_run(run=run)
+            if outcome.retry_in is None:
+                return outcome
+            run.refresh_from_db()
+            if outcome.reason == "rate limit":
+                why = f"Impact asks to wait {outcome.retry_in} s (rate limit)"
+            else:
+                why = f"{run.note} Trying again in {outcome.retry_in} s"
+            if no_wait:
+                queued = services.hand_run_to_worker(run, outcome.retry_in)
+                resume_at = run.retry_at.astimezone(UTC)
+                who = "a worker resumes it" if queued else "the task queue is unreachable, the beat resumes it"
+                self.stdout.write(f"{connection.label}: {why}; handed to a worker: {who} at {resume_at:%H:%M:%S} UTC.")
+                return outcome
+            self.stdout.write(f"{connection.label}: {why}; waiting...")
+            self.stdout.flush()
+            self.wait_until(run.retry_at)
+
+    def wait_until(self, moment) -> None:
+        while (remaining := (moment - timezone.now()).total_seconds()) > 0:
+            time.sleep(min(remaining, 60))
 
     def _summary(self, connection, run, outcome) -> str:
         line = (
@@ -59,12 +106,12 @@ class Command(BaseCommand):
             f"{run.rejected_count} rejected, "
             f"{run.pages_done} pages, {run.requests} requests"
         )
-        if run.kind == SyncKind.CLICKS and run.is_active:
+        if run.kind == SyncKind.CLICKS and run.is_active and outcome.retry_in is None:
             jobs = ClickExportJob.objects.filter(run=run).count()
             line += f"; {jobs} export job(s) queued, a worker imports them when Impact finishes"
-        if outcome.retry_in is not None:
-            line += f"; waiting {outcome.retry_in} s ({run.note})"
-        elif run.note:
+        elif run.is_active and outcome.retry_in is None:
+            line += "; a worker took this run over"
+        if run.note:
             line += f"; {run.note}"
         if run.error:
             line += f"; error: {run.error}"

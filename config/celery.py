@@ -30,7 +30,8 @@ app.conf.update(
 
 app.conf.beat_schedule = {
     # Every 5 minutes (*/5 * * * *): start the Impact syncs that are due (actions and action
-    # updates hourly, the previous day's click export after 04:00 UTC) for active connections.
+    # updates hourly, the last finished day's click export at 04:00 in the account's time zone)
+    # for active connections.
     "dispatch-impact-syncs": {
         "task": "networks.tasks.dispatch_impact_syncs",
         "schedule": crontab(minute="*/5"),

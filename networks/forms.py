@@ -97,8 +97,9 @@ class ConnectionForm(forms.Form):
                 )
             elif connection.credentials_encrypted:
                 self.fields["timezone"].help_text = (
-                    "This token may not read Impact's CompanyInformation, so set the account's time zone here "
-                    "(Impact: Settings > Account). The click export asks only for days that have ended there."
+                    "Impact has not told us the account's time zone (this token may not read CompanyInformation), "
+                    "so set it here (Impact: Settings > Account). The click export asks only for days that have "
+                    "ended there."
                 )
         self.fields["kind"].widget.attrs.update(
             {"data-kind-switch": "", "data-settlement-days": json.dumps(connections.SETTLEMENT_DAYS)}

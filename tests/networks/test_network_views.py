@@ -88,7 +88,7 @@ def test_a_token_with_only_the_required_scopes_connects_and_says_what_it_may_not
     assert "time zone is therefore taken from this connection&#x27;s setting (America/Los_Angeles)" in page
     assert "Actions scope" not in page  # Actions are readable
     edit = alice_client.get(reverse("networks:edit", args=[conn.code])).content.decode()
-    assert "This token may not read Impact&#x27;s CompanyInformation, so set the account&#x27;s time zone" in edit
+    assert "this token may not read CompanyInformation), so set it here" in edit
 
 
 @respx.mock

@@ -163,3 +163,30 @@ def test_a_thousand_modified_actions_cost_a_handful_of_requests(workspace):
     modified = Conversion.objects.filter(connection=conn, external_id__in=[f"1000.4636.{i}" for i in changed])
     assert modified.count() == 1000
     assert set(modified.values_list("sale_amount", flat=True)) == {Decimal("12.34")}
+
+
+def test_an_approved_action_impact_modifies_reaches_its_conversion_through_the_change_feed(workspace):
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    with StandinServer(actions=10, start=end - timedelta(days=5), end=end) as server:
+        from django.test import override_settings
+
+        data = server.standin
+        data.approved.add(3)
+        with override_settings(IMPACT_API_BASE_URL=server.url):
+            conn = make_impact_connection(workspace, sid=SID)
+            actions = services.start_sync_run(connection=conn, kind="actions", trigger="manual")
+            services.execute_sync_run(run=actions)
+            conversion = Conversion.objects.get(connection=conn, external_id="1000.4636.3")
+            assert conversion.status == "approved"
+            data.modify(3, amount="10.00", payout="0.50", at=datetime.now(UTC) - timedelta(minutes=1))
+            updates = services.start_sync_run(connection=conn, kind="updates", trigger="manual")
+            services.execute_sync_run(run=updates)
+    updates.refresh_from_db()
+    assert updates.status == SyncRun.Status.SUCCEEDED, updates.error
+    conversion.refresh_from_db()
+    assert (conversion.status, conversion.sale_amount, conversion.network_payout) == (
+        "pending",
+        Decimal("10.00"),
+        Decimal("0.50"),
+    )
+    assert not [r for r in data.requests if "/Actions/" in r]  # read through a window, not one by one

@@ -78,8 +78,9 @@ class NetworkConnection(TimeStamped):
     # The network account's time zone (an IANA name): a network's "day" (Impact's click export
     # Date) is a day there. The network's own answer wins (Impact: CompanyInformation's Timezone,
     # stored in network_timezone); the setting is used when the API token may not read it.
-    timezone = models.CharField(max_length=64, default="UTC")
-    network_timezone = models.CharField(max_length=64, blank=True)
+    # Database defaults too, so code from before these fields can still insert connections mid-deploy.
+    timezone = models.CharField(max_length=64, default="UTC", db_default="UTC")
+    network_timezone = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         indexes = [

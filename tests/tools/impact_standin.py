@@ -336,10 +336,10 @@ class Handler(BaseHTTPRequestHandler):
         data = self.data
         if plural == "Actions":
             offset = LOCK_AFTER if field == "LockingDateStart" else timedelta(0)
-            indexes = list(data.index_range(lo, hi, offset))
-            if field == "StartDate":  # last-update date: a modified action was updated when modified
-                seen = set(indexes)
-                indexes += [i for i in data.modified_between(lo, hi) if i not in seen]
+            indexes = data.index_range(lo, hi, offset)
+            if field == "StartDate" and data.modifications:  # a modified action was last updated when modified
+                extra = [i for i in data.modified_between(lo, hi) if i not in indexes]
+                indexes = [*indexes, *extra]
             make = data.action
         else:
             # One reversal per REVERSE_EVERY actions, five days after the action; modifications when made.

@@ -921,10 +921,12 @@ def programs_for(connection: NetworkConnection, client: ImpactClient) -> tuple[l
 
 def account_timezone(connection: NetworkConnection, client: ImpactClient) -> ZoneInfo:
     """The account's time zone: CompanyInformation's Timezone when the token may read it
-    (remembered on the connection), else the connection's time zone setting."""
+    (remembered on the connection), else the last one Impact gave, else the connection's
+    time zone setting. Only a rate limit, a server error or refused credentials stop the
+    export here; any other refusal of this optional call falls back."""
     try:
         company = client.company_information()
-    except impact.ScopeError:
+    except (impact.ScopeError, impact.RequestRejected, impact.MalformedBody):
         return connection.account_timezone
     name = CredentialCheck(company, []).timezone
     if name and name != connection.network_timezone:

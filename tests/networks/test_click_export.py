@@ -193,16 +193,17 @@ def test_just_before_midnight_in_los_angeles_the_running_day_is_not_asked_for(
     assert run.window_end == datetime.fromisoformat("2026-03-01T08:00:00+00:00")
 
 
+@pytest.mark.parametrize("refusal", [403, 404])
 @respx.mock
 def test_without_company_information_the_connection_time_zone_setting_is_used(
-    impact_connection, scheduled, django_capture_on_commit_callbacks, monkeypatch
+    impact_connection, scheduled, django_capture_on_commit_callbacks, monkeypatch, refusal
 ):
     impact_connection.timezone = "Pacific/Auckland"
     impact_connection.save()
     # 11:30 UTC on 2 March is 00:30 on 3 March in Auckland: 2 March has just ended there.
     at(monkeypatch, "2026-03-02T11:30:00+00:00")
     mock_request_side()
-    respx.get(url("CompanyInformation")).respond(403, json={"Status": "ERROR", "Message": "Forbidden"})
+    respx.get(url("CompanyInformation")).respond(refusal, json={"Status": "ERROR", "Message": "No"})
     export = respx.get(url("ClickExport")).respond(200, json=load("impact_clickexport_queued.json"))
     start(impact_connection, django_capture_on_commit_callbacks)
     assert export.calls.last.request.url.params["Date"] == "2026-03-02"

@@ -29,11 +29,12 @@ app.conf.update(
 )
 
 app.conf.beat_schedule = {
-    # Every 5 minutes (*/5 * * * *): start the Impact syncs that are due (actions and action
-    # updates hourly, the last finished day's click export at 04:00 in the account's time zone)
-    # for active connections.
-    "dispatch-impact-syncs": {
-        "task": "networks.tasks.dispatch_impact_syncs",
+    # Every 5 minutes (*/5 * * * *): start the network syncs that are due for active connections
+    # with API credentials (Impact actions and action updates hourly, its click export of the last
+    # finished day at 04:00 in the account's time zone; ShareASale activity every 8 hours, voids and
+    # edits daily; Awin transactions and validations hourly).
+    "dispatch-network-syncs": {
+        "task": "networks.tasks.dispatch_network_syncs",
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 240},
     },

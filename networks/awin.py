@@ -33,6 +33,16 @@ import httpx
 from django.conf import settings
 from django.core.cache import cache
 
+from networks.errors import (
+    AuthError,
+    MalformedBody,
+    NetworkError,
+    RateLimited,
+    RequestRejected,
+    ScopeError,
+    ServerError,
+    WindowError,
+)
 from networks.impact import backoff_seconds
 from networks.records import NetworkRecord, RecordError, money, to_conversion_data
 
@@ -51,52 +61,8 @@ STATUSES = {"pending": "pending", "approved": "approved", "declined": "reversed"
 WHITESPACE = re.compile(r"[ \t\n\r]*")
 
 
-class AwinError(Exception):
-    """Base class: ``message`` is written for a brand manager."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-class AuthError(AwinError):
-    """401: the token was refused (revoked, expired or mistyped)."""
-
-
-class ScopeError(AwinError):
-    """403: the token's user may not read this publisher account."""
-
-
-class AccountNotFound(AwinError):
+class AccountNotFound(NetworkError):
     """The token works but its user does not see the publisher id (credential check)."""
-
-
-class RateLimited(AwinError):
-    """429 or our own per-minute count: try again in ``retry_after`` seconds."""
-
-    def __init__(self, message: str, retry_after: int):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class ServerError(AwinError):
-    """5xx or no answer, after the in-process retries."""
-
-
-class MalformedBody(AwinError):
-    """The body is not what Awin documents (not a JSON array of transactions, no accounts)."""
-
-
-class RequestRejected(AwinError):
-    """Any other 4xx, with Awin's own description."""
-
-    def __init__(self, message: str, status_code: int):
-        super().__init__(message)
-        self.status_code = status_code
-
-
-class WindowError(ValueError):
-    """A date range Awin would refuse; raised before calling."""
 
 
 # Dates and windows -------------------------------------------------------------------------------
@@ -366,7 +332,7 @@ class AwinClient:
 
     def _request(self, path: str, params: dict | None = None) -> httpx.Response:
         """An open streamed 200 response (the caller closes it), after bounded retries."""
-        failure: AwinError | None = None
+        failure: NetworkError | None = None
         for attempt in range(self.retries + 1):
             self._slot()
             try:

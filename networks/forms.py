@@ -5,7 +5,8 @@ from datetime import UTC, timedelta
 from django import forms
 from django.utils import timezone
 
-from networks import connections, impact, services
+from networks import services
+from networks.services import connections
 from offers.models import NetworkKind
 from workspaces.errors import DomainError
 from workspaces.forms import CURRENCIES
@@ -118,7 +119,7 @@ class ConnectionForm(forms.Form):
 
 
 class SyncNowForm(forms.Form):
-    """ "Sync now": optionally from a day (Actions and Action updates), like sync_impact --since."""
+    """ "Sync now": optionally from a day (the kinds that read windows), like sync_network --since."""
 
     since = forms.DateField(
         required=False,
@@ -127,15 +128,15 @@ class SyncNowForm(forms.Form):
         help_text="Optional: read from this day (at most 3 years back). Empty continues from the last sync.",
     )
 
-    def __init__(self, *args, kind: str, **kwargs):
+    def __init__(self, *args, kind: str, adapter, **kwargs):
         super().__init__(*args, **kwargs)
-        self.kind = kind
-        if kind == "clicks":
+        self.kind, self.adapter = kind, adapter
+        if kind not in adapter.windowed:
             del self.fields["since"]  # the click export asks for the last finished day, nothing else
             return
         today = timezone.now().astimezone(UTC).date()
         self.fields["since"].widget.attrs.update(
-            {"max": today.isoformat(), "min": (today - impact.MAX_AGE + timedelta(days=1)).isoformat()}
+            {"max": today.isoformat(), "min": (today - adapter.max_age + timedelta(days=1)).isoformat()}
         )
 
     def clean_since(self):
@@ -143,6 +144,6 @@ class SyncNowForm(forms.Form):
         if day is None:
             return None
         try:
-            return services.check_since(day)
+            return services.check_since(day, self.adapter)
         except DomainError as e:
             raise forms.ValidationError(e.message) from None

@@ -39,6 +39,17 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils.dateparse import parse_datetime
 
+from networks.errors import (
+    AuthError,
+    MalformedBody,
+    NetworkError,
+    RateLimited,
+    RequestRejected,
+    ScopeError,
+    ServerError,
+    WindowError,
+)
+
 ACCOUNT_SID_RE = re.compile(r"^IR[A-Za-z0-9]{32}$")
 PAGE_SIZE = 2000  # Impact's smallest legal explicit PageSize; small pages keep memory flat.
 MAX_PAGES = 10  # Impact refuses a listing of more than 10 pages: narrow the window instead.
@@ -57,54 +68,6 @@ DATE_FILTERS = {
     "locking": ("LockingDateStart", "LockingDateEnd"),
     "event": ("ActionDateStart", "ActionDateEnd"),
 }
-
-
-class ImpactError(Exception):
-    """Base class: ``message`` is written for a brand manager."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-class AuthError(ImpactError):
-    """401: the Account SID and Auth Token were refused."""
-
-
-class ScopeError(ImpactError):
-    """403: the token may not use this endpoint (scoped token or endpoint not enabled)."""
-
-    def __init__(self, message: str, endpoint: str):
-        super().__init__(message)
-        self.endpoint = endpoint
-
-
-class RateLimited(ImpactError):
-    """429, or our own counter for the limit group ran out: try again in ``retry_after`` seconds."""
-
-    def __init__(self, message: str, retry_after: int):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class ServerError(ImpactError):
-    """5xx or no answer, after the in-process retries."""
-
-
-class MalformedBody(ImpactError):
-    """The body is not what Impact documents (not JSON/XML, no record list, bad envelope)."""
-
-
-class RequestRejected(ImpactError):
-    """Any other 4xx, with Impact's own message (e.g. a window violation)."""
-
-    def __init__(self, message: str, status_code: int):
-        super().__init__(message)
-        self.status_code = status_code
-
-
-class WindowError(ValueError):
-    """A date window that Impact would refuse; raised before calling."""
 
 
 @dataclass
@@ -396,7 +359,7 @@ class ImpactClient:
     # One request with the error classes and in-process retries for 5xx/timeouts.
     def request(self, path: str, *, params=None, follow_redirects=False) -> httpx.Response:
         group = endpoint_group(path)
-        failure: ImpactError | None = None
+        failure: NetworkError | None = None
         for attempt in range(self.retries + 1):
             if attempt:
                 self.sleep(backoff_seconds(attempt - 1))

@@ -25,9 +25,24 @@ __all__ = [
 
 
 class SyncKind(models.TextChoices):
+    """What a run reads. Each network names its own: ``actions`` are the conversions by date
+    (Impact's Actions, ShareASale's activity, Awin's transactions), ``updates`` the changes
+    reported apart (Impact's ActionUpdates, ShareASale's voids and edits, Awin's validations)."""
+
     ACTIONS = "actions", "Actions"
     UPDATES = "updates", "Action updates"
     CLICKS = "clicks", "Click export"
+
+
+# What each network calls its kinds, where the words differ from Impact's.
+KIND_LABELS = {
+    "shareasale": {"actions": "Activity", "updates": "Voids and edits"},
+    "awin": {"actions": "Transactions", "updates": "Validations"},
+}
+
+
+def kind_label(network: str, kind: str) -> str:
+    return KIND_LABELS.get(network, {}).get(kind) or SyncKind(kind).label
 
 
 class SyncRun(TimeStamped):
@@ -93,6 +108,11 @@ class SyncRun(TimeStamped):
 
     def __str__(self):
         return f"{self.get_kind_display()} sync of {self.connection_id} ({self.status})"
+
+    @property
+    def kind_label(self) -> str:
+        """The kind in the network's own words (ShareASale's "Activity", Awin's "Transactions")."""
+        return kind_label(self.connection.kind, self.kind)
 
     @property
     def is_active(self) -> bool:
@@ -237,3 +257,31 @@ class NetworkClickCount(models.Model):
             # Connection page and reports: a workspace's network clicks by day.
             models.Index(fields=["workspace", "date"], name="netclicks_ws_date"),
         ]
+
+
+class NetworkPayout(TimeStamped):
+    """Money a network reports having paid us: ShareASale's "Affiliate Payment" rows, Awin's
+    payment runs (its transactions' ``paymentId``). Finance matches it to the expected
+    settlement and confirms the receipt (payments.services.match_network_payouts)."""
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+", db_index=False)
+    connection = models.ForeignKey(NetworkConnection, models.CASCADE, related_name="payouts")
+    # The day the network paid (ShareASale's payment row); for Awin, the day a sync first saw it paid.
+    paid_on = models.DateField()
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    reference = models.CharField(max_length=120)
+    # Awin: {"transactions": {id: commission}} the amount sums, so a payment seen in several windows counts once.
+    raw = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "reference"], name="network_payout_reference"),
+        ]
+        indexes = [
+            # Settlement matching: a connection's payouts around a pay date.
+            models.Index(fields=["connection", "paid_on"], name="network_payout_paid_on"),
+        ]
+
+    def __str__(self):
+        return f"{self.amount} {self.currency} on {self.paid_on}"

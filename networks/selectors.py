@@ -6,7 +6,16 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from networks.models import ClickExportJob, NetworkClickCount, NetworkConnection, SyncKind, SyncRun, SyncState
+from networks.models import (
+    ClickExportJob,
+    NetworkClickCount,
+    NetworkConnection,
+    NetworkPayout,
+    SyncRun,
+    SyncState,
+    kind_label,
+)
+from networks.services.runs import adapter_for
 from tracking.models import Click
 
 
@@ -24,19 +33,21 @@ def list_connections(*, workspace) -> list[dict]:
     rows = []
     for conn in connections:
         kinds = []
-        if conn.kind == "impact":
-            for kind in SyncKind:
-                state = states.get((conn.id, kind.value))
-                kinds.append(
-                    {
-                        "kind": kind.value,
-                        "label": kind.label,
-                        "last_run": state.last_run if state else None,
-                        "next_run_at": state.next_run_at if state else None,
-                        "active": active.get((conn.id, kind.value)),
-                    }
-                )
-        rows.append({"connection": conn, "kinds": kinds})
+        adapter = adapter_for(conn)
+        for kind in adapter.kinds if adapter else ():
+            state = states.get((conn.id, kind))
+            kinds.append(
+                {
+                    "kind": kind,
+                    "label": kind_label(conn.kind, kind),
+                    "windowed": kind in adapter.windowed,
+                    "last_run": state.last_run if state else None,
+                    "next_run_at": state.next_run_at if state else None,
+                    "active": active.get((conn.id, kind)),
+                }
+            )
+        hint = adapter.credentials_hint if adapter else ""
+        rows.append({"connection": conn, "kinds": kinds, "credentials_hint": hint})
     return rows
 
 
@@ -81,3 +92,12 @@ def recent_exports(*, workspace, connection, limit=10):
     return ClickExportJob.objects.filter(workspace=workspace, connection=connection).order_by("-date", "program_id")[
         :limit
     ]
+
+
+def recent_payouts(*, workspace, connection, limit=12):
+    """What the network says it paid us, newest first, with the settlement each was matched to."""
+    return (
+        NetworkPayout.objects.filter(workspace=workspace, connection=connection)
+        .select_related("settlement")
+        .order_by("-paid_on", "-id")[:limit]
+    )

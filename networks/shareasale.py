@@ -12,7 +12,7 @@ What it takes care of, so a sync can stay about our data:
 - US Central report times (``01/03/2025 12:41:28 PM``, ``2025-02-13 00:00:00.0``) read as
   America/Chicago and returned as aware UTC datetimes;
 - errors, which ShareASale sends as HTTP 200 with ``Invalid Request - Error Code NNNN - <ip>``:
-  RequestRefused carries the code and a plain reason (AuthError for the codes that mean the
+  RequestRefused carries the code and a plain reason (AuthRefused for the codes that mean the
   credentials or the calling IP were refused); RateLimited (429 with the Retry-After to
   honour), ServerError (5xx and timeouts, after a bounded, capped backoff with jitter),
   MalformedBody. A refused request is never retried: every call spends a credit;
@@ -43,6 +43,7 @@ from defusedxml.ElementTree import iterparse
 from django.conf import settings
 from django.core.cache import cache
 
+from networks.errors import AuthError, MalformedBody, NetworkError, RateLimited, RequestRejected, ServerError
 from networks.impact import backoff_seconds
 from networks.records import (
     NetworkChange,
@@ -85,46 +86,21 @@ REASONS = {
 AUTH_CODES = frozenset({"4002", "4075"})
 
 
-class ShareASaleError(Exception):
-    """Base class: ``message`` is written for a brand manager."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-class RequestRefused(ShareASaleError):
+class RequestRefused(RequestRejected):
     """ShareASale refused the request: ``Invalid Request - Error Code NNNN`` (HTTP 200), or a 4xx."""
 
     def __init__(self, message: str, *, code: str = "", ip: str = "", status_code: int = 200):
-        super().__init__(message)
+        super().__init__(message, status_code)
         self.code = code
         self.ip = ip
-        self.status_code = status_code
 
 
-class AuthError(RequestRefused):
+class AuthRefused(RequestRefused, AuthError):
     """The refusal means the credentials, or the address we call from, are not accepted."""
-
-
-class RateLimited(ShareASaleError):
-    """429, or our own limit: try again in ``retry_after`` seconds."""
-
-    def __init__(self, message: str, retry_after: int):
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class CreditBudgetSpent(RateLimited):
     """Today's share of the monthly credits is spent; refused before calling ShareASale."""
-
-
-class ServerError(ShareASaleError):
-    """5xx or no answer, after the in-process retries."""
-
-
-class MalformedBody(ShareASaleError):
-    """The body is not a ShareASale report (not CSV/pipe/XML, rows that do not fit the header)."""
 
 
 # Signing ---------------------------------------------------------------------------------------
@@ -166,7 +142,7 @@ def refusal(text: str) -> RequestRefused | None:
         message = f"ShareASale refused the request (error code {code})."
     else:
         message = f"ShareASale refused the request: {head[:120]}"
-    cls = AuthError if code in AUTH_CODES else RequestRefused
+    cls = AuthRefused if code in AUTH_CODES else RequestRefused
     return cls(message, code=code, ip=ip)
 
 
@@ -527,7 +503,7 @@ class ShareASaleClient:
         query.update({k: v for k, v in (params or {}).items() if v not in (None, "")})
         if self.budget is not None and action != "apitokencount" and self.budget.allowance() is None:
             self.credits_left()  # fixes today's allowance first
-        failure: ShareASaleError | None = None
+        failure: NetworkError | None = None
         for attempt in range(self.retries + 1):
             if attempt:
                 self.sleep(backoff_seconds(attempt - 1))
@@ -694,7 +670,7 @@ def _retry_after(headers) -> int | None:
 def check_credentials(*, affiliate_id: str, api_token: str, api_secret: str) -> int:
     """The credential check on save: one ``apitokencount`` call, the credits left this month.
 
-    Raises the typed errors above (AuthError when the token, secret or calling IP are refused).
+    Raises the typed errors above (AuthRefused when the token, secret or calling IP are refused).
     """
     with ShareASaleClient(affiliate_id=affiliate_id, api_token=api_token, api_secret=api_secret, retries=1) as c:
         return c.credits_left()

@@ -11,7 +11,7 @@ from networks.models import ClickExportJob, SyncRun
 
 
 @shared_task
-def dispatch_impact_syncs():
+def dispatch_network_syncs():
     """Beat, every 5 minutes: start the syncs that are due and resume any whose task was lost."""
     services.resume_lost_work_all_workspaces()
     return services.dispatch_due_syncs_all_workspaces()

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from networks import selectors, services
 from networks.forms import ConnectionForm, SyncNowForm
-from networks.models import NetworkConnection, SyncKind, SyncRun
+from networks.models import NetworkConnection, SyncRun, kind_label
 from offers.models import NetworkKind
 from workspaces.access import get_connection, get_for_request
 from workspaces.decorators import workspace_view
@@ -100,6 +100,7 @@ def connection_detail(request, code):
         "comparison": comparison,
         "chart": _click_chart(comparison),
         "exports": selectors.recent_exports(workspace=request.workspace, connection=conn),
+        "payouts": selectors.recent_payouts(workspace=request.workspace, connection=conn),
         "can_manage": _can_manage(request),
     }
     return render(request, "networks/detail.html", ctx)
@@ -137,10 +138,12 @@ def rotate_secret(request, code):
 @workspace_view("manage")
 def sync_now(request, code, kind):
     conn = _get_connection(request, code, write=True)
-    if kind not in SyncKind.values:
-        messages.error(request, "Unknown sync kind.")
+    adapter = services.adapter_for(conn)
+    if adapter is None or kind not in adapter.kinds:
+        messages.error(request, "This connection has no such sync.")
         return redirect("networks:list")
-    form = SyncNowForm(request.POST if request.method == "POST" else None, kind=kind)
+    form = SyncNowForm(request.POST if request.method == "POST" else None, kind=kind, adapter=adapter)
+    label = kind_label(conn.kind, kind)
     if request.method == "POST" and form.is_valid():
         try:
             run = services.request_sync(
@@ -150,10 +153,10 @@ def sync_now(request, code, kind):
             messages.error(request, e.message)
         else:
             done = "resumed (its wait was over)" if run.retry_at else "started"
-            messages.success(request, f"{SyncKind(kind).label} sync of {conn.label} {done}.")
+            messages.success(request, f"{label} sync of {conn.label} {done}.")
         back = request.POST.get("next", "")
         return redirect(back if back.startswith("/networks/") and "//" not in back else "networks:list")
-    ctx = {"connection": conn, "kind": SyncKind(kind), "form": form}
+    ctx = {"connection": conn, "kind": kind, "label": label, "form": form}
     return render(request, "networks/sync_form.html", ctx, status=_status(form))
 
 

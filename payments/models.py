@@ -170,6 +170,11 @@ class Settlement(TimeStamped):
     received_by = models.CharField(max_length=150, blank=True)
     credit_due_on = models.DateField(null=True, blank=True)
     credited_at = models.DateTimeField(null=True, blank=True)
+    # What the network's own data says it paid for this settlement (matched by match_network_payouts),
+    # for finance to confirm.
+    network_payout = models.OneToOneField(
+        "networks.NetworkPayout", models.SET_NULL, null=True, blank=True, related_name="settlement"
+    )
 
     class Meta:
         constraints = [

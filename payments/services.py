@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from networks.models import NetworkPayout
 from offers.models import Member, NetworkConnection
 from payments import lib
 from payments.ledger import get_account, lock_account, post_transaction, reverse_transaction
@@ -226,6 +227,53 @@ def _refresh_lines(settlement: Settlement) -> None:
     if total != settlement.expected_amount:
         settlement.expected_amount = total
         settlement.save(update_fields=["expected_amount", "updated_at"])
+
+
+# The window around a pay date in which a network's reported payment is taken to be that settlement's.
+PAYOUT_EARLY = timedelta(days=7)
+PAYOUT_LATE = timedelta(days=21)
+
+
+def match_network_payout(*, settlement: Settlement) -> NetworkPayout | None:
+    """Tie the payment the network's own data reports (a ShareASale payment row, an Awin payment
+    run) to this settlement: the same connection and currency, paid within a week before to three
+    weeks after the pay date, not tied to another settlement; the closest date wins.
+
+    Finance still confirms it by marking the settlement received (the form is filled from it).
+    """
+    if settlement.network_payout_id or settlement.status != Settlement.Status.EXPECTED:
+        return settlement.network_payout
+    candidates = NetworkPayout.objects.filter(
+        workspace_id=settlement.workspace_id,
+        connection_id=settlement.connection_id,
+        currency=settlement.currency,
+        paid_on__gte=settlement.expected_on - PAYOUT_EARLY,
+        paid_on__lte=settlement.expected_on + PAYOUT_LATE,
+        settlement__isnull=True,
+    )
+    best = min(
+        candidates,
+        key=lambda p: (abs((p.paid_on - settlement.expected_on).days), abs(p.amount - settlement.expected_amount)),
+        default=None,
+    )
+    if best is None:
+        return None
+    with transaction.atomic():
+        claimed = Settlement.objects.filter(pk=settlement.pk, network_payout__isnull=True).update(network_payout=best)
+    if claimed:
+        settlement.network_payout = best
+    return settlement.network_payout
+
+
+def match_network_payouts_all_workspaces() -> int:
+    """Nightly, after the expected settlements are refreshed: match what networks reported paying."""
+    matched = 0
+    for settlement in Settlement.objects.filter(status=Settlement.Status.EXPECTED, network_payout__isnull=True):
+        try:
+            matched += match_network_payout(settlement=settlement) is not None
+        except IntegrityError:
+            continue  # the payout was tied to another settlement meanwhile
+    return matched
 
 
 def create_expected_settlements_all_workspaces(*, today: date | None = None) -> int:

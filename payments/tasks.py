@@ -34,7 +34,9 @@ def sweep_stale_conversion_events() -> int:
 
 @shared_task
 def create_expected_settlements() -> int:
-    return services.create_expected_settlements_all_workspaces()
+    created = services.create_expected_settlements_all_workspaces()
+    services.match_network_payouts_all_workspaces()
+    return created
 
 
 @shared_task

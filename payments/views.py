@@ -95,10 +95,22 @@ def ledger_csv(request):
 
 @workspace_view()
 def settlement_detail(request, code):
-    settlement = get_for_request(request, Settlement.objects.select_related("connection"), code=code)
-    form = ReceiveSettlementForm(initial={"amount": settlement.expected_amount, "received_on": timezone.localdate()})
+    settlement = get_for_request(request, Settlement.objects.select_related("connection", "network_payout"), code=code)
+    paid = services.match_network_payout(settlement=settlement)
+    if paid is not None:
+        # What the network says it paid: finance confirms (or corrects) it by marking the settlement received.
+        initial = {"amount": paid.amount, "received_on": paid.paid_on, "reference": paid.reference}
+    else:
+        initial = {"amount": settlement.expected_amount, "received_on": timezone.localdate()}
+    form = ReceiveSettlementForm(initial=initial)
     lines = settlement.lines.select_related("conversion", "conversion__member").order_by("conversion__locking_at")
-    ctx = {"settlement": settlement, "lines": lines, "form": form, "can_pay": request.membership.can("finance")}
+    ctx = {
+        "settlement": settlement,
+        "paid": paid,
+        "lines": lines,
+        "form": form,
+        "can_pay": request.membership.can("finance"),
+    }
     return render(request, "payments/settlement.html", ctx)
 
 

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from networks import services
+from networks.services import records
 from payments import services as payments
 from payments.models import AccountKind, Settlement
 from tests.networks.helpers import actions_page, sample_action, serve_once, url
@@ -96,7 +97,7 @@ def test_a_second_action_on_one_click_is_a_new_sale_not_an_unchanged_one(impact_
 def test_a_run_counts_a_duplicate_of_another_conversion_apart_from_an_unchanged_record(impact_connection, shop):
     run = services.start_sync_run(connection=impact_connection, kind="actions", trigger="manual")
     owner = Conversion(external_id="1000.1", transaction_id="hub-click-7f3a9c")
-    services._count(run, RecordResult(owner, "duplicate", "repeat of conversion 1000.1", repeat=True))
-    services._count(run, RecordResult(owner, "duplicate", "duplicate of conversion 1000.1"))
+    records.count(run, RecordResult(owner, "duplicate", "repeat of conversion 1000.1", repeat=True))
+    records.count(run, RecordResult(owner, "duplicate", "duplicate of conversion 1000.1"))
     assert (run.unchanged_count, run.duplicate_count) == (1, 1)
     assert "duplicate of conversion 1000.1" in run.note

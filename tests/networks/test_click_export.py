@@ -8,6 +8,8 @@ import respx
 
 from networks import services, tasks
 from networks.models import ClickExportJob, NetworkClickCount, NetworkProgram, SyncRun
+from networks.services import impact as impact_sync
+from networks.services import runs
 from tests.networks.helpers import load, url
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +52,7 @@ def test_a_job_goes_queued_running_completed_and_its_clicks_are_counted(
     job = ClickExportJob.objects.get(connection=impact_connection)
     assert (job.job_id, job.status, job.date) == (JOB, "queued", yesterday)
     assert run.status == "waiting" and run.pages_total == 1
-    assert scheduled == [(job.id, services.POLL_FIRST)]
+    assert scheduled == [(job.id, impact_sync.POLL_FIRST)]
 
     status = load("impact_job_status.json")
     respx.get(url(f"Jobs/{JOB}")).mock(
@@ -77,7 +79,7 @@ def test_a_job_goes_queued_running_completed_and_its_clicks_are_counted(
         assert job.status == expected
     # Each wait re-schedules the task (never a sleep); the last poll schedules nothing.
     countdowns = [c for _, c in scheduled[1:]]
-    assert len(countdowns) == 3 and countdowns[0] >= services.POLL_FIRST
+    assert len(countdowns) == 3 and countdowns[0] >= impact_sync.POLL_FIRST
     assert "Authorization" not in signed.calls.last.request.headers
     counts = {
         c.sub_id1: (c.clicks, c.unique_clicks) for c in NetworkClickCount.objects.filter(connection=impact_connection)
@@ -121,7 +123,7 @@ def test_an_error_job_is_polled_again_after_impacts_retry_interval(
     respx.get(url(f"Jobs/{JOB}")).respond(200, json=load("impact_job_status.json") | {"Status": "ERROR"})
     tasks.poll_click_export(job.id)
     job.refresh_from_db()
-    assert job.status == "error" and scheduled[-1] == (job.id, services.ERROR_POLL)
+    assert job.status == "error" and scheduled[-1] == (job.id, impact_sync.ERROR_POLL)
 
 
 @respx.mock
@@ -168,12 +170,12 @@ def test_it_stays_under_ten_exports_a_day(impact_connection, scheduled, django_c
 def test_the_export_day_is_the_last_day_that_has_ended_in_the_account_time_zone(tz, now, day):
     from zoneinfo import ZoneInfo
 
-    assert services.click_export_day(ZoneInfo(tz), datetime.fromisoformat(now)).isoformat() == day
+    assert impact_sync.click_export_day(ZoneInfo(tz), datetime.fromisoformat(now)).isoformat() == day
 
 
 def at(monkeypatch, moment: str) -> datetime:
     fixed = datetime.fromisoformat(moment)
-    monkeypatch.setattr("networks.services.timezone.now", lambda: fixed)
+    monkeypatch.setattr("networks.services.impact.timezone.now", lambda: fixed)
     return fixed
 
 
@@ -247,5 +249,7 @@ def test_the_daily_export_is_scheduled_for_the_morning_in_the_account_time_zone(
 
     la = ZoneInfo("America/Los_Angeles")
     now = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # 02:00 in Los Angeles
-    assert services.next_run_time("clicks", now, la) == datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-    assert services.next_run_time("clicks", now + timedelta(hours=3), la) == datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
+    assert runs.next_run_time(impact_sync.ADAPTER, "clicks", now, la) == datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    assert runs.next_run_time(impact_sync.ADAPTER, "clicks", now + timedelta(hours=3), la) == datetime(
+        2026, 3, 3, 12, 0, tzinfo=UTC
+    )

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from networks import services, tasks
 from networks.models import SyncRun, SyncState
+from networks.services import runs
 from offers.models import NetworkConnection
 from tests.networks.helpers import actions_page, empty, sample_action, serve_once, url
 from tracking.models import Conversion, ConversionEvent
@@ -89,7 +90,7 @@ def test_it_resumes_from_the_cursor_with_an_overlap_and_rereads_locked_actions(i
     state = SyncState.objects.get(connection=impact_connection, kind="actions")
     assert state.cursor_at == first.window_end
     second = run_actions(impact_connection)
-    assert second.window_start == first.window_end - services.OVERLAP
+    assert second.window_start == first.window_end - runs.OVERLAP
     params = [dict(c.request.url.params) for c in route.calls]
     assert any("LockingDateStart" in p for p in params[1:])  # pending actions that locked since
     assert all("StartDate" in p or "LockingDateStart" in p for p in params)
@@ -186,11 +187,11 @@ def test_a_persistent_server_error_is_tried_five_times_per_run_then_fails(impact
         if not run.is_active:
             break
         SyncRun.objects.filter(id=run.id).update(retry_at=timezone.now())  # the countdown has passed
-    assert route.call_count == services.MAX_SERVER_TRIES == 5
+    assert route.call_count == runs.MAX_SERVER_TRIES == 5
     assert run.status == "failed"
     assert "Impact answered 503 for /Actions (5 times in a row)." in run.error and "Gave up after 5 tries" in run.error
     # The client's own quick retries, then one re-scheduled task after a back-off of a minute or more.
-    assert len(scheduled) == 1 and 60 <= scheduled[0] <= services.RETRY_CAP + 1
+    assert len(scheduled) == 1 and 60 <= scheduled[0] <= runs.RETRY_CAP + 1
 
 
 @respx.mock
@@ -252,8 +253,8 @@ def test_one_connection_never_runs_two_syncs_of_a_kind_at_once(impact_connection
 
 def test_a_task_delivered_twice_runs_once(impact_connection):
     run = services.start_sync_run(connection=impact_connection, kind="actions", trigger="manual")
-    assert services._claim(run) is True
-    assert services._claim(SyncRun.objects.get(id=run.id)) is False
+    assert runs.claim(run) is True
+    assert runs.claim(SyncRun.objects.get(id=run.id)) is False
 
 
 @respx.mock

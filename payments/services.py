@@ -230,13 +230,15 @@ def _refresh_lines(settlement: Settlement) -> None:
 
 
 # The window around a pay date in which a network's reported payment is taken to be that settlement's.
-PAYOUT_EARLY = timedelta(days=7)
+# Two weeks early: Awin runs payments on the 1st and the 15th (a settlement is expected on the 15th),
+# and a payment is dated the day a sync first saw it.
+PAYOUT_EARLY = timedelta(days=14)
 PAYOUT_LATE = timedelta(days=21)
 
 
 def match_network_payout(*, settlement: Settlement) -> NetworkPayout | None:
     """Tie the payment the network's own data reports (a ShareASale payment row, an Awin payment
-    run) to this settlement: the same connection and currency, paid within a week before to three
+    run) to this settlement: the same connection and currency, paid within two weeks before to three
     weeks after the pay date, not tied to another settlement; the closest date wins.
 
     Finance still confirms it by marking the settlement received (the form is filled from it).

@@ -271,7 +271,6 @@ class NetworkPayout(TimeStamped):
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3)
     reference = models.CharField(max_length=120)
-    # Awin: {"transactions": {id: commission}} the amount sums, so a payment seen in several windows counts once.
     raw = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -285,3 +284,17 @@ class NetworkPayout(TimeStamped):
 
     def __str__(self):
         return f"{self.amount} {self.currency} on {self.paid_on}"
+
+
+class NetworkPayoutLine(models.Model):
+    """One transaction a payment covered (Awin: a transaction with this ``paymentId``): the payment's
+    amount is the sum of its lines, so a transaction a later window brings again counts once."""
+
+    payout = models.ForeignKey(NetworkPayout, models.CASCADE, related_name="lines")
+    external_id = models.CharField(max_length=255)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["payout", "external_id"], name="network_payout_line_once"),
+        ]

@@ -44,22 +44,20 @@ def sync(run: SyncRun, connection: NetworkConnection, client: AwinClient) -> boo
     state = sync_state(connection, run.kind)
     plan_window(run, state, max_age=MAX_AGE)
     for lo, hi in split_windows(run.resume_from, run.window_end, WINDOW):
-        paid: dict[str, dict] = defaultdict(dict)
         rejected_before = client.rejected
         transactions = client.iter_transactions(start=lo, end=hi, date_type=DATE_TYPES[run.kind])
         for page in store.pages(transactions, PAGE):
+            store.store_records(run=run, connection=connection, items=[to_conversion_data(r) for r in page])
+            paid: dict[str, dict] = defaultdict(dict)
             for record in page:
                 if record.paid and record.payment_ref and record.payout is not None:
                     paid[record.payment_ref][record.external_id] = record.payout
-            items = [to_conversion_data(record) for record in page]
-            store.store_records(run=run, connection=connection, items=items)
-        if client.rejected > rejected_before:
-            store.reject(
-                run, f"{client.rejected - rejected_before} unreadable transaction(s): {'; '.join(client.problems[-3:])}"
-            )
-            run.rejected_count += client.rejected - rejected_before - 1
+            store.record_paid_transactions(connection=connection, paid=paid, today=timezone.localdate())
+        unreadable = client.rejected - rejected_before
+        if unreadable:
+            problems = "; ".join(client.problems[-3:])
+            store.reject(run, f"{unreadable} unreadable transaction(s): {problems}", rows=unreadable)
             run.save(update_fields=["rejected_count", "note", "updated_at"])
-        store.record_paid_transactions(connection=connection, paid=paid, today=timezone.localdate())
         advance(run, state, hi)
     return False
 

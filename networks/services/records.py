@@ -15,9 +15,10 @@ from decimal import Decimal
 from itertools import islice
 
 from django.db import transaction
+from django.db.models import Sum
 
 from networks import bulk
-from networks.models import NetworkPayout, SyncRun
+from networks.models import NetworkPayout, NetworkPayoutLine, SyncRun
 from offers.models import NetworkConnection
 from tracking.models import Conversion, ConversionSource
 from tracking.postbacks import ConversionData
@@ -155,8 +156,8 @@ def record_paid_transactions(*, connection: NetworkConnection, paid: dict[str, d
     """Add paid transactions to their payment (Awin: {paymentId: {transaction id: commission}}).
 
     Awin has no payment report: a payment is the sum of the commissions its transactions
-    carry. Each transaction counts once however many windows bring it again; the payment is
-    dated the day a sync first saw it paid.
+    carry. Each transaction is a line of its payment, once however many windows bring it
+    again; the payment is dated the day a sync first saw it paid.
     """
     for reference, transactions in paid.items():
         with transaction.atomic():
@@ -168,13 +169,16 @@ def record_paid_transactions(*, connection: NetworkConnection, paid: dict[str, d
                     "paid_on": today,
                     "amount": Decimal("0.00"),
                     "currency": connection.currency,
-                    "raw": {"transactions": {}},
                 },
             )
-            known = payout.raw.setdefault("transactions", {})
-            added = {tx: str(amount) for tx, amount in transactions.items() if tx not in known}
-            if not added:
-                continue
-            known.update(added)
-            payout.amount = sum((Decimal(v) for v in known.values()), Decimal("0.00"))
-            payout.save(update_fields=["amount", "raw", "updated_at"])
+            NetworkPayoutLine.objects.bulk_create(
+                [
+                    NetworkPayoutLine(payout=payout, external_id=tx[:255], amount=amount)
+                    for tx, amount in transactions.items()
+                ],
+                ignore_conflicts=True,
+            )
+            total = payout.lines.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+            if total != payout.amount:
+                payout.amount = total
+                payout.save(update_fields=["amount", "updated_at"])

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from django.utils import timezone
 
+from networks.models import NetworkPayout
 from payments import lib, services
 from payments.models import Payment, PaymentBatch, Settlement
 from payments.selectors import check_ledger, overview_figures
@@ -109,14 +110,31 @@ def _seed_history(ws, connections, members) -> None:
     services.create_expected_settlements_all_workspaces(today=today)
 
     # 3. Networks paid what was due: received the next day (one short by a fee), then credited.
+    #    ShareASale's own report says what it paid (its "Affiliate Payment" row): finance confirms that.
     due = Settlement.objects.filter(workspace=ws, expected_on__lte=today).order_by("expected_on", "id")
     for i, settlement in enumerate(due):
         shortfall = Decimal("1.25") if i == 1 else Decimal("0.00")
+        amount = max(settlement.expected_amount - shortfall, Decimal("0.00"))
+        received_on = min(settlement.expected_on + timedelta(days=1), today)
+        reference = f"{settlement.connection.kind.upper()}-PAY-{settlement.expected_on:%Y%m}"
+        if settlement.connection.kind == "shareasale":
+            NetworkPayout.objects.get_or_create(
+                connection=settlement.connection,
+                reference=f"DEMO-{settlement.expected_on:%Y%m}",
+                defaults={
+                    "workspace": ws,
+                    "paid_on": settlement.expected_on,
+                    "amount": amount,
+                    "currency": settlement.currency,
+                },
+            )
+            paid = services.match_network_payout(settlement=settlement)
+            amount, received_on, reference = paid.amount, paid.paid_on, paid.reference
         services.mark_settlement_received(
             settlement=settlement,
-            amount=max(settlement.expected_amount - shortfall, Decimal("0.00")),
-            received_on=min(settlement.expected_on + timedelta(days=1), today),
-            reference=f"{settlement.connection.kind.upper()}-PAY-{settlement.expected_on:%Y%m}",
+            amount=amount,
+            received_on=received_on,
+            reference=reference,
             actor="finance@demo.test",
         )
     services.credit_due_settlements_all_workspaces(today=today)

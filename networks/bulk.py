@@ -24,7 +24,7 @@ from django.utils import timezone
 from offers.models import NetworkConnection
 from tracking import attribution as core
 from tracking.models import Conversion, ConversionEvent
-from tracking.postbacks import ConversionData
+from tracking.reported import ConversionData
 
 
 def _simple(data: ConversionData) -> bool:

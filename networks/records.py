@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from tracking.postbacks import ConversionData
+from tracking.reported import ConversionData
 
 STATUSES = ("pending", "approved", "reversed")
 CHANGE_KINDS = ("reversal", "amount")

@@ -17,7 +17,7 @@ from payments import lib, services
 from payments.models import Payment, PaymentBatch, Settlement
 from payments.selectors import check_ledger, overview_figures
 from tracking.models import ConversionSource, PostbackLog
-from tracking.postbacks import ConversionData
+from tracking.reported import ConversionData
 from tracking.services import record_conversion
 
 # Share of the sale the network pays the brand, per network.

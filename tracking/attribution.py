@@ -57,7 +57,7 @@ from tracking.models import (
     ConversionStatus,
     PostbackLog,
 )
-from tracking.postbacks import MAX_AMOUNT, ConversionData
+from tracking.reported import MAX_AMOUNT, ConversionData
 
 Outcome = PostbackLog.Outcome
 KEY_LENGTH = 300

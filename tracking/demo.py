@@ -18,7 +18,7 @@ from offers import lib
 from tracking import clicks as click_services
 from tracking.ingest import Hit, process_hit
 from tracking.models import Click, Conversion
-from tracking.postbacks import sample_values
+from tracking.postback_params import sample_values
 
 DAYS = 30
 BROWSERS = [

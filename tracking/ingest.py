@@ -31,7 +31,8 @@ from django.views.decorators.http import require_http_methods
 from offers.models import Link, Member, NetworkConnection, Offer
 from tracking.clicks import Visitor, record_click
 from tracking.models import ConversionSource, PostbackLog
-from tracking.postbacks import NETWORKS, ConversionData, ParseError, parse_conversion, parse_params, sample_values
+from tracking.postback_params import NETWORKS, ParseError, parse_conversion, parse_params, sample_values
+from tracking.reported import ConversionData
 from tracking.services import HitLookup, find_connection, record_conversion
 from workspaces.errors import DomainError
 from workspaces.http import client_ip as click_client_ip

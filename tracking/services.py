@@ -20,7 +20,7 @@ from tracking import attribution as core
 from tracking import sql
 from tracking.attribution import STATUS_RANK, HitLookup, RecordResult
 from tracking.models import Click, Conversion, ConversionEvent, ConversionSource, PostbackLog
-from tracking.postbacks import ConversionData
+from tracking.reported import ConversionData
 from workspaces.errors import DomainError
 from workspaces.models import Workspace
 

@@ -60,7 +60,7 @@ from networks.services.runs import (
 )
 from offers.models import NetworkConnection, NetworkKind
 from tracking.models import Conversion, ConversionSource
-from tracking.postbacks import ConversionData
+from tracking.reported import ConversionData
 from tracking.services import record_conversion
 from workspaces.errors import DomainError
 

@@ -21,7 +21,7 @@ from networks import bulk
 from networks.models import NetworkPayout, NetworkPayoutLine, SyncRun
 from offers.models import NetworkConnection
 from tracking.models import Conversion, ConversionSource
-from tracking.postbacks import ConversionData
+from tracking.reported import ConversionData
 from tracking.services import record_conversion
 
 # What storing a page changes on its run (saved with update_fields: the run row is shared with the page views).

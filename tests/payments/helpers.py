@@ -10,7 +10,7 @@ from offers.models import Link, Member, NetworkConnection, Offer, PayoutType
 from payments import services
 from payments.models import AccountKind, Settlement
 from tracking.models import ConversionSource
-from tracking.postbacks import ConversionData
+from tracking.reported import ConversionData
 from tracking.services import change_conversion_status, record_conversion
 
 _seq = itertools.count(1)

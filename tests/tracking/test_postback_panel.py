@@ -6,7 +6,7 @@ from offers.models import Member
 from tests.conftest import set_role
 from tests.tracking.postback_world import make_world
 from tracking.models import Click, Conversion, PostbackLog
-from tracking.postbacks import postback_query
+from tracking.postback_params import postback_query
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_the_affiliate_id_protocol_passes_the_member_back():
 
 
 def test_every_template_parameter_is_one_the_endpoint_reads(world):
-    from tracking.postbacks import NAMES, POSTBACK_MACROS
+    from tracking.postback_params import NAMES, POSTBACK_MACROS
 
     known = {name for names in NAMES.values() for name in names}
     for fields in POSTBACK_MACROS.values():

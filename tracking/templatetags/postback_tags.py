@@ -1,7 +1,7 @@
 from django import template
 from django.urls import reverse
 
-from tracking.postbacks import NAMES, postback_fields, postback_query
+from tracking.postback_params import NAMES, postback_fields, postback_query
 
 register = template.Library()
 

@@ -6,8 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from tracking.postbacks import (
-    MAX_AMOUNT,
+from tracking.postback_params import (
     ParseError,
     parse_amount,
     parse_conversion,
@@ -16,6 +15,7 @@ from tracking.postbacks import (
     parse_status,
     pick,
 )
+from tracking.reported import MAX_AMOUNT
 
 NOW = datetime(2025, 1, 10, 12, 0, tzinfo=UTC)
 

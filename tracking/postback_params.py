@@ -25,13 +25,13 @@ Rules:
 
 import json
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
-MAX_AMOUNT = Decimal("10000000.00")  # ten million per conversion: anything above is a mistake or an attack
+from tracking.reported import MAX_AMOUNT, ConversionData
+
 MAX_ID_LENGTH = 255
 MAX_PARAMS = 100
 CENT = Decimal("0.01")
@@ -78,29 +78,6 @@ _NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?$", re.ASCII)
 
 class ParseError(ValueError):
     """Bad input: the message is the short reason given back to the network."""
-
-
-@dataclass(frozen=True)
-class ConversionData:
-    """One conversion as a network reported it, already parsed and normalised."""
-
-    transaction_id: str = ""
-    affiliate_id: str = ""
-    external_id: str = ""
-    sale_amount: Decimal | None = None
-    network_payout: Decimal | None = None
-    status: str | None = None  # "pending" | "approved" | "reversed" | "rejected"
-    currency: str = ""
-    event_at: datetime | None = None
-    locking_at: datetime | None = None
-
-    @property
-    def dedupe_key(self) -> str:
-        if self.external_id:
-            return self.external_id
-        if self.transaction_id:
-            return "tid:" + self.transaction_id
-        return ""
 
 
 def parse_params(*, query: str, body: bytes, content_type: str) -> dict[str, str]:

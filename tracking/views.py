@@ -9,11 +9,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from tracking import ingest, selectors
+from tracking import selectors
 from tracking.attribution import find_click
 from tracking.forms import ConversionFilterForm, PostbackFilterForm, ReattributeForm, StatusChangeForm
 from tracking.models import PostbackLog
-from tracking.services import change_conversion_status, reattribute_conversion, recompute_member_payout
+from tracking.services import change_conversion_status, reattribute_conversion, recompute_member_payout, replays
 from workspaces.access import get_conversion, get_offer, get_postback
 from workspaces.csv_export import stream_csv
 from workspaces.decorators import workspace_view
@@ -230,7 +230,7 @@ def postback_detail(request, code):
 def replay_postback(request, code):
     log = get_postback(request, code, write=True)
     try:
-        received = ingest.replay_postback(log=log)
+        received = replays.replay_postback(log=log)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("tracking:postback_detail", code=log.code)
@@ -253,7 +253,7 @@ def offer_postback_panel(request, code):
 def send_test_conversion(request, code):
     offer = get_offer(request, code, write=True)
     try:
-        result = ingest.send_test_conversion(offer=offer)
+        result = replays.send_test_conversion(offer=offer)
     except DomainError as exc:
         if request.headers.get("HX-Request"):
             return _panel(request, offer, error=exc.message)

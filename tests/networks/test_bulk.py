@@ -9,7 +9,8 @@ from networks.bulk import insert_new_conversions
 from offers.models import Link, Member, Offer, PayoutOverride
 from tests.networks.conftest import make_impact_connection
 from tracking.models import Click, Conversion, ConversionEvent
-from tracking.services import ConversionData, record_conversion
+from tracking.reported import ConversionData
+from tracking.services import record_conversion
 
 pytestmark = pytest.mark.django_db
 FIELDS = [

@@ -11,7 +11,8 @@ from networks import services
 from networks.models import ProcessedActionUpdate
 from tests.networks.helpers import actions_page, empty, sample_action, serve_once, updates_page, url
 from tracking.models import Conversion, ConversionEvent
-from tracking.services import ConversionData, record_conversion
+from tracking.reported import ConversionData
+from tracking.services import record_conversion
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,8 @@ from payments.models import AccountKind
 from tests.payments.helpers import balance, drain, payable
 from tests.tracking.postback_world import make_world
 from tracking.models import Conversion, ConversionAlias, ConversionChange, ConversionEvent, PostbackLog
-from tracking.services import ConversionData, change_conversion_status, record_conversion
+from tracking.reported import ConversionData
+from tracking.services import change_conversion_status, record_conversion
 
 D = Decimal
 LOCKED = datetime(2026, 2, 1, tzinfo=UTC)

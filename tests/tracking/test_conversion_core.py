@@ -10,7 +10,8 @@ from django.db import transaction
 from networks.bulk import insert_new_conversions
 from offers.models import Link, Member, NetworkConnection, Offer, PayoutOverride
 from tracking.models import Click, Conversion, ConversionEvent, PostbackLog
-from tracking.services import ConversionData, record_conversion
+from tracking.reported import ConversionData
+from tracking.services import record_conversion
 
 pytestmark = pytest.mark.postgres
 

@@ -9,8 +9,8 @@ from django.utils import timezone
 from offers.models import PayoutOverride
 from tests.tracking.postback_world import make_click, make_member, make_world
 from tracking.models import Conversion, ConversionChange, ConversionEvent, PostbackLog
+from tracking.reported import ConversionData
 from tracking.services import (
-    ConversionData,
     change_conversion_status,
     reattribute_conversion,
     recompute_member_payout,

@@ -10,7 +10,8 @@ import pytest
 from tests.conftest import set_role
 from tests.tracking.postback_world import make_click, make_world
 from tracking.models import Conversion, ConversionEvent
-from tracking.services import ConversionData, record_conversion
+from tracking.reported import ConversionData
+from tracking.services import record_conversion
 
 D = Decimal
 

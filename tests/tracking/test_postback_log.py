@@ -104,7 +104,7 @@ def test_a_truncated_hit_cannot_be_replayed(alice_client, client, world, setting
 
 
 def test_a_hit_with_an_unknown_secret_cannot_be_replayed(alice_client, client, world):
-    from tracking.ingest import replay_postback
+    from tracking.services.replays import replay_postback
     from workspaces.errors import DomainError
 
     client.get("/postback/impact/unknown-secret-value?subid1=x")

@@ -1,7 +1,7 @@
 """Every public API endpoint, listed explicitly (no routers)."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from offers.api import (
     LinkCreateApi,
@@ -33,7 +33,13 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(permission_classes=[], authentication_classes=[]), name="schema"),
     path(
         "docs/",
-        SpectacularSwaggerView.as_view(url_name="api:schema", permission_classes=[], authentication_classes=[]),
+        # The split view loads Swagger UI's set-up as a script of its own (no inline script).
+        SpectacularSwaggerSplitView.as_view(
+            url_name="api:schema",
+            template_name="api/swagger_ui.html",
+            permission_classes=[],
+            authentication_classes=[],
+        ),
         name="docs",
     ),
     path("workspace/", WorkspaceDetailApi.as_view(), name="workspace"),

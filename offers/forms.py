@@ -34,12 +34,12 @@ class ProjectForm(forms.Form):
 
 def _search(placeholder):
     return forms.TextInput(
-        attrs={"type": "search", "placeholder": placeholder, "aria-label": "Search", "style": "max-width:20rem"}
+        attrs={"type": "search", "placeholder": placeholder, "aria-label": "Search", "class": "w-search"}
     )
 
 
 def _pick(label):
-    return forms.Select(attrs={"aria-label": label, "style": "max-width:14rem"})
+    return forms.Select(attrs={"aria-label": label, "class": "w-pick"})
 
 
 class MemberFilterForm(forms.Form):

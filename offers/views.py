@@ -301,7 +301,8 @@ def offer_network_params(request):
     before = request.POST.get("offer_url", "").strip()
     ctx = {"form": form, "kind": _chosen_network(request, request.POST), "changed": form.data["offer_url"] != before}
     response = _render(request, "offers/_offer_url_field.html", ctx)
-    response["HX-Trigger"] = "offer-url-changed"  # the live preview listens for it
+    # The live preview listens for it. After the swap, so that the preview reads the new URL.
+    response["HX-Trigger-After-Swap"] = "offer-url-changed"
     return response
 
 

@@ -210,6 +210,19 @@ def wait_for(predicate, timeout=15.0, interval=0.1):
     return predicate()
 
 
+def wait_for_js(page, expression: str, arg=None, timeout: float = 15.0):
+    """Wait until ``expression`` (or the function ``expression`` applied to ``arg``) is truthy in the page.
+
+    Playwright's own wait_for_function runs its predicate through eval inside the page,
+    which our Content-Security-Policy refuses; page.evaluate goes through the DevTools
+    protocol, which the policy does not govern.
+    """
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression, arg):
+        assert time.monotonic() < deadline, f"still false after {timeout} s: {expression}"
+        page.wait_for_timeout(50)
+
+
 @pytest.fixture
 def browser_page():
     """A Playwright page in Debian's headless Chromium."""

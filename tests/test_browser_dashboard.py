@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from tests.api.reportdata import build_report_world
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, wait_for_js
 from tracking import reports
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -24,7 +24,7 @@ def test_a_manager_narrows_the_range_and_downloads_a_csv(live_server, browser_pa
     stats = page.locator("#stats")
     assert "9" in stats.locator(".stat", has_text="Clicks").first.inner_text()
     # Charts are drawn by the vendored Chart.js (no CDN).
-    page.wait_for_function("document.querySelector('#daily-chart')._chart !== undefined")
+    wait_for_js(page, "document.querySelector('#daily-chart')._chart !== undefined")
 
     # Only the day before yesterday: 4 clicks, 1 conversion.
     day = (timezone.localdate() - timedelta(days=2)).isoformat()

@@ -7,7 +7,7 @@ from django.urls import NoReverseMatch, reverse
 from playwright.sync_api import Error as PlaywrightError
 
 from offers.models import Link, Member, NetworkConnection, Offer
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, wait_for_js
 from tracking.models import Click
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -52,7 +52,7 @@ def test_a_link_made_in_the_ui_lands_on_the_offer_url_with_the_clicks_transactio
     page.fill("input[name=offer_url]", f"{SHOP}/c/1/2/3")
     page.click("text=Add network tracking parameters")
     expected_url = f"{SHOP}/c/1/2/3?subId1={{transaction_id}}&subId2={{affiliate_id}}"
-    page.wait_for_function("url => document.querySelector('input[name=offer_url]').value === url", arg=expected_url)
+    wait_for_js(page, "url => document.querySelector('input[name=offer_url]').value === url", arg=expected_url)
     page.fill("input[name=utm_source]", "hub")
     # The live preview shows where a click lands, for the sample member.
     page.locator("#preview-url").wait_for()

@@ -3,7 +3,7 @@
 import pytest
 
 from offers.models import Member
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, wait_for_js
 from tests.tracking.postback_world import make_connection, make_offer
 from tracking.models import Conversion, PostbackLog
 
@@ -33,7 +33,7 @@ def test_send_test_conversion_end_to_end(live_server, browser_page, workspace, a
     )
     assert "<img src=" in panel.locator("#pb-pixel").inner_text()
     panel.locator("[data-copy='#pb-url']").click()
-    page.wait_for_function("document.querySelector(\"[data-copy='#pb-url']\").textContent === 'Copied'")
+    wait_for_js(page, "document.querySelector(\"[data-copy='#pb-url']\").textContent === 'Copied'")
 
     page.click("#send-test-conversion")
     page.locator("#test-result").wait_for()

@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from config.csp import add_policy
 from tracking import clicks
 
 
@@ -30,7 +31,8 @@ def _not_found(request):
     response = render(request, "tracking/click_404.html", status=404)
     response["X-Robots-Tag"] = "noindex"
     response["Cache-Control"] = NO_CACHE_HEADERS["Cache-Control"]
-    return response
+    # The one page of the public paths, which run without the policy's middleware.
+    return add_policy(response)
 
 
 # What never_cache would add, written once: a click redirect must never be served from a cache.

@@ -37,3 +37,25 @@ function showKindFields(select) {
 document.addEventListener("change", (e) => { if (e.target.matches("select[data-kind-switch]")) showKindFields(e.target); });
 document.addEventListener("input", (e) => { if (e.target.name === "settlement_day") delete e.target.dataset.auto; });
 window.addEventListener("load", () => document.querySelectorAll("select[data-kind-switch]").forEach(showKindFields));
+
+// The page's behaviour lives here, never inline: the Content-Security-Policy runs no inline
+// script or handler. Elements opt in with data- attributes.
+
+// Report filters: picking a date switches the range to "Custom" (<input data-custom-range>).
+document.addEventListener("change", (event) => {
+  const input = event.target.closest("[data-custom-range]");
+  const preset = input && input.form && input.form.querySelector("select[name=preset]");
+  if (preset) preset.value = "custom";
+});
+
+// <select data-autosubmit>: choosing an option submits its form.
+document.addEventListener("change", (event) => {
+  const select = event.target.closest("[data-autosubmit]");
+  if (select && select.form) select.form.submit();
+});
+
+// <form data-submit-once>: its submit buttons are disabled once it is sent, so a double click sends it once.
+document.addEventListener("submit", (event) => {
+  if (!event.target.matches("form[data-submit-once]")) return;
+  event.target.querySelectorAll("button:not([type]), button[type=submit]").forEach((button) => (button.disabled = true));
+});

@@ -179,7 +179,7 @@ def test_it_appends_the_networks_tracking_parameters(alice_client, workspace, ki
     r = alice_client.post(reverse("offers:offer_network_params"), {"offer_url": url, "connection": str(conn.code)})
     assert r.status_code == 200
     assert r.context["form"]["offer_url"].value() == expected
-    assert r["HX-Trigger"] == "offer-url-changed"
+    assert r["HX-Trigger-After-Swap"] == "offer-url-changed"
 
 
 def test_it_guesses_the_network_from_the_url_without_a_connection(alice_client):

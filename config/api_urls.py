@@ -1,6 +1,6 @@
 """Every public API endpoint, listed explicitly (no routers)."""
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from offers.api import (
@@ -27,6 +27,7 @@ from tracking.api import (
     ReportSummaryApi,
 )
 from workspaces.api import WorkspaceDetailApi
+from workspaces.api_errors import NotFoundApi
 
 app_name = "api"
 urlpatterns = [
@@ -62,4 +63,7 @@ urlpatterns = [
     path("reports/by-offer/", ReportByOfferApi.as_view(), name="report_by_offer"),
     path("reports/by-day/", ReportByDayApi.as_view(), name="report_by_day"),
     path("payments/", PaymentListApi.as_view(), name="payment_list"),
+    # Last: any other path ending in "/" (a malformed code included) gets the API's JSON 404.
+    # Paths without the slash first get CommonMiddleware's redirect to it, as everywhere else.
+    re_path(r"^(?:.*/)?$", NotFoundApi.as_view(), name="not_found"),
 ]

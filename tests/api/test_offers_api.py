@@ -68,4 +68,4 @@ def test_it_checks_ownership(other_api, workspace):
     offer = Offer.objects.create(workspace=workspace, name="Mine", offer_url="https://a.test/?t={transaction_id}")
     r = other_api.get(f"/api/v1/offers/{offer.code}/")
     assert r.status_code == 404
-    assert r.json() == {"error": "Not found"}
+    assert r.json() == {"error": "Not found."}

@@ -29,6 +29,6 @@ def test_it_hides_alices_objects_from_charlies_key(name, other_api, api, workspa
     url = reverse(name, kwargs={"code": world[key].code})
     r = getattr(other_api, method)(url, {"reason": "x"} if method == "post" else None, format="json")
     assert r.status_code == 404, url
-    assert r.json() == {"error": "Not found"}
+    assert r.json() == {"error": "Not found."}
     if method == "get":
         assert api.get(url).status_code == 200  # alice's own key sees it

@@ -1,16 +1,8 @@
 """REST API for offers, members and links (``/api/v1/``), authenticated by workspace API keys."""
 
 from django.db import transaction
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_field,
-    extend_schema_serializer,
-    inline_serializer,
-)
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -18,57 +10,21 @@ from offers import services
 from offers.models import ConversionType, Link, Member, NetworkConnection, Offer, PayoutType, Project, Protocol
 from workspaces.access import get_in_workspace
 from workspaces.api_auth import ApiKeyThrottle
+from workspaces.api_common import (
+    AmountField,
+    CodeField,
+    JsonInput,
+    OptionalEmailField,
+    PageFilter,
+    paged,
+    paginate,
+    read_query,
+    resolve,
+)
+from workspaces.api_errors import INVALID, UnprocessableInput, errors
 from workspaces.errors import DomainError
 
-ERROR = inline_serializer("Error", {"error": serializers.CharField(), "fields": serializers.DictField(required=False)})
-ERRORS = {400: ERROR, 401: ERROR, 404: ERROR, 429: ERROR}
-
-
-class ApiCursorPagination(CursorPagination):
-    """Newest first, ``?limit=`` up to 200, opaque ``cursor`` links in ``next``/``previous``."""
-
-    page_size = 50
-    page_size_query_param = "limit"
-    max_page_size = 200
-    ordering = ("-created_at", "-id")
-
-
-def paginate(view, request, queryset, serializer_class, ordering=None):
-    paginator = ApiCursorPagination()
-    if ordering:
-        paginator.ordering = ordering
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
-
-
-def paged(serializer_class, name: str):
-    """The schema of a cursor-paginated list of ``serializer_class``."""
-    return inline_serializer(
-        name,
-        {
-            "next": serializers.URLField(allow_null=True),
-            "previous": serializers.URLField(allow_null=True),
-            "results": serializer_class(many=True),
-        },
-    )
-
-
-def resolve(workspace, model, code, field: str):
-    """A code from a payload, looked up in the workspace only: anything else is "not found" (400)."""
-    if code is None:
-        return None
-    obj = model.objects.filter(workspace=workspace, code=code).first()
-    if obj is None:
-        raise serializers.ValidationError({field: ["Not found."]})
-    return obj
-
-
-@extend_schema_field(OpenApiTypes.UUID)
-class CodeField(serializers.SlugRelatedField):
-    """Shows a related object by its public code (never its database id)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(slug_field="code", read_only=True, **kwargs)
+CURRENCY = r"\A[A-Z]{3}\Z"
 
 
 # --- Offers -------------------------------------------------------------------
@@ -110,19 +66,18 @@ class OfferListApi(APIView):
 
     throttle_classes = [ApiKeyThrottle]
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(PageFilter):
         archived = serializers.BooleanField(required=False, allow_null=True, default=None)
 
     @extend_schema(
         parameters=[FilterSerializer],
-        responses={200: paged(OfferOutput, "OfferPage"), **ERRORS},
+        responses={200: paged(OfferOutput, "OfferPage"), **errors(400, 422)},
         operation_id="offers_list",
     )
     def get(self, request):
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
+        filters = read_query(self.FilterSerializer, request)
         qs = Offer.objects.filter(workspace=request.workspace).select_related("connection")
-        archived = filters.validated_data.get("archived")
+        archived = filters.get("archived")
         if archived is not None:
             qs = qs.filter(archived_at__isnull=not archived)
         return paginate(self, request, qs, OfferOutput)
@@ -134,16 +89,16 @@ class OfferCreateApi(APIView):
     throttle_classes = [ApiKeyThrottle]
 
     @extend_schema_serializer(component_name="OfferCreateInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(JsonInput):
         name = serializers.CharField(max_length=120)
         description = serializers.CharField(required=False, allow_blank=True, default="")
         conversion_type = serializers.ChoiceField(choices=ConversionType.choices, default=ConversionType.SALE)
         payout_type = serializers.ChoiceField(choices=PayoutType.choices)
-        payout_flat = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, min_value=0)
-        payout_percent = serializers.DecimalField(
-            max_digits=6, decimal_places=3, required=False, min_value=0, max_value=100
+        payout_flat = AmountField(max_digits=12, decimal_places=2, required=False, help_text='e.g. "5.00"')
+        payout_percent = AmountField(
+            max_digits=6, decimal_places=3, max_value=100, required=False, help_text="Percent of the sale, 0-100"
         )
-        currency = serializers.RegexField(r"^[A-Z]{3}$", required=False)
+        currency = serializers.RegexField(CURRENCY, required=False, trim_whitespace=False)
         protocol = serializers.ChoiceField(choices=Protocol.choices, default=Protocol.POSTBACK_TRANSACTION)
         connection = serializers.UUIDField(required=False, allow_null=True, help_text="Network connection code")
         offer_url = serializers.CharField(max_length=2000)
@@ -158,7 +113,7 @@ class OfferCreateApi(APIView):
         ends_at = serializers.DateTimeField(required=False, allow_null=True)
         allow_multiple_conversions = serializers.BooleanField(default=False)
 
-    @extend_schema(request=InputSerializer, responses={201: OfferOutput, **ERRORS})
+    @extend_schema(request=InputSerializer, responses={201: OfferOutput, **errors(400, 422)})
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -171,7 +126,7 @@ class OfferCreateApi(APIView):
 class OfferDetailApi(APIView):
     throttle_classes = [ApiKeyThrottle]
 
-    @extend_schema(responses={200: OfferOutput, **ERRORS})
+    @extend_schema(responses={200: OfferOutput, **errors(404)})
     def get(self, request, code):
         offer = get_in_workspace(request.workspace, Offer.objects.select_related("connection"), code=code)
         return Response(OfferOutput(offer).data)
@@ -184,20 +139,20 @@ class MemberOutput(serializers.Serializer):
     code = serializers.UUIDField()
     affiliate_id = serializers.CharField()
     name = serializers.CharField()
-    email = serializers.EmailField()
+    email = OptionalEmailField(read_only=True)
     handle = serializers.CharField()
-    paypal_email = serializers.EmailField()
+    paypal_email = OptionalEmailField(read_only=True)
     project = CodeField(allow_null=True)
     status = serializers.CharField()
     is_test = serializers.BooleanField()
     created_at = serializers.DateTimeField()
 
 
-class MemberInput(serializers.Serializer):
+class MemberInput(JsonInput):
     name = serializers.CharField(max_length=120)
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    email = OptionalEmailField()
     handle = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
-    paypal_email = serializers.EmailField(required=False, allow_blank=True, default="")
+    paypal_email = OptionalEmailField()
     project = serializers.UUIDField(required=False, allow_null=True, help_text="Project code")
     is_test = serializers.BooleanField(default=False)
 
@@ -213,20 +168,18 @@ class MemberListApi(APIView):
 
     throttle_classes = [ApiKeyThrottle]
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(PageFilter):
         project = serializers.UUIDField(required=False, help_text="Project code")
         status = serializers.ChoiceField(choices=Member.Status.choices, required=False)
 
     @extend_schema(
         parameters=[FilterSerializer],
-        responses={200: paged(MemberOutput, "MemberPage"), **ERRORS},
+        responses={200: paged(MemberOutput, "MemberPage"), **errors(400, 422)},
         operation_id="members_list",
     )
     def get(self, request):
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
+        data = read_query(self.FilterSerializer, request)
         qs = Member.objects.filter(workspace=request.workspace).select_related("project")
-        data = filters.validated_data
         if "project" in data:
             qs = qs.filter(project=resolve(request.workspace, Project, data["project"], "project"))
         if "status" in data:
@@ -237,7 +190,7 @@ class MemberListApi(APIView):
 class MemberCreateApi(APIView):
     throttle_classes = [ApiKeyThrottle]
 
-    @extend_schema(request=MemberInput, responses={201: MemberOutput, **ERRORS})
+    @extend_schema(request=MemberInput, responses={201: MemberOutput, **errors(400, 422)})
     def post(self, request):
         serializer = MemberInput(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -249,17 +202,18 @@ BULK_LIMIT = 500
 
 
 class MemberBulkCreateApi(APIView):
-    """Create up to 500 members; each item succeeds or fails on its own.
+    """Create up to 500 members. The request is refused whole (400) when any item breaks the schema;
+    otherwise each item succeeds or fails on its own (an unknown project, an email already in use).
 
-    Answers 201 when at least one member was created, else 400; ``errors`` lists
-    each failed item by its index with the reason.
+    Answers 201 when at least one member was created, else 422; ``errors`` lists each failed
+    item by its index with the reason.
     """
 
     throttle_classes = [ApiKeyThrottle]
 
     @extend_schema_serializer(component_name="MemberBulkCreateInput")
-    class InputSerializer(serializers.Serializer):
-        members = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=BULK_LIMIT)
+    class InputSerializer(JsonInput):
+        members = serializers.ListField(child=MemberInput(), min_length=1, max_length=BULK_LIMIT)
 
     OutputSerializer = inline_serializer(
         "MemberBulkResult",
@@ -268,7 +222,7 @@ class MemberBulkCreateApi(APIView):
             "errors": inline_serializer(
                 "MemberBulkError",
                 {
-                    "index": serializers.IntegerField(),
+                    "index": serializers.IntegerField(min_value=0),
                     "error": serializers.CharField(),
                     "fields": serializers.DictField(required=False),
                 },
@@ -278,33 +232,33 @@ class MemberBulkCreateApi(APIView):
     )
 
     @extend_schema(
-        request=inline_serializer("MemberBulkInput", {"members": MemberInput(many=True)}),
-        responses={201: OutputSerializer, 400: OpenApiResponse(OutputSerializer), 401: ERROR, 429: ERROR},
+        request=InputSerializer,
+        responses={
+            201: OpenApiResponse(OutputSerializer, description="Created what it could; `errors` lists the rest."),
+            **errors(400),
+            422: OpenApiResponse(OutputSerializer, description="Nothing was created; `errors` says why, by item."),
+        },
     )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        created, errors = [], []
+        created, failed = [], []
         for index, item in enumerate(serializer.validated_data["members"]):
-            one = MemberInput(data=item)
-            if not one.is_valid():
-                errors.append({"index": index, "error": "Invalid input.", "fields": one.errors})
-                continue
             try:
                 with transaction.atomic():
-                    created.append(_create_member(request.workspace, one.validated_data))
-            except serializers.ValidationError as exc:
-                errors.append({"index": index, "error": "Invalid input.", "fields": exc.detail})
+                    created.append(_create_member(request.workspace, item))
+            except UnprocessableInput as exc:
+                failed.append({"index": index, "error": INVALID, "fields": exc.detail})
             except DomainError as exc:
-                errors.append({"index": index, "error": exc.message})
-        body = {"created": MemberOutput(created, many=True).data, "errors": errors}
-        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_400_BAD_REQUEST)
+                failed.append({"index": index, "error": exc.message})
+        body = {"created": MemberOutput(created, many=True).data, "errors": failed}
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_422_UNPROCESSABLE_ENTITY)
 
 
 class MemberDetailApi(APIView):
     throttle_classes = [ApiKeyThrottle]
 
-    @extend_schema(responses={200: MemberOutput, **ERRORS})
+    @extend_schema(responses={200: MemberOutput, **errors(404)})
     def get(self, request, code):
         member = get_in_workspace(request.workspace, Member.objects.select_related("project"), code=code)
         return Response(MemberOutput(member).data)
@@ -336,19 +290,17 @@ class LinkListApi(APIView):
 
     throttle_classes = [ApiKeyThrottle]
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(PageFilter):
         offer = serializers.UUIDField(required=False, help_text="Offer code")
         member = serializers.UUIDField(required=False, help_text="Member code")
 
     @extend_schema(
         parameters=[FilterSerializer],
-        responses={200: paged(LinkOutput, "LinkPage"), **ERRORS},
+        responses={200: paged(LinkOutput, "LinkPage"), **errors(400, 422)},
         operation_id="links_list",
     )
     def get(self, request):
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        data = filters.validated_data
+        data = read_query(self.FilterSerializer, request)
         qs = Link.objects.filter(workspace=request.workspace, archived_at=None).select_related("offer", "member")
         if "offer" in data:
             qs = qs.filter(offer=resolve(request.workspace, Offer, data["offer"], "offer"))
@@ -363,7 +315,7 @@ class LinkCreateApi(APIView):
     throttle_classes = [ApiKeyThrottle]
 
     @extend_schema_serializer(component_name="LinkCreateInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(JsonInput):
         offer = serializers.UUIDField(help_text="Offer code")
         member = serializers.UUIDField(help_text="Member code")
         destination_url = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
@@ -374,7 +326,7 @@ class LinkCreateApi(APIView):
         sub4 = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
         sub5 = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
-    @extend_schema(request=InputSerializer, responses={200: LinkOutput, 201: LinkOutput, **ERRORS})
+    @extend_schema(request=InputSerializer, responses={200: LinkOutput, 201: LinkOutput, **errors(400, 422)})
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

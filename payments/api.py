@@ -4,10 +4,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.views import APIView
 
-from offers.api import ERRORS, CodeField, paged, paginate, resolve
 from offers.models import Member
 from payments.models import Payment
 from workspaces.api_auth import ApiKeyThrottle
+from workspaces.api_common import CodeField, PageFilter, paged, paginate, read_query, resolve
+from workspaces.api_errors import errors
 
 
 class PaymentOutput(serializers.Serializer):
@@ -31,19 +32,17 @@ class PaymentListApi(APIView):
 
     throttle_classes = [ApiKeyThrottle]
 
-    class FilterSerializer(serializers.Serializer):
+    class FilterSerializer(PageFilter):
         member = serializers.UUIDField(required=False, help_text="Member code")
         status = serializers.ChoiceField(choices=Payment.Status.choices, required=False)
 
     @extend_schema(
         parameters=[FilterSerializer],
-        responses={200: paged(PaymentOutput, "PaymentPage"), **ERRORS},
+        responses={200: paged(PaymentOutput, "PaymentPage"), **errors(400, 422)},
         operation_id="payments_list",
     )
     def get(self, request):
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        data = filters.validated_data
+        data = read_query(self.FilterSerializer, request)
         qs = Payment.objects.filter(workspace=request.workspace).select_related("batch", "member")
         if "member" in data:
             qs = qs.filter(member=resolve(request.workspace, Member, data["member"], "member"))

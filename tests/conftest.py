@@ -7,13 +7,17 @@ Three personas, as the style guide describes:
 """
 
 import os
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
@@ -199,6 +203,54 @@ def celery_worker_process(transactional_db):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running_gunicorn(**env):
+    """gunicorn with config/gunicorn.py on the test database (tests using it must be transaction=True);
+    ``env`` adds settings. Yields its base URL."""
+    from django.db import connection
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url_for(connection.settings_dict["NAME"]),
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": "1",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "CONN_MAX_AGE": "0",
+        **env,
+    }
+    # The log goes to a file: a pipe nobody reads fills up and stops the workers mid-request.
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "-c", "config/gunicorn.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def up():
+        try:
+            return httpx.get(url + "/c/-", timeout=1).status_code > 0
+        except httpx.TransportError:
+            return False
+
+    try:
+        assert wait_for(up, timeout=30), "gunicorn did not start"
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
 
 
 def wait_for(predicate, timeout=15.0, interval=0.1):

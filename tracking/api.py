@@ -1,48 +1,46 @@
 """REST API for clicks, conversions and report figures (``/api/v1/``)."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from offers.api import ERRORS, CodeField, paged, paginate, resolve
+from offers.api import CURRENCY
 from offers.models import Member, NetworkConnection, Offer
 from tracking import reports, services
 from tracking.models import Click, Conversion, ConversionSource, ConversionStatus
 from workspaces.access import get_in_workspace
 from workspaces.api_auth import ApiKeyThrottle
+from workspaces.api_common import ApiInput, CodeField, JsonInput, PageFilter, paged, paginate, read_query, resolve
+from workspaces.api_errors import UnprocessableInput, errors
 
 
 def _actor(request) -> str:
     return f"api-key:{request.auth.prefix}"
 
 
-def _plausible(value: date) -> date:
-    if not (reports.FIRST_DAY <= value <= reports.LAST_DAY):
-        raise serializers.ValidationError(f"Choose a day between {reports.FIRST_DAY} and {reports.LAST_DAY}.")
-    return value
-
-
-class RangeFilter(serializers.Serializer):
+class RangeFilter(PageFilter):
     start = serializers.DateField(required=False, help_text="First day, YYYY-MM-DD (inclusive)")
     end = serializers.DateField(required=False, help_text="Last day, YYYY-MM-DD (inclusive)")
-
-    def validate_start(self, value):
-        return _plausible(value)
-
-    def validate_end(self, value):
-        return _plausible(value)
-
     offer = serializers.UUIDField(required=False, help_text="Offer code")
     member = serializers.UUIDField(required=False, help_text="Member code")
 
-    def validate(self, data):
-        if data.get("start") and data.get("end") and data["start"] > data["end"]:
-            raise serializers.ValidationError({"start": ["The start must not be after the end."]})
-        return data
+
+def read_range(serializer_class, request) -> dict:
+    """The query parameters (400 when malformed), with the days checked (422 when they make no range)."""
+    data = read_query(serializer_class, request)
+    problems = {}
+    for name in ("start", "end"):
+        if name in data and not (reports.FIRST_DAY <= data[name] <= reports.LAST_DAY):
+            problems[name] = [f"Choose a day between {reports.FIRST_DAY} and {reports.LAST_DAY}."]
+    if not problems and data.get("start") and data.get("end") and data["start"] > data["end"]:
+        problems["start"] = ["The start must not be after the end."]
+    if problems:
+        raise UnprocessableInput(problems)
+    return data
 
 
 def _in_range(qs, field: str, data: dict):
@@ -82,12 +80,12 @@ class ClickListApi(APIView):
     throttle_classes = [ApiKeyThrottle]
 
     @extend_schema(
-        parameters=[RangeFilter], responses={200: paged(ClickOutput, "ClickPage"), **ERRORS}, operation_id="clicks_list"
+        parameters=[RangeFilter],
+        responses={200: paged(ClickOutput, "ClickPage"), **errors(400, 422)},
+        operation_id="clicks_list",
     )
     def get(self, request):
-        filters = RangeFilter(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        data = filters.validated_data
+        data = read_range(RangeFilter, request)
         qs = Click.objects.filter(workspace=request.workspace).select_related("link", "offer", "member")
         qs = _in_range(qs, "created_at", data)
         if "offer" in data:
@@ -138,13 +136,11 @@ class ConversionListApi(APIView):
 
     @extend_schema(
         parameters=[FilterSerializer],
-        responses={200: paged(ConversionOutput, "ConversionPage"), **ERRORS},
+        responses={200: paged(ConversionOutput, "ConversionPage"), **errors(400, 422)},
         operation_id="conversions_list",
     )
     def get(self, request):
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        data = filters.validated_data
+        data = read_range(self.FilterSerializer, request)
         qs = _in_range(_conversions(request.workspace), "event_at", data)
         if "offer" in data:
             qs = qs.filter(offer=resolve(request.workspace, Offer, data["offer"], "offer"))
@@ -161,7 +157,7 @@ class ConversionListApi(APIView):
 class ConversionDetailApi(APIView):
     throttle_classes = [ApiKeyThrottle]
 
-    @extend_schema(responses={200: ConversionOutput, **ERRORS})
+    @extend_schema(responses={200: ConversionOutput, **errors(404)})
     def get(self, request, code):
         conversion = get_in_workspace(request.workspace, _conversions(request.workspace), code=code)
         return Response(ConversionOutput(conversion).data)
@@ -173,10 +169,10 @@ class ConversionApproveApi(APIView):
     throttle_classes = [ApiKeyThrottle]
 
     @extend_schema_serializer(component_name="ConversionApproveInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(JsonInput):
         reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
-    @extend_schema(request=InputSerializer, responses={200: ConversionOutput, **ERRORS})
+    @extend_schema(request=InputSerializer, responses={200: ConversionOutput, **errors(400, 404, 422)})
     def post(self, request, code):
         conversion = get_in_workspace(request.workspace, Conversion, code=code)
         serializer = self.InputSerializer(data=request.data)
@@ -196,10 +192,10 @@ class ConversionRejectApi(APIView):
     throttle_classes = [ApiKeyThrottle]
 
     @extend_schema_serializer(component_name="ConversionRejectInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(JsonInput):
         reason = serializers.CharField(max_length=500)
 
-    @extend_schema(request=InputSerializer, responses={200: ConversionOutput, **ERRORS})
+    @extend_schema(request=InputSerializer, responses={200: ConversionOutput, **errors(400, 404, 422)})
     def post(self, request, code):
         conversion = get_in_workspace(request.workspace, Conversion, code=code)
         serializer = self.InputSerializer(data=request.data)
@@ -215,22 +211,41 @@ class ConversionRejectApi(APIView):
 
 # --- Reports ------------------------------------------------------------------
 
-REPORT_PARAMETERS = [
-    OpenApiParameter("preset", str, enum=list(reports.PRESETS), description="Date range preset (default 30d)"),
-    OpenApiParameter("start", str, description="YYYY-MM-DD, with preset=custom"),
-    OpenApiParameter("end", str, description="YYYY-MM-DD, with preset=custom"),
-    OpenApiParameter("offer", str, description="Offer code"),
-    OpenApiParameter("member", str, description="Member code"),
-    OpenApiParameter("project", str, description="Project code"),
-    OpenApiParameter("network", str, description="Network connection code"),
-    OpenApiParameter("status", str, enum=list(reports.STATUS_CHOICES), description="Which conversions count"),
-    OpenApiParameter("currency", str, description="Currency of the money figures (default: the workspace's)"),
-]
-TABLE_PARAMETERS = [
-    OpenApiParameter("sort", str, description="Column to sort by, '-' for descending (default -clicks)"),
-    OpenApiParameter("limit", int, description="Rows to return, 1-1000 (default 100)"),
-    OpenApiParameter("offset", int, description="Rows to skip"),
-]
+
+class ReportQuery(ApiInput):
+    # The report pages' filters, as query parameters.
+
+    preset = serializers.ChoiceField(
+        choices=list(reports.PRESETS), required=False, help_text="Date range (default 30d; start or end alone: custom)"
+    )
+    start = serializers.DateField(required=False, help_text="First day, YYYY-MM-DD, with preset custom")
+    end = serializers.DateField(required=False, help_text="Last day, YYYY-MM-DD, with preset custom")
+    offer = serializers.UUIDField(required=False, help_text="Offer code")
+    member = serializers.UUIDField(required=False, help_text="Member code")
+    project = serializers.UUIDField(required=False, help_text="Project code")
+    network = serializers.UUIDField(required=False, help_text="Network connection code")
+    status = serializers.ChoiceField(
+        choices=list(reports.STATUS_CHOICES), required=False, help_text="Which conversions count (default counted)"
+    )
+    currency = serializers.RegexField(
+        CURRENCY,
+        required=False,
+        trim_whitespace=False,
+        help_text="Currency of the money figures (default: the workspace's)",
+    )
+
+
+class TableQuery(ReportQuery):
+    sort = serializers.ChoiceField(
+        choices=[prefix + name for name in (*reports.SORTABLE, "name") for prefix in ("", "-")],
+        required=False,
+        default="-clicks",
+        help_text="Column to sort by, '-' for descending",
+    )
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=100, help_text="Rows")
+    offset = serializers.IntegerField(
+        required=False, min_value=0, max_value=1_000_000, default=0, help_text="Rows to skip"
+    )
 
 
 class Figures(serializers.Serializer):
@@ -253,10 +268,12 @@ class RangeOutput(serializers.Serializer):
     statuses = serializers.ListField(child=serializers.CharField())
 
 
-def _report_filters(request) -> reports.ReportFilters:
+def _report_filters(request, query=ReportQuery) -> reports.ReportFilters:
+    """The report filters: malformed parameters are a 400; unknown codes and impossible ranges a 422."""
+    read_query(query, request)
     form = reports.ReportFilterForm(request.query_params, workspace=request.workspace)
     if not form.is_valid():
-        raise serializers.ValidationError({k: list(v) for k, v in form.errors.items()})
+        raise UnprocessableInput({k: list(v) for k, v in form.errors.items()})
     return form.filters()
 
 
@@ -281,7 +298,7 @@ class ReportSummaryApi(APIView):
         },
     )
 
-    @extend_schema(parameters=REPORT_PARAMETERS, responses={200: OutputSerializer, **ERRORS})
+    @extend_schema(parameters=[ReportQuery], responses={200: OutputSerializer, **errors(400, 422)})
     def get(self, request):
         f = _report_filters(request)
         data = reports.summary_with_change(request.workspace, f)
@@ -293,12 +310,6 @@ class ReportSummaryApi(APIView):
                 "change": {k: (None if v is None else str(v)) for k, v in data["change"].items()},
             }
         )
-
-
-class _Paging(serializers.Serializer):
-    sort = serializers.CharField(required=False, default="-clicks")
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=100)
-    offset = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000, default=0)
 
 
 class MemberFigures(Figures):
@@ -313,10 +324,8 @@ class OfferFigures(Figures):
 
 
 def _table(view, request, dimension: str, row_serializer):
-    f = _report_filters(request)
-    paging = _Paging(data=request.query_params)
-    paging.is_valid(raise_exception=True)
-    p = paging.validated_data
+    f = _report_filters(request, TableQuery)
+    p = read_query(TableQuery, request)
     qs = reports.performance_by(request.workspace, f, dimension, p["sort"])
     rows = list(reports.iter_rows(qs[p["offset"] : p["offset"] + p["limit"]], dimension))
     return Response({"range": RangeOutput(_range(f)).data, "results": row_serializer(rows, many=True).data})
@@ -328,10 +337,10 @@ class ReportByMemberApi(APIView):
     throttle_classes = [ApiKeyThrottle]
 
     @extend_schema(
-        parameters=REPORT_PARAMETERS + TABLE_PARAMETERS,
+        parameters=[TableQuery],
         responses={
             200: inline_serializer("ReportByMember", {"range": RangeOutput(), "results": MemberFigures(many=True)}),
-            **ERRORS,
+            **errors(400, 422),
         },
     )
     def get(self, request):
@@ -344,10 +353,10 @@ class ReportByOfferApi(APIView):
     throttle_classes = [ApiKeyThrottle]
 
     @extend_schema(
-        parameters=REPORT_PARAMETERS + TABLE_PARAMETERS,
+        parameters=[TableQuery],
         responses={
             200: inline_serializer("ReportByOffer", {"range": RangeOutput(), "results": OfferFigures(many=True)}),
-            **ERRORS,
+            **errors(400, 422),
         },
     )
     def get(self, request):
@@ -364,10 +373,10 @@ class ReportByDayApi(APIView):
     throttle_classes = [ApiKeyThrottle]
 
     @extend_schema(
-        parameters=REPORT_PARAMETERS,
+        parameters=[ReportQuery],
         responses={
             200: inline_serializer("ReportByDay", {"range": RangeOutput(), "results": DayFigures(many=True)}),
-            **ERRORS,
+            **errors(400, 422),
         },
     )
     def get(self, request):

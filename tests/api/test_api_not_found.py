@@ -50,6 +50,7 @@ def test_a_malformed_code_gets_the_same_json_404_as_an_unknown_one(client, api_k
         assert response.status_code == 404, code
         assert response["Content-Type"] == "application/json", code
         assert response.json() == unknown.json(), code
+        assert "Allow" not in response  # no such resource, so no methods to name
 
 
 @pytest.mark.django_db

@@ -61,7 +61,7 @@ def test_statuses_only_move_forward(api, workspace):
     world = build_report_world(workspace)
     reversed_ = world["ava"].conversions.get(status="reversed")
     r = api.post(f"/api/v1/conversions/{reversed_.code}/approve/", {}, format="json")
-    assert r.status_code == 400
+    assert r.status_code == 422
     assert "only move forward" in r.json()["error"]
     assert Conversion.objects.get(pk=reversed_.pk).status == "reversed"
 

@@ -27,7 +27,8 @@ def test_it_refuses_other_workspaces_objects(api, workspace, other_workspace):
     offer, _ = make(workspace)
     _, their_member = make(other_workspace)
     r = api.post("/api/v1/links/create/", {"offer": str(offer.code), "member": str(their_member.code)}, format="json")
-    assert r.status_code == 400
+    # Well-formed, but the code is not in this workspace: a rule refuses it, not the schema.
+    assert r.status_code == 422
     assert r.json()["fields"] == {"member": ["Not found."]}
     assert not Link.objects.exists()
 
@@ -47,4 +48,4 @@ def test_it_lists_links(api, other_api, workspace):
     r = api.get("/api/v1/links/", {"member": str(member.code)})
     assert [link["member"] for link in r.json()["results"]] == [str(member.code)]
     assert other_api.get("/api/v1/links/").json()["results"] == []
-    assert other_api.get("/api/v1/links/", {"offer": str(offer.code)}).status_code == 400
+    assert other_api.get("/api/v1/links/", {"offer": str(offer.code)}).status_code == 422

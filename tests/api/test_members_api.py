@@ -16,7 +16,7 @@ def test_it_creates_a_member(api, workspace):
 def test_it_refuses_a_duplicate_email(api, workspace):
     Member.objects.create(workspace=workspace, name="Ava", email="ava@x.test")
     r = api.post("/api/v1/members/create/", {"name": "Ava 2", "email": "ava@x.test"}, format="json")
-    assert r.status_code == 400
+    assert r.status_code == 422
     assert "ava@x.test" in r.json()["error"]
 
 
@@ -24,27 +24,39 @@ def test_bulk_create_reports_each_item(api, workspace, other_workspace):
     theirs = Project.objects.create(workspace=other_workspace, name="Theirs")
     items = [
         {"name": "One", "email": "one@x.test"},
-        {"name": "", "email": "not-an-email"},
         {"name": "Two", "email": "one@x.test"},
         {"name": "Three", "project": str(theirs.code)},
-        {"name": "Four"},
+        {"name": "Four", "email": None},
     ]
     r = api.post("/api/v1/members/bulk-create/", {"members": items}, format="json")
     assert r.status_code == 201
     body = r.json()
     assert [m["name"] for m in body["created"]] == ["One", "Four"]
+    assert body["created"][1]["email"] is None
     errors = {e["index"]: e for e in body["errors"]}
-    assert set(errors) == {1, 2, 3}
-    assert set(errors[1]["fields"]) == {"name", "email"}
-    assert "one@x.test" in errors[2]["error"]
-    assert errors[3]["fields"] == {"project": ["Not found."]}
+    assert set(errors) == {1, 2}
+    assert "one@x.test" in errors[1]["error"]
+    assert errors[2]["fields"] == {"project": ["Not found."]}
     assert Member.objects.filter(workspace=workspace).count() == 2
 
 
-def test_bulk_create_with_nothing_valid_is_a_400(api, workspace):
-    r = api.post("/api/v1/members/bulk-create/", {"members": [{"name": ""}]}, format="json")
+def test_bulk_create_refuses_the_whole_request_when_an_item_breaks_the_schema(api, workspace):
+    items = [{"name": "One"}, {"name": "", "email": "not-an-email"}, {"name": "Two", "nickname": "x"}]
+    r = api.post("/api/v1/members/bulk-create/", {"members": items}, format="json")
     assert r.status_code == 400
+    fields = r.json()["fields"]["members"]
+    assert set(fields) == {"1", "2"}
+    assert set(fields["1"]) == {"name", "email"}
+    assert fields["2"] == {"nickname": ["Unknown field."]}
+    assert not Member.objects.exists()
+
+
+def test_bulk_create_with_nothing_created_is_a_422(api, workspace):
+    Member.objects.create(workspace=workspace, name="Ava", email="ava@x.test")
+    r = api.post("/api/v1/members/bulk-create/", {"members": [{"name": "Ava 2", "email": "ava@x.test"}]}, format="json")
+    assert r.status_code == 422
     assert r.json()["created"] == []
+    assert [e["index"] for e in r.json()["errors"]] == [0]
 
 
 def test_bulk_create_is_limited_to_500(api, workspace):
@@ -70,7 +82,9 @@ def test_it_lists_members_with_filters_and_a_cursor(api, workspace):
     r = api.get("/api/v1/members/", {"project": str(project.code)})
     assert {m["name"] for m in r.json()["results"]} == {"M1", "M3"}
     assert api.get("/api/v1/members/", {"status": "gone"}).status_code == 400
-    assert api.get("/api/v1/members/", {"cursor": "garbage"}).status_code == 404
+    r = api.get("/api/v1/members/", {"cursor": "garbage"})
+    assert r.status_code == 422
+    assert r.json()["fields"] == {"cursor": ["Invalid cursor."]}
 
 
 def test_it_checks_ownership(api, other_api, workspace):

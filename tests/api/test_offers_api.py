@@ -41,7 +41,7 @@ def test_it_explains_invalid_input(api, workspace):
 
 def test_it_passes_on_the_services_reasons(api, workspace):
     r = api.post("/api/v1/offers/create/", {**OFFER, "offer_url": "ftp://shop.test/"}, format="json")
-    assert r.status_code == 400
+    assert r.status_code == 422
     assert r.json()["error"]
     assert not Offer.objects.exists()
 
@@ -49,7 +49,7 @@ def test_it_passes_on_the_services_reasons(api, workspace):
 def test_another_workspaces_connection_is_not_found(api, workspace, other_workspace):
     conn = NetworkConnection.objects.create(workspace=other_workspace, kind="impact", label="Theirs")
     r = api.post("/api/v1/offers/create/", {**OFFER, "connection": str(conn.code)}, format="json")
-    assert r.status_code == 400
+    assert r.status_code == 422
     assert r.json()["fields"] == {"connection": ["Not found."]}
 
 

@@ -42,4 +42,4 @@ def test_another_workspace_sees_no_payments(other_api, workspace):
     ava = Member.objects.create(workspace=workspace, name="Ava")
     make_payment(workspace, ava, "12.50")
     assert other_api.get("/api/v1/payments/").json()["results"] == []
-    assert other_api.get("/api/v1/payments/", {"member": str(ava.code)}).status_code == 400
+    assert other_api.get("/api/v1/payments/", {"member": str(ava.code)}).status_code == 422

@@ -57,17 +57,24 @@ def test_by_day(api, world):
 
 
 def test_it_validates_report_filters(api, world):
+    # Well-formed, but no range: 422. Malformed: 400.
     r = api.get("/api/v1/reports/summary/", {"preset": "custom", "start": "2026-03-01", "end": "2026-02-01"})
-    assert r.status_code == 400
+    assert r.status_code == 422
     assert "start" in r.json()["fields"]
+    assert api.get("/api/v1/reports/summary/", {"start": "1999-12-31"}).status_code == 422
     assert api.get("/api/v1/reports/summary/", {"status": "lost"}).status_code == 400
     assert api.get("/api/v1/reports/by-member/", {"limit": 0}).status_code == 400
+    assert api.get("/api/v1/reports/by-member/", {"limit": 1001}).status_code == 400
+    assert api.get("/api/v1/reports/by-member/", {"sort": "--clicks"}).status_code == 400
+    assert api.get("/api/v1/reports/by-member/", {"sort": "-name", "limit": 1000}).status_code == 200
     assert api.get("/api/v1/reports/by-day/", {"currency": "usd"}).status_code == 400
+    assert api.get("/api/v1/reports/by-day/", {"currency": "USD\n"}).status_code == 400
+    assert api.get("/api/v1/reports/by-day/", {"offer": "not-a-code"}).status_code == 400
 
 
 def test_another_workspace_gets_its_own_figures(other_api, world):
     r = other_api.get("/api/v1/reports/summary/")
     assert r.json()["current"]["clicks"] == 0
     r = other_api.get("/api/v1/reports/by-member/", {"member": str(world["ava"].code)})
-    assert r.status_code == 400
+    assert r.status_code == 422
     assert r.json()["fields"] == {"member": ["No such member in this workspace."]}

@@ -24,10 +24,28 @@ from tracking import reports
 
 # Parameterised URLs that are not tenant objects: opened with these arguments.
 PUBLIC_PAGES = {
-    "tracking:click_not_found": {"anything": "not-a-link/"},
+    "tracking:click_not_found": lambda world: {"anything": "not-a-link/"},
+    "password_reset_confirm": lambda world: {"uidb64": "MQ", "token": "not-a-token"},
+    "workspaces:accept_invitation": lambda world: {"token": world["invitation"].token},
 }
-# Machine endpoints (redirects, postbacks, pixels) and the bench redirect: no page to render.
-NOT_PAGES = {"tracking:click", "tracking:click_slash", "tracking:postback", "tracking:pixel", "tracking:bench_redirect"}
+# Machine endpoints (redirects, postbacks, pixels), the bench redirect and signing out: no page to render.
+NOT_PAGES = {
+    "tracking:click",
+    "tracking:click_slash",
+    "tracking:postback",
+    "tracking:pixel",
+    "tracking:bench_redirect",
+    "logout",
+}
+# Pages for people who are not signed in.
+SIGNED_OUT_PAGES = [
+    "login",
+    "password_reset",
+    "password_reset_done",
+    "password_reset_complete",
+    "password_reset_confirm",
+    "workspaces:accept_invitation",
+]
 
 
 class InlineCodeFinder(HTMLParser):
@@ -66,16 +84,19 @@ def assert_strict_page(response, label):
         assert not found, f"{label}: {found}"
 
 
-def _site_pages(world):
-    """(label, URL) for every GET page of the apps, with alice's objects as arguments."""
+def _site_pages(world, names=None):
+    """(label, URL) for every GET page of the site (the apps' and the account pages), with alice's objects."""
     for name, pattern in _named_patterns():
-        if name.split(":")[0] not in APP_NAMESPACES or name.startswith("api:") or name in NOT_PAGES:
+        namespace = name.split(":")[0] if ":" in name else ""
+        if namespace not in APP_NAMESPACES | {""} or namespace == "api" or name in NOT_PAGES:
+            continue
+        if names is not None and name not in names:
             continue
         if pattern.pattern.regex.groupindex:
             if name in CASES:
                 kwargs = CASES[name](world)
             elif name in PUBLIC_PAGES:
-                kwargs = PUBLIC_PAGES[name]
+                kwargs = PUBLIC_PAGES[name](world)
             else:
                 continue
         else:
@@ -133,11 +154,14 @@ def test_pages_rendered_after_a_form_carry_the_policy_and_no_inline_code(alice_c
 
 
 @pytest.mark.django_db
-def test_pages_without_a_login_carry_the_policy(client, workspace):
-    for url in ("/login/", "/dashboard/"):
+def test_pages_without_a_login_carry_the_policy(client, workspace, alice):
+    world = build_world(workspace, alice)
+    pages = list(_site_pages(world, SIGNED_OUT_PAGES))
+    assert len(pages) == len(SIGNED_OUT_PAGES)
+    for name, url in [*pages, ("signed-in page", "/dashboard/")]:
         response = client.get(url, follow=True)
-        assert response.status_code == 200
-        assert_strict_page(response, url)
+        assert response.status_code == 200, (name, url)
+        assert_strict_page(response, f"{name} {url}")
 
 
 @pytest.mark.django_db

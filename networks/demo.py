@@ -1,4 +1,4 @@
-"""Demo sync history and Impact click counts for the demo Impact connection (see seed_demo).
+"""Demo sync history and Impact click counts for the demo Impact connection (see seeddemo).
 
 Only what a page shows: past runs and daily click counts. No sync cursor and no click
 export job is planted, so nothing of the demo holds back a real sync once a user enters

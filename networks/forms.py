@@ -119,7 +119,7 @@ class ConnectionForm(forms.Form):
 
 
 class SyncNowForm(forms.Form):
-    """ "Sync now": optionally from a day (the kinds that read windows), like sync_network --since."""
+    """ "Sync now": optionally from a day (the kinds that read windows), like syncnetwork --since."""
 
     since = forms.DateField(
         required=False,

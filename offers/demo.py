@@ -1,4 +1,4 @@
-"""Demo project, members, network connections, offers and links (see seed_demo).
+"""Demo project, members, network connections, offers and links (see seeddemo).
 
 Adds to ctx: "project", "members" (list), "connections" (dict by kind: "impact", "shareasale"),
 "offers" (list) and "links" (list, one plain link per member and offer).

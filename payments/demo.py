@@ -1,4 +1,4 @@
-"""Demo money history (see seed_demo): three months of approved sales, network
+"""Demo money history (see seeddemo): three months of approved sales, network
 settlements expected, received and credited, and payment runs.
 
 Runs after tracking's demo conversions: the outbox is drained first so every

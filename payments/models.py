@@ -142,7 +142,7 @@ class Entry(models.Model):
     class Meta:
         constraints = [models.CheckConstraint(condition=~models.Q(amount=0), name="entry_amount_not_zero")]
         indexes = [
-            # Statements and check_ledger: an account's entries in posting order.
+            # Statements and checkledger: an account's entries in posting order.
             models.Index(fields=["account", "id"], name="entry_account_id"),
         ]
 

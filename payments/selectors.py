@@ -185,7 +185,7 @@ def ledger_rows(*, workspace: Workspace):
 
 
 # ---------------------------------------------------------------------------
-# Invariants (check_ledger and the property-based tests)
+# Invariants (checkledger and the property-based tests)
 # ---------------------------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_the_demo_owner_logs_in_and_sees_the_dashboard(live_server, browser_page):
-    call_command("seed_demo")
+    call_command("seeddemo")
     page = browser_page
     page.goto(live_server.url + "/")
     assert "/login/" in page.url

@@ -1,4 +1,4 @@
-"""Demo click history (see seed_demo): 30 days of clicks on the demo links.
+"""Demo click history (see seeddemo): 30 days of clicks on the demo links.
 
 Seeded once: when the demo workspace already has clicks, nothing is added. Adds
 ctx["clicks"] (the demo clicks, oldest first) and ctx["out"]["clicks"] (counts).

@@ -1,4 +1,4 @@
-"""Demo workspace and its team (see seed_demo)."""
+"""Demo workspace and its team (see seeddemo)."""
 
 from django.contrib.auth import get_user_model
 

@@ -74,7 +74,7 @@ def test_a_pixel_then_the_impact_sync_of_the_same_sale_ends_in_one_settled_conve
     assert payments.credit_settlement(settlement=settlement)
     assert balance(workspace, AccountKind.AVAILABLE) == D("0.88")
     out = StringIO()
-    call_command("check_ledger", stdout=out)
+    call_command("checkledger", stdout=out)
     assert "ok" in out.getvalue().lower()
 
     # The same sale synced again changes nothing.

@@ -1,4 +1,4 @@
-"""seed_demo's Impact history never holds back a real sync once credentials are entered."""
+"""seeddemo's Impact history never holds back a real sync once credentials are entered."""
 
 from datetime import timedelta
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 def demo_connection() -> NetworkConnection:
-    call_command("seed_demo")
+    call_command("seeddemo")
     return NetworkConnection.objects.get(workspace__slug="demo-brand", kind="impact")
 
 

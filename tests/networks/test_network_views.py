@@ -240,7 +240,7 @@ ACTIONS_EMPTY = {"@page": "1", "@numpages": "1", "@total": "0", "@nextpageuri": 
 
 
 def _plant_history(conn):
-    """What seed_demo used to leave on its Impact connection: cursors, finished exports, counts."""
+    """What seeddemo used to leave on its Impact connection: cursors, finished exports, counts."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -281,7 +281,7 @@ def test_entering_credentials_the_first_time_starts_the_sync_history_afresh(alic
 
     from networks import services
 
-    # The demo connection: no credentials, but sync history planted by an older seed_demo.
+    # The demo connection: no credentials, but sync history planted by an older seeddemo.
     conn = NetworkConnection.objects.create(workspace=workspace, kind="impact", label="Impact (demo)")
     _plant_history(conn)
     respx.get(impact_url("CompanyInformation")).respond(200, json={"CompanyName": "Partner"})

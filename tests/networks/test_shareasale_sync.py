@@ -302,12 +302,12 @@ def test_the_command_syncs_one_network(workspace, shop):
         b"TransID,EditDate,OriginalTransAmount,OriginalCommission,NewTransAmount,NewCommission,AffComment\r\n",
     )
     out = StringIO()
-    call_command("sync_network", "--workspace", workspace.slug, "--network", "shareasale", stdout=out)
+    call_command("syncnetwork", "--workspace", workspace.slug, "--network", "shareasale", stdout=out)
     text = out.getvalue()
     assert "ShareASale: activity succeeded - 1 created" in text
     assert "ShareASale: voids and edits succeeded" in text
     with pytest.raises(CommandError, match="no connection with API credentials"):
-        call_command("sync_network", "--workspace", workspace.slug, "--network", "awin", stdout=StringIO())
+        call_command("syncnetwork", "--workspace", workspace.slug, "--network", "awin", stdout=StringIO())
 
 
 def test_the_settlement_page_offers_what_the_network_paid(alice_client, workspace, shop):

@@ -8,7 +8,7 @@ from workspaces.models import Workspace
 
 
 def test_the_demo_has_a_money_history_and_seeds_once(db):
-    call_command("seed_demo")
+    call_command("seeddemo")
     ws = Workspace.objects.get(slug="demo-brand")
     statuses = set(Settlement.objects.filter(workspace=ws).values_list("status", flat=True))
     assert {"expected", "credited"} <= statuses
@@ -22,5 +22,5 @@ def test_the_demo_has_a_money_history_and_seeds_once(db):
     assert Payment.objects.filter(workspace=ws, status="returned").exists()
     assert check_ledger(workspace=ws).ok
     counts = (LedgerTransaction.objects.count(), Settlement.objects.count(), Payment.objects.count())
-    call_command("seed_demo")
+    call_command("seeddemo")
     assert (LedgerTransaction.objects.count(), Settlement.objects.count(), Payment.objects.count()) == counts

@@ -1,4 +1,4 @@
-"""seed_demo's click history: 30 days on the demo links, some bots and uniques, seeded once."""
+"""seeddemo's click history: 30 days on the demo links, some bots and uniques, seeded once."""
 
 import json
 from datetime import timedelta
@@ -11,7 +11,7 @@ from workspaces.models import Workspace
 
 
 def test_the_demo_has_a_month_of_clicks_and_seeding_again_adds_none(db, capsys):
-    call_command("seed_demo", "--json")
+    call_command("seeddemo", "--json")
     first = json.loads(capsys.readouterr().out)
     ws = Workspace.objects.get(slug="demo-brand")
     clicks = Click.objects.filter(workspace=ws)
@@ -33,7 +33,7 @@ def test_the_demo_has_a_month_of_clicks_and_seeding_again_adds_none(db, capsys):
     for click in clicks.filter(offer_state="active")[:50]:
         assert click.transaction_id in click.destination
 
-    call_command("seed_demo", "--json")
+    call_command("seeddemo", "--json")
     again = json.loads(capsys.readouterr().out)
     assert Click.objects.filter(workspace=ws).count() == total
     assert again["clicks"] == first["clicks"]

@@ -9,7 +9,7 @@ from workspaces.models import Workspace
 
 
 def test_the_demo_has_conversions_in_every_state_and_stays_put(db, capsys):
-    call_command("seed_demo")
+    call_command("seeddemo")
     ws = Workspace.objects.get(slug="demo-brand")
     conversions = Conversion.objects.filter(workspace=ws)
     statuses = set(conversions.values_list("status", flat=True))
@@ -19,7 +19,7 @@ def test_the_demo_has_conversions_in_every_state_and_stays_put(db, capsys):
     assert ConversionEvent.objects.filter(workspace=ws).count() >= conversions.count()
     before = (conversions.count(), PostbackLog.objects.count())
 
-    call_command("seed_demo", "--json")
+    call_command("seeddemo", "--json")
     out = json.loads(capsys.readouterr().out.split("\n", 4)[-1])
     assert (conversions.count(), PostbackLog.objects.count()) == before
     urls = out["postback_urls"]

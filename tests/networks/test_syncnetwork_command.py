@@ -1,4 +1,4 @@
-"""`manage.py sync_network --workspace W [--since DATE] [--kind ...]` and the beat dispatcher."""
+"""`manage.py syncnetwork --workspace W [--since DATE] [--kind ...]` and the beat dispatcher."""
 
 from datetime import UTC, datetime, timedelta
 from time import sleep as real_sleep  # imported before the suite turns time.sleep off
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 def test_it_syncs_a_workspace_from_a_date(impact_connection, workspace, capsys):
     route = respx.get(url("Actions")).mock(side_effect=serve_once(actions_page()))
     since = (datetime.now(UTC) - timedelta(days=10)).date()
-    call_command("sync_network", "--workspace", workspace.slug, "--since", since.isoformat(), "--kind", "actions")
+    call_command("syncnetwork", "--workspace", workspace.slug, "--since", since.isoformat(), "--kind", "actions")
     out = capsys.readouterr().out
     assert "Impact: actions succeeded - 3 created, 0 updated" in out
     assert route.calls[0].request.url.params["StartDate"] == f"{since.isoformat()}T00:00:00Z"
@@ -29,16 +29,16 @@ def test_it_syncs_a_workspace_from_a_date(impact_connection, workspace, capsys):
 
 def test_it_explains_bad_input(workspace, impact_connection):
     with pytest.raises(CommandError, match="No workspace"):
-        call_command("sync_network", "--workspace", "nope")
+        call_command("syncnetwork", "--workspace", "nope")
     with pytest.raises(CommandError, match="YYYY-MM-DD"):
-        call_command("sync_network", "--workspace", workspace.slug, "--since", "10/01/2026")
+        call_command("syncnetwork", "--workspace", workspace.slug, "--since", "10/01/2026")
 
 
 @respx.mock
 def test_a_failed_sync_makes_the_command_fail(impact_connection, workspace):
     respx.get(url("Actions")).respond(401)
     with pytest.raises(CommandError, match="failed"):
-        call_command("sync_network", "--workspace", workspace.slug, "--kind", "actions")
+        call_command("syncnetwork", "--workspace", workspace.slug, "--kind", "actions")
 
 
 def test_the_dispatcher_starts_due_syncs_once(impact_connection, monkeypatch, django_capture_on_commit_callbacks):
@@ -75,7 +75,7 @@ def test_it_waits_out_a_rate_limit_and_finishes_the_run(impact_connection, works
     route = respx.get(url("Actions")).mock(
         side_effect=[limited, first_page, *[httpx.Response(200, json=empty("Actions")) for _ in range(5)]]
     )
-    call_command("sync_network", "--workspace", workspace.slug, "--kind", "actions")
+    call_command("syncnetwork", "--workspace", workspace.slug, "--kind", "actions")
     out = capsys.readouterr().out
     assert "Impact: Impact asks to wait 1 s (rate limit); waiting..." in out
     assert "Impact: actions succeeded - 3 created" in out
@@ -91,7 +91,7 @@ def test_with_no_wait_it_hands_the_run_to_a_worker_and_fails(impact_connection, 
     monkeypatch.setattr(tasks.run_sync, "apply_async", lambda args, countdown: handed.append((args[0], countdown)))
     respx.get(url("ActionUpdates")).respond(429, json={"Status": "ERROR"}, headers={"Retry-After": "120"})
     with pytest.raises(CommandError, match="handed to a worker"):
-        call_command("sync_network", "--workspace", workspace.slug, "--kind", "updates", "--no-wait")
+        call_command("syncnetwork", "--workspace", workspace.slug, "--kind", "updates", "--no-wait")
     out = capsys.readouterr().out
     run = SyncRun.objects.get()
     assert "Impact asks to wait 120 s (rate limit); handed to a worker: a worker resumes it at" in out
@@ -111,7 +111,7 @@ def test_a_run_handed_on_that_nobody_resumed_is_taken_up_by_the_next_command(imp
         window_start=datetime.now(UTC) - timedelta(days=3),
     )
     respx.get(url("Actions")).mock(side_effect=serve_once(actions_page()))
-    call_command("sync_network", "--workspace", workspace.slug, "--kind", "actions")
+    call_command("syncnetwork", "--workspace", workspace.slug, "--kind", "actions")
     out = capsys.readouterr().out
     assert "resuming the waiting actions sync nobody took up" in out
     run.refresh_from_db()
@@ -128,7 +128,7 @@ def test_a_run_still_waiting_its_turn_is_left_alone_and_said_so(impact_connectio
         retry_at=timezone.now() + timedelta(minutes=5),
         note="Impact asked us to slow down (429); retrying in 300 s.",
     )
-    call_command("sync_network", "--workspace", workspace.slug, "--kind", "actions")
+    call_command("syncnetwork", "--workspace", workspace.slug, "--kind", "actions")
     out = capsys.readouterr().out
     # The same words as the page's "Sync now" answer.
     assert "Impact: The actions sync of Impact is waiting (Impact asked us to slow down (429)" in out

@@ -7,8 +7,8 @@ from workspaces.models import Membership, Workspace
 
 
 def test_it_is_idempotent_and_prints_json(db, capsys):
-    call_command("seed_demo")
-    call_command("seed_demo", "--json")
+    call_command("seeddemo")
+    call_command("seeddemo", "--json")
     out = json.loads(capsys.readouterr().out.split("\n", 4)[-1])
     assert Workspace.objects.filter(slug="demo-brand").count() == 1
     ws = Workspace.objects.get(slug="demo-brand")
@@ -23,7 +23,7 @@ def test_it_is_idempotent_and_prints_json(db, capsys):
 def test_the_demo_dashboard_has_figures_right_after_seeding(client, db):
     from django.contrib.auth import get_user_model
 
-    call_command("seed_demo")
+    call_command("seeddemo")
     client.force_login(get_user_model().objects.get(username="owner@demo.test"))
     r = client.get("/dashboard/")
     assert r.status_code == 200

@@ -227,6 +227,27 @@ def check_impact_credentials(*, account_sid: str, auth_token: str) -> Credential
         raise DomainError(f"Could not check the credentials with Impact: {e.message}") from None
 
 
+# The columns save_connection (and the credential checks it calls) may change on an existing connection.
+FORM_FIELDS = [
+    "label",
+    "currency",
+    "settlement_day",
+    "ip_allowlist",
+    "sync_enabled",
+    "timezone",
+    "basic_auth_username",
+    "basic_auth_password_hash",
+    "account_sid",
+    "credentials_encrypted",
+    "credentials_checked_at",
+    "network_timezone",
+    "status",
+    "status_message",
+    "api_credits_left",
+    "api_credits_checked_at",
+]
+
+
 @transaction.atomic
 def save_connection(*, workspace, data: dict, connection: NetworkConnection | None = None) -> NetworkConnection:
     """Create or update a connection from validated form data (the module's docstring has the rules)."""
@@ -255,7 +276,12 @@ def save_connection(*, workspace, data: dict, connection: NetworkConnection | No
         fresh = apply_shareasale_credentials(conn, data, creating=creating)
     elif kind == NetworkKind.AWIN:
         fresh = apply_awin_credentials(conn, data, creating=creating)
-    conn.save()
+    if creating:
+        conn.save(force_insert=True)
+    else:
+        # Only what this form sets: the postback secret, and what syncs write (credits, the
+        # account's time zone), may change meanwhile.
+        conn.save(update_fields=[*FORM_FIELDS, "updated_at"])
     if fresh and not creating:
         reset_sync_history(connection=conn)
     return conn

@@ -59,3 +59,11 @@ document.addEventListener("submit", (event) => {
   if (!event.target.matches("form[data-submit-once]")) return;
   event.target.querySelectorAll("button:not([type]), button[type=submit]").forEach((button) => (button.disabled = true));
 });
+
+// The navigation's Menu button on phones: <button data-nav-toggle aria-controls="sidenav">.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-nav-toggle]");
+  if (!button) return;
+  const open = document.body.classList.toggle("nav-open");
+  button.setAttribute("aria-expanded", open ? "true" : "false");
+});

@@ -3,6 +3,13 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make run` serves on HUB_PORT; every link, postback URL and email it prints says SITE_URL,
+# which follows the port unless it is set (e.g. to the public address behind a proxy).
+HUB_PORT ?= 8000
+ifndef SITE_URL
+SITE_URL := http://127.0.0.1:$(HUB_PORT)
+endif
+export HUB_PORT SITE_URL
 
 .PHONY: run test install migrate demo lint format bench clean
 
@@ -24,7 +31,8 @@ demo: migrate
 
 run: demo
 	@echo ""
-	@echo "  Hub running at http://127.0.0.1:$${HUB_PORT:-8000}/   (Ctrl-C stops web, worker and beat)"
+	@echo "  Hub running at http://127.0.0.1:$(HUB_PORT)/   (Ctrl-C stops web, worker and beat)"
+	@echo "  Links and postback URLs say $(SITE_URL) (set SITE_URL to change it)"
 	@echo "  Demo logins (password: demo-password-1):"
 	@echo "    owner@demo.test    manager@demo.test    finance@demo.test"
 	@echo ""

@@ -26,12 +26,12 @@ def world(workspace):
         ("awin", "clickref2={clickref2}&order_id={order_id}&amount={amount}"),
     ],
 )
-def test_the_panel_shows_the_networks_macros(alice_client, workspace, network, expected):
+def test_the_panel_shows_the_networks_macros(alice_client, workspace, network, expected, settings):
     world = make_world(workspace, kind=network)
     response = alice_client.get(f"/offers/{world['offer'].code}/postback-panel/")
     page = response.content.decode()
     secret = world["connection"].postback_secret
-    assert f"http://testserver/postback/{network}/{secret}?" in page
+    assert f"{settings.SITE_URL}/postback/{network}/{secret}?" in page
     assert expected.replace("&", "&amp;") in page
     assert f"/pixel/{secret}.gif?" in page
     assert 'data-copy="#pb-url"' in page and 'data-copy="#pb-pixel"' in page

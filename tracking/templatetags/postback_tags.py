@@ -1,4 +1,5 @@
 from django import template
+from django.conf import settings
 from django.urls import reverse
 
 from tracking.postback_params import NAMES, postback_fields, postback_query
@@ -35,7 +36,7 @@ def postback_setup(offer, request):
     connection = offer.connection
     if connection is None:
         return None
-    base = request.build_absolute_uri("/").rstrip("/")
+    base = settings.SITE_URL  # the one base URL every printed link uses, whatever host this page came from
     query = postback_query(connection.kind, offer.protocol)
     postback_url = base + reverse("tracking:postback", args=[connection.kind, connection.postback_secret]) + "?" + query
     pixel_url = base + reverse("tracking:pixel", args=[connection.postback_secret]) + "?" + query

@@ -71,3 +71,9 @@ def test_no_vendored_file_names_a_missing_source_map():
         if path.suffix in {".js", ".css"}:
             for name in re.findall(r"sourceMappingURL=(\S+)", path.read_text(errors="replace")):
                 assert (path.parent / name).exists(), f"{path} names {name}, which is not there"
+
+
+def test_every_page_has_a_favicon_from_the_build(production_static, client):
+    page = client.get(reverse("login")).content.decode()
+    icon = re.search(r'<link rel="icon" href="(/static/[^"]+)"', page)
+    assert icon and is_hashed(icon.group(1))

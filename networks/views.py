@@ -163,4 +163,9 @@ def sync_now(request, code, kind):
 @workspace_view()
 def run_progress(request, code):
     run = get_for_request(request, SyncRun.objects.select_related("connection"), code=code)
-    return render(request, "networks/run_progress.html", {"run": run})
+    response = render(request, "networks/run_progress.html", {"run": run})
+    if request.headers.get("HX-Request") and not run.is_active:
+        # The run this bar was following has ended: reload the page, so its table, the sync's
+        # last and next run and the connection's health all say the same as the bar.
+        response["HX-Refresh"] = "true"
+    return response

@@ -406,3 +406,22 @@ def test_a_waiting_run_nobody_resumed_is_resumed_by_sync_now(
     assert queued == [run.id]
     assert "Action updates sync of Impact resumed" in page.content.decode()
     assert SyncRun.objects.filter(connection=conn).count() == 1
+
+
+def test_a_progress_bar_whose_run_ended_reloads_the_page_so_every_status_agrees(alice_client, impact_connection):
+    from networks import services as network_services
+
+    run = network_services.start_sync_run(connection=impact_connection, kind="actions", trigger="manual")
+    url = reverse("networks:run_progress", args=[run.code])
+    polling = alice_client.get(url, HTTP_HX_REQUEST="true")
+    assert "HX-Refresh" not in polling and 'hx-trigger="every 2s"' in polling.content.decode()
+    SyncRun.objects.filter(pk=run.pk).update(status="succeeded", pages_done=2, pages_total=1)
+    ended = alice_client.get(url, HTTP_HX_REQUEST="true")
+    assert ended["HX-Refresh"] == "true"
+    assert "2/1" not in alice_client.get(reverse("networks:list")).content.decode()
+
+
+def test_a_connection_without_credentials_says_it_is_not_syncing(alice_client, workspace):
+    NetworkConnection.objects.create(workspace=workspace, kind="impact", label="Impact (demo)")
+    page = alice_client.get(reverse("networks:list")).content.decode()
+    assert "Not syncing: no API credentials yet." in page and "last:" not in page

@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "workspaces.middleware.WorkspaceMiddleware",
+    "workspaces.timezones.TimezoneMiddleware",
 ]
 # The click redirect, postbacks and pixels use no session, login, messages, CSRF or
 # workspace: they run with this shorter list (config/handlers.py).

@@ -170,3 +170,20 @@ class SetPasswordForm(NewPasswordRulesMixin, auth_forms.SetPasswordForm):
         user = super().save(commit)
         login_throttle.forget_account(user.get_username())
         return user
+
+
+class AccountForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        required=False,
+        label="Show dates and times in",
+        help_text="Only how you read them: report days and pay dates stay in the hub's zone.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        from django.conf import settings
+
+        from workspaces.timezones import available_zones
+
+        super().__init__(*args, **kwargs)
+        default = [("", f"The hub's default ({settings.TIME_ZONE})")]
+        self.fields["time_zone"].choices = default + [(z, z) for z in available_zones()]

@@ -150,3 +150,11 @@ class ApiKey(TimeStamped):
 
     def matches(self, secret: str) -> bool:
         return hmac.compare_digest(self.hashed_secret, self.hash_secret(secret))
+
+
+class Profile(models.Model):
+    """A person's own preferences, whatever workspace they are in."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, models.CASCADE, related_name="profile")
+    # The zone dates and times are shown in (an IANA name); "" is the hub's TIME_ZONE.
+    time_zone = models.CharField(max_length=64, blank=True)

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("workspaces/new/", views.create, name="create"),
     path("workspaces/switch/<uuid:code>/", views.switch, name="switch"),
+    path("account/", views.account, name="account"),
     path("settings/", views.settings_page, name="settings"),
     path("settings/update/", views.update_settings, name="update_settings"),
     path("settings/invite/", views.invite, name="invite"),

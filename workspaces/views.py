@@ -5,10 +5,18 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from workspaces import access, services
+from workspaces import access, services, timezones
 from workspaces.decorators import workspace_view
 from workspaces.errors import DomainError
-from workspaces.forms import ApiKeyForm, InviteForm, RoleForm, SignupForm, WorkspaceForm, WorkspaceSettingsForm
+from workspaces.forms import (
+    AccountForm,
+    ApiKeyForm,
+    InviteForm,
+    RoleForm,
+    SignupForm,
+    WorkspaceForm,
+    WorkspaceSettingsForm,
+)
 from workspaces.middleware import SESSION_KEY
 from workspaces.models import Invitation, Membership
 
@@ -178,3 +186,15 @@ def accept_invitation(request, token):
         request.session[SESSION_KEY] = str(membership.workspace.code)
         return redirect("workspaces:home")
     return render(request, "workspaces/invitation.html", {"invitation": invitation, "form": form})
+
+
+@login_required
+def account(request):
+    """The signed-in person's own settings: the zone they read times in (and a link to their password)."""
+    form = AccountForm(request.POST or None, initial={"time_zone": timezones.zone_name_for(request.user)})
+    if request.method == "POST" and form.is_valid():
+        zone = timezones.set_time_zone(user=request.user, name=form.cleaned_data["time_zone"], session=request.session)
+        messages.success(request, f"Dates and times are now shown in {zone}.")
+        return redirect("workspaces:account")
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, "workspaces/account.html", {"form": form}, status=status)

@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "workspaces.middleware.WorkspaceMiddleware",
     "workspaces.timezones.TimezoneMiddleware",
+    "workspaces.error_pages.NotFoundPageMiddleware",
 ]
 # The click redirect, postbacks and pixels use no session, login, messages, CSRF or
 # workspace: they run with this shorter list (config/handlers.py).

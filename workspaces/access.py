@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404
 
-from workspaces.models import Membership, Workspace
+from workspaces.models import RIGHT_HOLDERS, Membership, Workspace
 
 
 def require_right(membership: Membership | None, right: str | None) -> None:
@@ -22,7 +22,10 @@ def require_right(membership: Membership | None, right: str | None) -> None:
     if membership is None:
         raise PermissionDenied("This needs a workspace membership.")
     if not membership.can(right):
-        raise PermissionDenied(f"Your role ({membership.role}) cannot do this.")
+        raise PermissionDenied(
+            f"Only {RIGHT_HOLDERS[right]} can do this. You are {membership.get_role_display().lower()} in "
+            f"{membership.workspace.name}; an owner can change your role in Settings."
+        )
 
 
 def get_in_workspace(workspace: Workspace, source, **lookup) -> Model:

@@ -29,6 +29,12 @@ class Role(models.TextChoices):
 # "manage": offers, members, links, networks, conversions, postbacks.
 # "finance": settlements, payments, ledger exports.
 # "admin": workspace settings, team, API keys.
+# Who holds each right, in the words a refusal uses.
+RIGHT_HOLDERS = {
+    "manage": "owners and managers",
+    "finance": "owners and finance",
+    "admin": "owners",
+}
 ROLE_RIGHTS = {
     Role.OWNER: {"manage", "finance", "admin"},
     Role.MANAGER: {"manage"},
@@ -80,6 +86,19 @@ class Membership(TimeStamped):
 
     def can(self, right: str) -> bool:
         return right in ROLE_RIGHTS[Role(self.role)]
+
+    # For templates, which cannot pass an argument: show a control only to those who may use it.
+    @property
+    def can_manage(self) -> bool:
+        return self.can("manage")
+
+    @property
+    def can_finance(self) -> bool:
+        return self.can("finance")
+
+    @property
+    def can_admin(self) -> bool:
+        return self.can("admin")
 
 
 def _invitation_expiry():

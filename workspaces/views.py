@@ -25,6 +25,8 @@ from workspaces.models import Invitation, Membership
 def home(request):
     if request.workspace is None:
         return redirect("workspaces:create")
+    if request.membership.role == "finance":
+        return redirect("payments:overview")  # what finance comes for
     return redirect("tracking:dashboard")
 
 

@@ -56,7 +56,7 @@ document.addEventListener("change", (event) => {
 
 // <form data-submit-once>: its submit buttons are disabled once it is sent, so a double click sends it once.
 document.addEventListener("submit", (event) => {
-  if (!event.target.matches("form[data-submit-once]")) return;
+  if (event.defaultPrevented || !event.target.matches("form[data-submit-once]")) return;
   event.target.querySelectorAll("button:not([type]), button[type=submit]").forEach((button) => (button.disabled = true));
 });
 
@@ -67,3 +67,10 @@ document.addEventListener("click", (event) => {
   const open = document.body.classList.toggle("nav-open");
   button.setAttribute("aria-expanded", open ? "true" : "false");
 });
+
+// <form data-confirm="Remove ...?">: a destructive action asks first (in the capture phase, before
+// any other submit handler; a cancelled form is left as it was).
+document.addEventListener("submit", (event) => {
+  const form = event.target.closest("form[data-confirm]");
+  if (form && !window.confirm(form.dataset.confirm)) { event.preventDefault(); event.stopImmediatePropagation(); }
+}, true);

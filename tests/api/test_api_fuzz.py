@@ -21,7 +21,9 @@ from tests.api.reportdata import build_report_world
 from tests.conftest import ROOT, running_gunicorn
 
 # Cases per operation in the fuzzing and stateful phases (the coverage phase makes its own set);
-# a fixed seed, so that a failure reproduces with the same command.
+# a fixed seed, so that a failure reproduces with the same command. One Schemathesis worker: with
+# two, its coverage phase sometimes failed inside Schemathesis itself (two threads extending the
+# same schema's examples), whatever the API answered.
 MAX_EXAMPLES = 15
 SEED = 20261204
 
@@ -35,7 +37,7 @@ def test_the_api_conforms_to_its_schema(workspace, api_key):
         command = [
             *(sys.executable, "-m", "schemathesis.cli", "run", f"{url}/api/v1/schema/"),
             *("--checks", "all", "--header", f"Authorization: Bearer {api_key}"),
-            *("--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--workers", "2"),
+            *("--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--workers", "1"),
             *("--generation-database", "none", "--no-color"),
         ]
         run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from tests.conftest import set_role
 from tests.tracking.postback_world import make_click, make_world
@@ -195,3 +196,40 @@ def test_reattribute_refuses_unknown_or_foreign_targets(alice_client, world, oth
     assert "either a click" in page
     conv.refresh_from_db()
     assert conv.member is None
+
+
+def test_rejecting_by_hand_needs_a_reason(alice_client, workspace):
+    from tests.tracking.postback_world import make_world
+    from tracking.services import record_conversion
+
+    world = make_world(workspace)
+    conversion = record_conversion(
+        connection=world["connection"], data=ConversionData(external_id="R-1"), source="postback"
+    ).conversion
+    url = reverse("tracking:reject_conversion", args=[conversion.code])
+    response = alice_client.post(url, {"reason": "  "}, follow=True)
+    assert "Give a reason for rejecting" in response.content.decode()
+    conversion.refresh_from_db()
+    assert conversion.status == "pending"
+    alice_client.post(url, {"reason": "test order"})
+    conversion.refresh_from_db()
+    assert (conversion.status, conversion.status_reason) == ("rejected", "test order")
+
+
+def test_approve_and_reject_are_offered_only_where_the_status_can_move(alice_client, workspace):
+    from tests.tracking.postback_world import make_world
+    from tracking.services import change_conversion_status, record_conversion
+
+    world = make_world(workspace)
+    conversion = record_conversion(
+        connection=world["connection"], data=ConversionData(external_id="R-2"), source="postback"
+    ).conversion
+    detail = reverse("tracking:conversion_detail", args=[conversion.code])
+    page = alice_client.get(detail).content.decode()
+    assert 'id="approve"' in page and 'id="reject"' in page
+    change_conversion_status(conversion=conversion, status="approved")
+    page = alice_client.get(detail).content.decode()
+    assert 'id="approve"' not in page and 'id="reject"' in page
+    change_conversion_status(conversion=conversion, status="rejected", reason="fraud")
+    page = alice_client.get(detail).content.decode()
+    assert 'id="approve"' not in page and 'id="reject"' not in page

@@ -19,7 +19,7 @@ from offers.payouts import Payout, compute_payout, no_offer_payout, terms_for
 from tracking import attribution as core
 from tracking import sql
 from tracking.attribution import STATUS_RANK, HitLookup, RecordResult
-from tracking.models import Click, Conversion, ConversionEvent, ConversionSource, PostbackLog
+from tracking.models import Click, Conversion, ConversionEvent, ConversionSource, ConversionStatus, PostbackLog
 from tracking.reported import ConversionData
 from workspaces.errors import DomainError
 from workspaces.models import Workspace
@@ -272,6 +272,8 @@ def change_conversion_status(
     """Move a conversion to ``status`` (forward only); raises DomainError otherwise."""
     if status not in STATUS_RANK:
         raise DomainError(f"Unknown status {status!r}.")
+    if status == ConversionStatus.REJECTED and not reason.strip():
+        raise DomainError("Give a reason for rejecting: it is final, and the history keeps why.")
     conversion = _lock(conversion)
     if status == conversion.status:
         raise DomainError(f"The conversion is already {conversion.get_status_display().lower()}.")

@@ -6,7 +6,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from tracking.models import Conversion, PostbackLog
+from tracking.models import Conversion, ConversionSource, ConversionStatus, PostbackLog
 
 
 def _day_start(day) -> datetime:
@@ -41,8 +41,19 @@ def list_conversions(*, workspace, filters: dict | None = None) -> QuerySet[Conv
     return qs.order_by("-event_at", "-id")
 
 
-def conversion_totals(qs: QuerySet[Conversion]) -> list[dict]:
-    """Count and sums per currency (amounts of different currencies are never added up)."""
+# What totals count unless a status is picked: the dashboard's definition (reversed, rejected and
+# test conversions earn nothing, so they are left out of the figures; the list still shows them).
+COUNTED_STATUSES = (ConversionStatus.PENDING, ConversionStatus.APPROVED)
+
+
+def conversion_totals(qs: QuerySet[Conversion], *, status: str = "") -> list[dict]:
+    """Count and sums per currency (amounts of different currencies are never added up).
+
+    Without a status filter, only what the dashboard counts: pending and approved, test
+    conversions left out.
+    """
+    if not status:
+        qs = qs.filter(status__in=COUNTED_STATUSES).exclude(source=ConversionSource.TEST)
     return list(
         qs.order_by()
         .values("currency")

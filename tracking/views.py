@@ -73,7 +73,8 @@ def conversion_list(request):
     ctx = {
         "form": form,
         "page": Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page")),
-        "totals": selectors.conversion_totals(qs),
+        "totals": selectors.conversion_totals(qs, status=(filters or {}).get("status") or ""),
+        "status_filter": (filters or {}).get("status") or "",
         "chart": json.dumps(chart) if any(n for _, n in days) else "",
         "querystring": _querystring(request),
         "filtered": bool(filters and any(filters.values())),

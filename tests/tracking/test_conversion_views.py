@@ -233,3 +233,33 @@ def test_approve_and_reject_are_offered_only_where_the_status_can_move(alice_cli
     change_conversion_status(conversion=conversion, status="rejected", reason="fraud")
     page = alice_client.get(detail).content.decode()
     assert 'id="approve"' not in page and 'id="reject"' not in page
+
+
+def test_totals_read_as_money_and_count_what_the_dashboard_counts(alice_client, workspace):
+    world = make_world(workspace)
+    conn = world["connection"]
+    for n, (status, source, sale) in enumerate(
+        [
+            ("pending", "postback", "1200.00"),
+            ("approved", "postback", "4268.01"),
+            ("reversed", "postback", "999.00"),
+            ("rejected", "postback", "50.00"),
+            ("approved", "test", "100.00"),
+        ]
+    ):
+        Conversion.objects.create(
+            workspace=workspace,
+            connection=conn,
+            network="impact",
+            dedupe_key=f"T-{n}",
+            external_id=f"T-{n}",
+            status=status,
+            source=source,
+            currency="USD",
+            sale_amount=Decimal(sale),
+        )
+    page = alice_client.get(reverse("tracking:conversion_list")).content.decode()
+    assert "5,468.01 USD" in page  # pending + approved, test conversions left out, as on the dashboard
+    assert "pending and approved" in page
+    reversed_only = alice_client.get(reverse("tracking:conversion_list"), {"status": "reversed"}).content.decode()
+    assert "999.00 USD" in reversed_only

@@ -143,12 +143,26 @@ def member_statement(*, workspace: Workspace, member: Member) -> dict:
     return {"lines": lines, "balances": dict(running), "payments": payments}
 
 
+# Payments whose money came back to the member's payable: a run's total is not what was paid.
+GAVE_BACK = (Payment.Status.FAILED, Payment.Status.RETURNED)
+
+
+def run_totals(batch) -> dict:
+    """What a run paid, and what came back (failed or returned), apart."""
+    return batch.payments.aggregate(
+        paid_total=Sum("amount", filter=~Q(status__in=GAVE_BACK)),
+        returned_total=Sum("amount", filter=Q(status__in=GAVE_BACK)),
+    )
+
+
 def list_batches(*, workspace: Workspace):
     return (
         PaymentBatch.objects.filter(workspace=workspace)
         .annotate(
             n=Count("payments"),
-            n_failed=Count("payments", filter=Q(payments__status__in=[Payment.Status.FAILED, Payment.Status.RETURNED])),
+            n_failed=Count("payments", filter=Q(payments__status__in=GAVE_BACK)),
+            paid_total=Sum("payments__amount", filter=~Q(payments__status__in=GAVE_BACK)),
+            returned_total=Sum("payments__amount", filter=Q(payments__status__in=GAVE_BACK)),
         )
         .order_by("-created_at", "-id")
     )

@@ -233,7 +233,13 @@ def run_detail(request, code):
     retried = set(
         Payment.objects.filter(workspace=request.workspace, retry_of__batch=batch).values_list("retry_of_id", flat=True)
     )
-    ctx = {"batch": batch, "payments": payments, "retried": retried, "can_pay": request.membership.can("finance")}
+    ctx = {
+        "batch": batch,
+        "totals": selectors.run_totals(batch),
+        "payments": payments,
+        "retried": retried,
+        "can_pay": request.membership.can("finance"),
+    }
     return render(request, "payments/run.html", ctx)
 
 

@@ -165,3 +165,32 @@ def test_paypal_runs_need_credentials(workspace, earners, settings):
     fund(workspace, D("100.00"))
     with pytest.raises(DomainError, match="PayPal is not configured"):
         run(workspace, [earners[0]], rail="paypal")
+
+
+def test_run_pages_show_paid_apart_from_returned(alice_client, workspace):
+    from django.urls import reverse
+
+    from payments.models import Payment
+    from tests.payments.helpers import fund, link_member, make_connection, make_member, make_offer
+
+    conn = make_connection(workspace)
+    offer = make_offer(workspace, conn)
+    ava, ben = make_member(workspace, name="Ava"), make_member(workspace, name="Ben")
+    for m in (ava, ben):
+        link_member(offer, m)
+        convert(conn, m, sale="100.00")
+    drain()
+    fund(workspace, "100.00")
+    batch, _ = services.create_payment_run(
+        workspace=workspace,
+        idempotency_key="split",
+        rail="manual",
+        currency="USD",
+        member_ids=[ava.pk, ben.pk],
+        paid_on=timezone.localdate(),
+    )
+    services.fail_payment(payment=batch.payments.get(member=ben), status=Payment.Status.RETURNED, message="closed")
+    run_page = alice_client.get(reverse("payments:run", args=[batch.code])).content.decode()
+    assert "Paid 10.00 USD" in run_page and "returned or failed 10.00 USD" in run_page
+    history = alice_client.get(reverse("payments:history")).content.decode()
+    assert "10.00 USD paid" in history and "10.00 USD returned or failed" in history

@@ -44,7 +44,10 @@ def account_balance(*, workspace: Workspace, kind: str, currency: str) -> Decima
 def overview_figures(*, workspace: Workspace, currency: str, today: date | None = None) -> dict:
     today = today or timezone.localdate()
     month_start = today.replace(day=1)
-    payables = Account.objects.filter(workspace=workspace, kind=AccountKind.PAYABLE, currency=currency)
+    # Test members are never paid, so what they "earn" is no one's debt.
+    payables = Account.objects.filter(
+        workspace=workspace, kind=AccountKind.PAYABLE, currency=currency, member__is_test=False
+    )
     sent = Payment.objects.filter(workspace=workspace, currency=currency, status__in=SENT)
     expected = Settlement.objects.filter(workspace=workspace, currency=currency, status=Settlement.Status.EXPECTED)
     return {
@@ -78,7 +81,8 @@ class MemberRow:
 
 
 def member_rows(*, workspace: Workspace, currency: str) -> list[MemberRow]:
-    """Earned (approved, net of reversals), pending, payable, paid and last payment per member."""
+    """Earned (approved, net of reversals), pending, payable, paid and last payment per member
+    (test members left out: they are never paid)."""
     rows: dict[int, MemberRow] = {}
 
     def row(member_id):
@@ -115,7 +119,7 @@ def member_rows(*, workspace: Workspace, currency: str) -> list[MemberRow]:
     for r in paid:
         row(r["member_id"]).paid = r["t"]
         row(r["member_id"]).last_paid_at = r["last"]
-    members = Member.objects.filter(workspace=workspace, pk__in=list(rows)).in_bulk()
+    members = Member.objects.filter(workspace=workspace, pk__in=list(rows), is_test=False).in_bulk()
     out = []
     for member_id, r in rows.items():
         r.member = members.get(member_id)

@@ -88,6 +88,23 @@ def ledger_legs_for_event(*, workspace: Workspace, before: dict, after: dict) ->
     return legs
 
 
+def conversion_memo(conversion: Conversion, event: ConversionEvent) -> str:
+    """What a statement line says about a conversion event, in words ("Conversion DEMO-1 approved")."""
+    name = f"Conversion {conversion.external_id or conversion.transaction_id or conversion.code}"
+    after = (event.after or {}).get("status", "")
+    if event.kind == ConversionEvent.Kind.CREATED:
+        return f"{name} recorded ({after})"
+    if event.kind == ConversionEvent.Kind.STATUS_CHANGED:
+        return f"{name} {'back to pending' if after == 'pending' else after}"
+    if event.kind == ConversionEvent.Kind.AMOUNT_CHANGED:
+        return f"{name}: amount changed"
+    if event.kind == ConversionEvent.Kind.ATTRIBUTED:
+        return f"{name} attributed"
+    if event.kind == ConversionEvent.Kind.ADOPTED:
+        return f"{name} matched to the network's record ({after})"
+    return f"{name}: {event.get_kind_display().lower()}"
+
+
 def post_conversion_event(*, event: ConversionEvent) -> LedgerTransaction | None:
     """Post one event's ledger effect under "convevent:<id>" (test conversions carry no money)."""
     conversion = event.conversion
@@ -99,7 +116,7 @@ def post_conversion_event(*, event: ConversionEvent) -> LedgerTransaction | None
         key=f"convevent:{event.pk}",
         kind=TxnKind.CONVERSION,
         legs=legs,
-        memo=f"Conversion {conversion.external_id or conversion.transaction_id or conversion.code}: {event.kind}",
+        memo=conversion_memo(conversion, event),
         conversion=conversion,
     )
     return txn

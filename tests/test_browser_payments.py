@@ -49,6 +49,11 @@ def test_finance_receives_a_settlement_and_pays_a_member(live_server, browser_pa
 
     # 3. Make a Payment: review, then confirm (twice, as an impatient double click would).
     page.click("text=Make a Payment")
+    page.check("input[data-select-all]")  # "All" ticks every row, and the running total follows
+    assert page.locator(f"input[name=members][value='{ann.code}']").is_checked()
+    assert page.locator("[data-running-total]").inner_text() == "1 selected: 40.00 USD"
+    page.uncheck("input[data-select-all]")
+    assert page.locator("[data-running-total]").inner_text() == "0 selected: 0.00 USD"
     page.check(f"input[name=members][value='{ann.code}']")
     page.fill("input[name=reference]", "BANK-77")
     page.click("#pay-form button[type=submit]")

@@ -74,3 +74,27 @@ document.addEventListener("submit", (event) => {
   const form = event.target.closest("form[data-confirm]");
   if (form && !window.confirm(form.dataset.confirm)) { event.preventDefault(); event.stopImmediatePropagation(); }
 }, true);
+
+// Make a Payment: <input data-select-all="members"> ticks every "members" box, and
+// <p data-running-total="members" data-currency data-available> says what the ticked rows come to.
+function updateRunningTotal(form, name) {
+  const out = form.querySelector(`[data-running-total="${name}"]`);
+  if (!out) return;
+  const ticked = [...form.querySelectorAll(`input[name="${name}"]:checked`)];
+  const cents = ticked.reduce((sum, box) => sum + Math.round(parseFloat(box.dataset.amount || "0") * 100), 0);
+  const money = (c) => (c / 100).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const available = Math.round(parseFloat(out.dataset.available || "0") * 100);
+  const over = cents > available ? ` · ${money(cents - available)} more than the available balance` : "";
+  out.textContent = `${ticked.length} selected: ${money(cents)} ${out.dataset.currency}${over}`;
+}
+document.addEventListener("change", (event) => {
+  const all = event.target.closest("[data-select-all]");
+  if (all) {
+    all.form.querySelectorAll(`input[name="${all.dataset.selectAll}"]`).forEach((box) => (box.checked = all.checked));
+    updateRunningTotal(all.form, all.dataset.selectAll);
+    return;
+  }
+  if (event.target.matches('input[type=checkbox][name]') && event.target.form) {
+    updateRunningTotal(event.target.form, event.target.name);
+  }
+});

@@ -1,5 +1,6 @@
 import csv
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -189,3 +190,29 @@ def test_a_failed_payment_can_be_retried_from_its_run(alice_client, workspace, m
 
 def test_history_lists_runs(alice_client, workspace, money_world):
     assert "No payments yet" in alice_client.get(reverse("payments:history")).content.decode()
+
+
+def test_test_members_are_left_out_of_balances(alice_client, workspace, money_world):
+    tester = make_member(workspace, "QA Tester", is_test=True)
+    convert(money_world["conn"], tester, sale="1000.00", payout="100.00")
+    drain()
+    page = alice_client.get(reverse("payments:overview")).content.decode()
+    assert "QA Tester" not in page
+    owed = re.search(r'<span class="v">([0-9,.]+)</span><span class="k">Owed to members</span>', page)
+    assert owed and owed.group(1) == "40.00"  # Ann 30.00 and Ben 10.00; the test member's 100.00 left out
+
+
+def test_statements_say_what_happened_in_words(alice_client, workspace, money_world):
+    conversion = convert(money_world["conn"], money_world["ann"], sale="20.00", status="pending", external_id="DEMO-1")
+    from tracking.services import change_conversion_status
+
+    change_conversion_status(conversion=conversion, status="approved")
+    drain()
+    page = alice_client.get(reverse("payments:statement", args=[money_world["ann"].code])).content.decode()
+    assert "Conversion DEMO-1 approved" in page
+    assert "status_changed" not in page
+
+
+def test_make_a_payment_has_select_all_and_a_running_total(alice_client, money_world):
+    page = alice_client.get(reverse("payments:pay")).content.decode()
+    assert "data-select-all" in page and 'data-amount="30.00"' in page and "data-running-total" in page

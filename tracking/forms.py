@@ -45,6 +45,17 @@ class StatusChangeForm(forms.Form):
     reason = forms.CharField(required=False, max_length=500, widget=forms.TextInput(attrs={"placeholder": "Reason"}))
 
 
+class BulkStatusForm(forms.Form):
+    codes = forms.TypedMultipleChoiceField(coerce=str, required=False)
+    status = forms.ChoiceField(choices=[("approved", "Approve"), ("rejected", "Reject")])
+    reason = forms.CharField(required=False, max_length=500)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The codes are checked against the workspace by the service; here only their shape.
+        self.fields["codes"].choices = [(c, c) for c in (self.data.getlist("codes") if self.data else [])]
+
+
 class ReattributeForm(forms.Form):
     transaction_id = forms.CharField(required=False, max_length=64, label="Click transaction id")
     member = forms.ModelChoiceField(

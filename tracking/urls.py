@@ -26,6 +26,7 @@ urlpatterns = [
     # Conversions and the postback log.
     path("conversions/", views.conversion_list, name="conversion_list"),
     path("conversions/export.csv", views.export_conversions, name="export_conversions"),
+    path("conversions/bulk/", views.bulk_change_status, name="bulk_change_status"),
     path("conversions/<uuid:code>/", views.conversion_detail, name="conversion_detail"),
     path("conversions/<uuid:code>/approve/", views.approve_conversion, name="approve_conversion"),
     path("conversions/<uuid:code>/reject/", views.reject_conversion, name="reject_conversion"),

@@ -11,9 +11,15 @@ from django.views.decorators.http import require_POST
 
 from tracking import selectors
 from tracking.attribution import find_click
-from tracking.forms import ConversionFilterForm, PostbackFilterForm, ReattributeForm, StatusChangeForm
+from tracking.forms import BulkStatusForm, ConversionFilterForm, PostbackFilterForm, ReattributeForm, StatusChangeForm
 from tracking.models import PostbackLog
-from tracking.services import change_conversion_status, reattribute_conversion, recompute_member_payout, replays
+from tracking.services import (
+    change_conversion_status,
+    change_conversions_status,
+    reattribute_conversion,
+    recompute_member_payout,
+    replays,
+)
 from workspaces.access import get_conversion, get_offer, get_postback
 from workspaces.csv_export import stream_csv
 from workspaces.decorators import workspace_view
@@ -75,6 +81,7 @@ def conversion_list(request):
         "page": Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page")),
         "totals": selectors.conversion_totals(qs, status=(filters or {}).get("status") or ""),
         "status_filter": (filters or {}).get("status") or "",
+        "can_manage": _can_manage(request),
         "chart": json.dumps(chart) if any(n for _, n in days) else "",
         "querystring": _querystring(request),
         "filtered": bool(filters and any(filters.values())),
@@ -157,6 +164,37 @@ def approve_conversion(request, code):
 @require_POST
 def reject_conversion(request, code):
     return _change_status(request, code, "rejected")
+
+
+@workspace_view("manage")
+@require_POST
+def bulk_change_status(request):
+    """Approve or reject the conversions ticked on the list."""
+    form = BulkStatusForm(request.POST)
+    back = request.POST.get("next", "")
+    back = back if back.startswith("/conversions/") and "//" not in back else reverse("tracking:conversion_list")
+    if not form.is_valid():
+        messages.error(request, "Choose approve or reject.")
+        return redirect(back)
+    status = form.cleaned_data["status"]
+    try:
+        changed, problems = change_conversions_status(
+            workspace=request.workspace,
+            codes=form.cleaned_data["codes"],
+            status=status,
+            reason=form.cleaned_data["reason"],
+            actor=_actor(request),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(back)
+    if changed:
+        messages.success(request, f"{changed} conversion{'' if changed == 1 else 's'} {status}.")
+    if problems:
+        messages.warning(request, "Not changed: " + "; ".join(problems[:10]))
+    if not changed and not problems:
+        messages.error(request, "Tick the conversions to change first.")
+    return redirect(back)
 
 
 @workspace_view("manage")

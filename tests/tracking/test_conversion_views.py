@@ -263,3 +263,40 @@ def test_totals_read_as_money_and_count_what_the_dashboard_counts(alice_client, 
     assert "pending and approved" in page
     reversed_only = alice_client.get(reverse("tracking:conversion_list"), {"status": "reversed"}).content.decode()
     assert "999.00 USD" in reversed_only
+
+
+def test_bulk_approve_and_reject_from_the_list(alice_client, workspace, other_workspace):
+    world = make_world(workspace)
+    conversions = [
+        record_conversion(
+            connection=world["connection"], data=ConversionData(external_id=f"B-{n}"), source="postback"
+        ).conversion
+        for n in range(3)
+    ]
+    foreign_world = make_world(other_workspace)
+    foreign = record_conversion(
+        connection=foreign_world["connection"], data=ConversionData(external_id="F-1"), source="postback"
+    ).conversion
+    url = reverse("tracking:bulk_change_status")
+    codes = [str(conversions[0].code), str(conversions[1].code), str(foreign.code)]
+    response = alice_client.post(url, {"codes": codes, "status": "approved"}, follow=True)
+    assert "2 conversions approved" in response.content.decode()
+    statuses = dict(Conversion.objects.filter(workspace=workspace).values_list("external_id", "status"))
+    assert statuses == {"B-0": "approved", "B-1": "approved", "B-2": "pending"}
+    foreign.refresh_from_db()
+    assert foreign.status == "pending"  # another workspace's code is not found, never changed
+    # Rejecting needs a reason; what cannot move is said, not hidden.
+    refused = alice_client.post(url, {"codes": [str(conversions[2].code)], "status": "rejected"}, follow=True)
+    assert "Give a reason for rejecting" in refused.content.decode()
+    done = alice_client.post(
+        url, {"codes": [str(c.code) for c in conversions], "status": "rejected", "reason": "test orders"}, follow=True
+    ).content.decode()
+    assert "3 conversions rejected" in done
+
+
+def test_bulk_changes_need_the_manage_right(bob_client, bob, workspace):
+    set_role(bob, workspace, "viewer")
+    response = bob_client.post(reverse("tracking:bulk_change_status"), {"codes": [], "status": "approved"})
+    assert response.status_code == 403
+    page = bob_client.get(reverse("tracking:conversion_list")).content.decode()
+    assert "Approve selected" not in page

@@ -8,6 +8,7 @@
 
 from tracking.services.conversions import (
     change_conversion_status,
+    change_conversions_status,
     find_connection,
     reattribute_conversion,
     recompute_member_payout,
@@ -16,6 +17,7 @@ from tracking.services.conversions import (
 
 __all__ = [
     "change_conversion_status",
+    "change_conversions_status",
     "find_connection",
     "reattribute_conversion",
     "recompute_member_payout",

@@ -7,6 +7,7 @@ one ConversionEvent (the outbox the payments app consumes) for every
 money-relevant change.
 """
 
+import uuid
 from contextlib import nullcontext
 from functools import lru_cache
 
@@ -293,6 +294,35 @@ def change_conversion_status(
     )
     core.write_event(conversion=conversion, kind=ConversionEvent.Kind.STATUS_CHANGED, before=before)
     return conversion
+
+
+def change_conversions_status(
+    *, workspace, codes: list[str], status: str, reason: str = "", actor: str = ""
+) -> tuple[int, list[str]]:
+    """change_conversion_status for each of the workspace's conversions named by ``codes``, each in its
+    own transaction; returns (how many changed, why the others did not). Codes of another workspace
+    (or none) are not found."""
+    if status == ConversionStatus.REJECTED and not reason.strip():
+        raise DomainError("Give a reason for rejecting: it is final, and the history keeps why.")
+    valid = []
+    for code in codes:
+        try:
+            valid.append(uuid.UUID(str(code)))
+        except ValueError:
+            continue
+    found = list(Conversion.objects.filter(workspace=workspace, code__in=valid).order_by("event_at", "id"))
+    changed, problems = 0, []
+    for conversion in found:
+        try:
+            change_conversion_status(conversion=conversion, status=status, reason=reason, actor=actor)
+        except DomainError as exc:
+            problems.append(f"{conversion.external_id or conversion.transaction_id}: {exc.message}")
+        else:
+            changed += 1
+    missing = len(codes) - len(found)
+    if missing:
+        problems.append(f"{missing} not found in this workspace")
+    return changed, problems
 
 
 @transaction.atomic

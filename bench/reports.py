@@ -225,8 +225,8 @@ def inner() -> dict:
     from django.test import Client
     from django.test.utils import setup_test_environment
 
-    from tracking import reports
-    from tracking.models import DailyRollup
+    from reports.models import DailyRollup
+    from reports.rollups import rebuild_rollups_all_workspaces, refresh_rollups_all_workspaces
 
     clicks = int(os.environ.get("BENCH_REPORT_CLICKS", 5_000_000))
     conversions = int(os.environ.get("BENCH_REPORT_CONVERSIONS", clicks // 25))
@@ -236,10 +236,10 @@ def inner() -> dict:
     ws = world["workspace"]
 
     started = time.monotonic()
-    _, days, rows = reports.rebuild_rollups_all_workspaces()
+    _, days, rows = rebuild_rollups_all_workspaces()
     rebuild_s = time.monotonic() - started
     with connection.cursor() as cur:
-        cur.execute("ANALYZE tracking_dailyrollup")
+        cur.execute("ANALYZE reports_dailyrollup")
     _say(f"  rollups rebuilt: {days} days, {rows:,} rows in {rebuild_s:.0f} s")
 
     # An incremental refresh after 10,000 new clicks today.
@@ -251,7 +251,7 @@ def inner() -> dict:
             "'', '', '', '', '', is_unique, is_bot, offer_state, '' FROM tracking_click WHERE id <= 10000"
         )
     started = time.monotonic()
-    touched = reports.refresh_rollups_all_workspaces()
+    touched = refresh_rollups_all_workspaces()
     refresh_ms = (time.monotonic() - started) * 1000
     _say(f"  incremental refresh after 10,000 new clicks: {touched} day(s) in {refresh_ms:.0f} ms")
 

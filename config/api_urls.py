@@ -15,16 +15,13 @@ from offers.api import (
     OfferListApi,
 )
 from payments.api import PaymentListApi
+from reports.api import BY_MEMBER, BY_OFFER, ReportByDayApi, ReportSummaryApi, ReportTableApi
 from tracking.api import (
     ClickListApi,
     ConversionApproveApi,
     ConversionDetailApi,
     ConversionListApi,
     ConversionRejectApi,
-    ReportByDayApi,
-    ReportByMemberApi,
-    ReportByOfferApi,
-    ReportSummaryApi,
 )
 from workspaces.api import WorkspaceDetailApi
 from workspaces.api_errors import NotFoundApi
@@ -59,8 +56,8 @@ urlpatterns = [
     path("conversions/<uuid:code>/approve/", ConversionApproveApi.as_view(), name="conversion_approve"),
     path("conversions/<uuid:code>/reject/", ConversionRejectApi.as_view(), name="conversion_reject"),
     path("reports/summary/", ReportSummaryApi.as_view(), name="report_summary"),
-    path("reports/by-member/", ReportByMemberApi.as_view(), name="report_by_member"),
-    path("reports/by-offer/", ReportByOfferApi.as_view(), name="report_by_offer"),
+    path("reports/by-member/", ReportTableApi.as_view(table=BY_MEMBER), name="report_by_member"),
+    path("reports/by-offer/", ReportTableApi.as_view(table=BY_OFFER), name="report_by_offer"),
     path("reports/by-day/", ReportByDayApi.as_view(), name="report_by_day"),
     path("payments/", PaymentListApi.as_view(), name="payment_list"),
     # Last: any other path ending in "/" (a malformed code included) gets the API's JSON 404.

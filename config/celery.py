@@ -52,12 +52,12 @@ app.conf.beat_schedule = {
     },
     # Every minute: recompute the report rollup days touched by new clicks and conversion changes.
     "refresh-rollups": {
-        "task": "tracking.tasks.refresh_rollups",
+        "task": "reports.tasks.refresh_rollups",
         "schedule": crontab(),
     },
     # Daily at 02:40 UTC: rebuild the last three days of rollups (safety net for late rows).
     "rebuild-recent-rollups": {
-        "task": "tracking.tasks.rebuild_recent_rollups",
+        "task": "reports.tasks.rebuild_recent_rollups",
         "schedule": crontab(hour=2, minute=40),
     },
     # Every 10 seconds (finer than cron can say): post new conversion events to the ledger.

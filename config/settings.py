@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "tracking",
     "networks",
     "payments",
+    "reports",
 ]
 
 MIDDLEWARE = [

@@ -56,5 +56,6 @@ urlpatterns = [
     path("", include("offers.urls")),
     path("", include("networks.urls")),
     path("", include("payments.urls")),
+    path("", include("reports.urls")),
     path("", include("workspaces.urls")),
 ]

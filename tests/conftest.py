@@ -21,6 +21,7 @@ import httpx
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
 
 from tests.clients import SiteClient
 from workspaces.models import ApiKey, Membership, Role, Workspace
@@ -135,6 +136,22 @@ def api_key(workspace, alice):
 def other_api_key(other_workspace, charlie):
     key, raw = ApiKey.make(workspace=other_workspace, name="charlie key", created_by=charlie)
     return raw
+
+
+@pytest.fixture
+def api(api_key):
+    """An API client carrying alice's workspace key."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key}")
+    return client
+
+
+@pytest.fixture
+def other_api(other_api_key):
+    """An API client carrying charlie's workspace key."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {other_api_key}")
+    return client
 
 
 def _database_url_for(name: str) -> str:

@@ -8,10 +8,10 @@ htmx (a live preview, a swapped field), Chart.js and our own scripts.
 import pytest
 
 from offers.models import NetworkConnection
-from tests.api.reportdata import build_report_world
+from reports.rollups import rebuild_rollups
 from tests.conftest import PASSWORD, wait_for_js
 from tests.payments.helpers import convert, drain, fund, make_connection, make_member
-from tracking import reports
+from tests.reports.reportdata import build_report_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -47,7 +47,7 @@ def test_the_dashboard_an_offer_form_and_the_payments_overview_run_under_the_pol
     live_server, browser_page, workspace, alice
 ):
     build_report_world(workspace)
-    reports.rebuild_rollups(workspace=workspace)
+    rebuild_rollups(workspace=workspace)
     NetworkConnection.objects.create(workspace=workspace, kind="impact", label="Impact main")
     connection = make_connection(workspace)
     ann = make_member(workspace, "Ann Creator")

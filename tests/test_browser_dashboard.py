@@ -5,16 +5,16 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.api.reportdata import build_report_world
+from reports.rollups import rebuild_rollups
 from tests.conftest import PASSWORD, wait_for_js
-from tracking import reports
+from tests.reports.reportdata import build_report_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_manager_narrows_the_range_and_downloads_a_csv(live_server, browser_page, workspace, alice):
     build_report_world(workspace)
-    reports.rebuild_rollups(workspace=workspace)
+    rebuild_rollups(workspace=workspace)
     page = browser_page
     page.goto(live_server.url + "/dashboard/")
     page.fill("input[name=username]", alice.email)

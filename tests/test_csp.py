@@ -15,12 +15,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.csp import policy_header
-from tests.api.reportdata import build_report_world
+from reports.rollups import rebuild_rollups
 from tests.conftest import ROOT
 from tests.outsider import CASES, build_world
 from tests.payments.helpers import convert, drain, fund, make_connection, make_member
+from tests.reports.reportdata import build_report_world
 from tests.test_outsider import APP_NAMESPACES, _named_patterns
-from tracking import reports
 
 # Parameterised URLs that are not tenant objects: opened with these arguments.
 PUBLIC_PAGES = {
@@ -118,7 +118,7 @@ def test_the_inline_code_finder_finds_what_the_policy_refuses():
 def test_every_page_the_personas_open_carries_the_policy_and_no_inline_code(alice_client, workspace, alice):
     world = build_world(workspace, alice)
     build_report_world(workspace)  # so that the dashboard and reports draw their charts
-    reports.rebuild_rollups(workspace=workspace)
+    rebuild_rollups(workspace=workspace)
     opened, charts = 0, 0
     for name, url in _site_pages(world):
         response = alice_client.get(url)

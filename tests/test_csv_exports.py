@@ -16,10 +16,10 @@ from django.utils import timezone
 
 from networks.models import NetworkClickCount
 from offers.models import PayoutType
-from tests.api.reportdata import at, build_report_world
+from reports.rollups import rebuild_rollups
 from tests.outsider import CASES, build_world
 from tests.payments.helpers import convert, drain
-from tracking import reports
+from tests.reports.reportdata import at, build_report_world
 from tracking.models import PostbackLog
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
@@ -31,16 +31,16 @@ KNOWN = {
     "offers:export_links",
     "tracking:export_conversions",
     "payments:ledger_csv",
-    "tracking:report_members",
-    "tracking:report_offers",
-    "tracking:report_days",
-    "tracking:report_risk",
-    "tracking:report_off_state",
-    "tracking:report_network_clicks",
-    "tracking:report_postbacks",
+    "reports:members",
+    "reports:offers",
+    "reports:days",
+    "reports:risk",
+    "reports:off_state",
+    "reports:network_clicks",
+    "reports:postbacks",
 }
 # Exports with no text a user or network could write: only days, counts and money.
-NUMBERS_ONLY = {"tracking:report_days", "tracking:report_postbacks"}
+NUMBERS_ONLY = {"reports:days", "reports:postbacks"}
 
 
 def _patterns(resolver=None, namespace=""):
@@ -81,7 +81,7 @@ def hostile_world(workspace, alice) -> dict:
     convert(w["connection"], w["ava"], external_id="@external", sale="100.00", payout="10.00")
     drain()
     objects = build_world(workspace, alice)  # for the URLs that name an object
-    reports.rebuild_rollups(workspace=workspace)
+    rebuild_rollups(workspace=workspace)
     return objects
 
 
@@ -123,7 +123,7 @@ def test_no_export_lets_a_cell_start_a_formula(alice_client, workspace, alice):
 def test_numbers_stay_numbers(alice_client, workspace, alice):
     hostile_world(workspace, alice)
     day = (timezone.localdate() - timedelta(days=2)).isoformat()
-    r = alice_client.get(reverse("tracking:report_network_clicks"), {"format": "csv", "preset": "90d"})
+    r = alice_client.get(reverse("reports:network_clicks"), {"format": "csv", "preset": "90d"})
     rows = list(csv.reader(io.StringIO(b"".join(r.streaming_content).decode("utf-8-sig"))))
     assert [day, "'\tTAB", "4", "5", "-20.0"] in rows
     r = alice_client.get(reverse("payments:ledger_csv"))

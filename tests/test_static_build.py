@@ -58,7 +58,7 @@ def test_the_login_page_is_served_with_hashed_assets(production_static, client):
     assert references and all(is_hashed(reference) for reference in references), references
 
 
-@pytest.mark.parametrize("name", ["tracking:dashboard", "tracking:report_members", "payments:overview"])
+@pytest.mark.parametrize("name", ["reports:dashboard", "reports:members", "payments:overview"])
 def test_workspace_pages_are_served_with_hashed_assets(production_static, alice_client, name):
     response = alice_client.get(reverse(name))
     assert response.status_code == 200

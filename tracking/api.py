@@ -1,21 +1,21 @@
-"""REST API for clicks, conversions and report figures (``/api/v1/``)."""
+"""REST API for clicks and conversions (``/api/v1/``); the report figures are in reports/api.py."""
 
 from datetime import datetime, time, timedelta
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from offers.api import CURRENCY
 from offers.models import Member, NetworkConnection, Offer
-from tracking import reports, services
+from tracking import services
 from tracking.models import Click, Conversion, ConversionSource, ConversionStatus
 from workspaces.access import get_in_workspace
 from workspaces.api_auth import ApiKeyThrottle
-from workspaces.api_common import ApiInput, CodeField, JsonInput, PageFilter, paged, paginate, read_query, resolve
+from workspaces.api_common import CodeField, JsonInput, PageFilter, paged, paginate, read_query, resolve
 from workspaces.api_errors import UnprocessableInput, errors
+from workspaces.dates import FIRST_DAY, LAST_DAY
 
 
 def _actor(request) -> str:
@@ -34,8 +34,8 @@ def read_range(serializer_class, request) -> dict:
     data = read_query(serializer_class, request)
     problems = {}
     for name in ("start", "end"):
-        if name in data and not (reports.FIRST_DAY <= data[name] <= reports.LAST_DAY):
-            problems[name] = [f"Choose a day between {reports.FIRST_DAY} and {reports.LAST_DAY}."]
+        if name in data and not (FIRST_DAY <= data[name] <= LAST_DAY):
+            problems[name] = [f"Choose a day between {FIRST_DAY} and {LAST_DAY}."]
     if not problems and data.get("start") and data.get("end") and data["start"] > data["end"]:
         problems["start"] = ["The start must not be after the end."]
     if problems:
@@ -207,179 +207,3 @@ class ConversionRejectApi(APIView):
             actor=_actor(request),
         )
         return Response(ConversionOutput(_conversions(request.workspace).get(pk=conversion.pk)).data)
-
-
-# --- Reports ------------------------------------------------------------------
-
-
-class ReportQuery(ApiInput):
-    # The report pages' filters, as query parameters.
-
-    preset = serializers.ChoiceField(
-        choices=list(reports.PRESETS), required=False, help_text="Date range (default 30d; start or end alone: custom)"
-    )
-    start = serializers.DateField(required=False, help_text="First day, YYYY-MM-DD, with preset custom")
-    end = serializers.DateField(required=False, help_text="Last day, YYYY-MM-DD, with preset custom")
-    offer = serializers.UUIDField(required=False, help_text="Offer code")
-    member = serializers.UUIDField(required=False, help_text="Member code")
-    project = serializers.UUIDField(required=False, help_text="Project code")
-    network = serializers.UUIDField(required=False, help_text="Network connection code")
-    status = serializers.ChoiceField(
-        choices=list(reports.STATUS_CHOICES), required=False, help_text="Which conversions count (default counted)"
-    )
-    currency = serializers.RegexField(
-        CURRENCY,
-        required=False,
-        trim_whitespace=False,
-        help_text="Currency of the money figures (default: the workspace's)",
-    )
-
-
-class TableQuery(ReportQuery):
-    sort = serializers.ChoiceField(
-        choices=[prefix + name for name in (*reports.SORTABLE, "name") for prefix in ("", "-")],
-        required=False,
-        default="-clicks",
-        help_text="Column to sort by, '-' for descending",
-    )
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=100, help_text="Rows")
-    offset = serializers.IntegerField(
-        required=False, min_value=0, max_value=1_000_000, default=0, help_text="Rows to skip"
-    )
-
-
-class Figures(serializers.Serializer):
-    clicks = serializers.IntegerField()
-    unique_clicks = serializers.IntegerField()
-    bot_clicks = serializers.IntegerField()
-    conversions = serializers.IntegerField()
-    conversion_rate = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
-    sales = serializers.DecimalField(max_digits=16, decimal_places=2)
-    network_payout = serializers.DecimalField(max_digits=16, decimal_places=2)
-    member_payout = serializers.DecimalField(max_digits=16, decimal_places=2)
-    epc = serializers.DecimalField(max_digits=16, decimal_places=4, allow_null=True)
-    other_currency_conversions = serializers.IntegerField()
-
-
-class RangeOutput(serializers.Serializer):
-    start = serializers.DateField()
-    end = serializers.DateField()
-    currency = serializers.CharField()
-    statuses = serializers.ListField(child=serializers.CharField())
-
-
-def _report_filters(request, query=ReportQuery) -> reports.ReportFilters:
-    """The report filters: malformed parameters are a 400; unknown codes and impossible ranges a 422."""
-    read_query(query, request)
-    form = reports.ReportFilterForm(request.query_params, workspace=request.workspace)
-    if not form.is_valid():
-        raise UnprocessableInput({k: list(v) for k, v in form.errors.items()})
-    return form.filters()
-
-
-def _range(f: reports.ReportFilters) -> dict:
-    return {"start": f.start, "end": f.end, "currency": f.currency, "statuses": list(f.statuses)}
-
-
-class ReportSummaryApi(APIView):
-    """The dashboard's figures for a range, the previous period of equal length and the change in percent."""
-
-    throttle_classes = [ApiKeyThrottle]
-
-    OutputSerializer = inline_serializer(
-        "ReportSummary",
-        {
-            "range": RangeOutput(),
-            "current": Figures(),
-            "previous": Figures(),
-            "change": serializers.DictField(
-                child=serializers.DecimalField(max_digits=12, decimal_places=1, allow_null=True)
-            ),
-        },
-    )
-
-    @extend_schema(parameters=[ReportQuery], responses={200: OutputSerializer, **errors(400, 422)})
-    def get(self, request):
-        f = _report_filters(request)
-        data = reports.summary_with_change(request.workspace, f)
-        return Response(
-            {
-                "range": RangeOutput(_range(f)).data,
-                "current": Figures(data["current"]).data,
-                "previous": Figures(data["previous"]).data,
-                "change": {k: (None if v is None else str(v)) for k, v in data["change"].items()},
-            }
-        )
-
-
-class MemberFigures(Figures):
-    member = serializers.UUIDField(allow_null=True, source="member__code")
-    name = serializers.CharField(allow_null=True, source="member__name")
-    affiliate_id = serializers.CharField(allow_null=True, source="member__affiliate_id")
-
-
-class OfferFigures(Figures):
-    offer = serializers.UUIDField(allow_null=True, source="offer__code")
-    name = serializers.CharField(allow_null=True, source="offer__name")
-
-
-def _table(view, request, dimension: str, row_serializer):
-    f = _report_filters(request, TableQuery)
-    p = read_query(TableQuery, request)
-    qs = reports.performance_by(request.workspace, f, dimension, p["sort"])
-    rows = list(reports.iter_rows(qs[p["offset"] : p["offset"] + p["limit"]], dimension))
-    return Response({"range": RangeOutput(_range(f)).data, "results": row_serializer(rows, many=True).data})
-
-
-class ReportByMemberApi(APIView):
-    """Performance by member (the same figures as the page), sorted and paged by offset."""
-
-    throttle_classes = [ApiKeyThrottle]
-
-    @extend_schema(
-        parameters=[TableQuery],
-        responses={
-            200: inline_serializer("ReportByMember", {"range": RangeOutput(), "results": MemberFigures(many=True)}),
-            **errors(400, 422),
-        },
-    )
-    def get(self, request):
-        return _table(self, request, "member", MemberFigures)
-
-
-class ReportByOfferApi(APIView):
-    """Performance by offer, sorted and paged by offset."""
-
-    throttle_classes = [ApiKeyThrottle]
-
-    @extend_schema(
-        parameters=[TableQuery],
-        responses={
-            200: inline_serializer("ReportByOffer", {"range": RangeOutput(), "results": OfferFigures(many=True)}),
-            **errors(400, 422),
-        },
-    )
-    def get(self, request):
-        return _table(self, request, "offer", OfferFigures)
-
-
-class DayFigures(Figures):
-    day = serializers.DateField()
-
-
-class ReportByDayApi(APIView):
-    """One row per day of the range (days without activity are zeros)."""
-
-    throttle_classes = [ApiKeyThrottle]
-
-    @extend_schema(
-        parameters=[ReportQuery],
-        responses={
-            200: inline_serializer("ReportByDay", {"range": RangeOutput(), "results": DayFigures(many=True)}),
-            **errors(400, 422),
-        },
-    )
-    def get(self, request):
-        f = _report_filters(request)
-        rows = list(reports.by_day(request.workspace, f))
-        return Response({"range": RangeOutput(_range(f)).data, "results": DayFigures(rows, many=True).data})

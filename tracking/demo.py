@@ -183,10 +183,3 @@ def _seed_conversions(clicks) -> None:
             now=now - timedelta(days=2),
         )
         fire(None, connection, {k: v for k, v in values.items() if v})
-
-
-def finish(ctx: dict) -> None:
-    """Build the demo's report rollups so the dashboard has figures at once."""
-    from tracking.reports import rebuild_rollups
-
-    rebuild_rollups(workspace=ctx["workspace"])

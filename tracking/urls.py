@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from tracking import ingest, redirect, report_views, views
+from tracking import ingest, redirect, views
 
 register_converter(redirect.LinkCodeConverter, "linkcode")
 
@@ -11,15 +11,6 @@ urlpatterns = [
     path("c/<linkcode:code>/", redirect.click, name="click_slash"),
     path("c/<path:anything>", redirect.click_not_found, name="click_not_found"),
     path("bench/302", redirect.bench_redirect, name="bench_redirect"),
-    path("dashboard/", report_views.dashboard, name="dashboard"),
-    path("reports/", report_views.report_index, name="reports"),
-    path("reports/members/", report_views.report_members, name="report_members"),
-    path("reports/offers/", report_views.report_offers, name="report_offers"),
-    path("reports/days/", report_views.report_days, name="report_days"),
-    path("reports/risk/", report_views.report_risk, name="report_risk"),
-    path("reports/off-state/", report_views.report_off_state, name="report_off_state"),
-    path("reports/network-clicks/", report_views.report_network_clicks, name="report_network_clicks"),
-    path("reports/postbacks/", report_views.report_postbacks, name="report_postbacks"),
     # Public conversion endpoints networks call (stable URLs, see SPEC section 4).
     path("postback/<slug:network>/<slug:secret>", ingest.postback, name="postback"),
     path("pixel/<slug:secret>.gif", ingest.pixel, name="pixel"),

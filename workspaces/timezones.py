@@ -1,7 +1,7 @@
 """Each person reads dates and times in their own zone (their profile's), else the hub's TIME_ZONE.
 
 The zone is activated per request for display only: report days and settlement dates are
-computed in the hub's TIME_ZONE whoever looks (tracking/reports.py names it explicitly). The
+computed in the hub's TIME_ZONE whoever looks (reports/ and workspaces/dates.py name it explicitly). The
 zone is kept in the session, so a page costs no query for it.
 """
 

@@ -27,7 +27,7 @@ def home(request):
         return redirect("workspaces:create")
     if request.membership.role == "finance":
         return redirect("payments:overview")  # what finance comes for
-    return redirect("tracking:dashboard")
+    return redirect("reports:dashboard")
 
 
 @login_required

@@ -17,8 +17,8 @@ import sys
 
 import pytest
 
-from tests.api.reportdata import build_report_world
 from tests.conftest import ROOT, running_gunicorn
+from tests.reports.reportdata import build_report_world
 
 # Cases per operation in the fuzzing and stateful phases (the coverage phase makes its own set);
 # a fixed seed, so that a failure reproduces with the same command. One Schemathesis worker: with

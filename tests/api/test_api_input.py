@@ -5,7 +5,7 @@ import base64
 import pytest
 
 from offers.models import Member, Offer
-from tests.api.reportdata import build_report_world
+from tests.reports.reportdata import build_report_world
 
 OFFER = {
     "name": "Boots",

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from tests.api.reportdata import at, build_report_world
+from tests.reports.reportdata import at, build_report_world
 
 
 def test_it_pages_clicks_by_cursor(api, workspace):

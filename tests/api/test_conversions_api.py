@@ -1,4 +1,4 @@
-from tests.api.reportdata import at, build_report_world, make_conversion
+from tests.reports.reportdata import at, build_report_world, make_conversion
 from tracking.models import Conversion, ConversionChange, ConversionEvent
 
 

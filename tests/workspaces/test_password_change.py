@@ -9,7 +9,7 @@ NEW_PASSWORD = "a-fresh-start-2026"
 
 
 def test_the_user_menu_links_to_it(alice_client):
-    r = alice_client.get(reverse("tracking:dashboard"))
+    r = alice_client.get(reverse("reports:dashboard"))
     assert f'href="{reverse("password_change")}"'.encode() in r.content
 
 

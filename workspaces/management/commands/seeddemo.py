@@ -3,7 +3,8 @@
 Each app adds its part in ``<app>/demo.py`` with a ``seed(ctx)`` function,
 called in INSTALLED_APPS order; ``ctx`` carries what earlier apps created
 and ``ctx["out"]`` becomes the ``--json`` output. An optional ``finish(ctx)``
-runs after every app has seeded (e.g. to build report rollups over it all).
+runs after every app has seeded (reports builds its rollups over it all there,
+and has no ``seed`` of its own).
 """
 
 import importlib
@@ -31,7 +32,8 @@ class Command(BaseCommand):
                     raise
         with transaction.atomic():
             for module in modules:
-                module.seed(ctx)
+                if hasattr(module, "seed"):
+                    module.seed(ctx)
             for module in modules:
                 if hasattr(module, "finish"):
                     module.finish(ctx)

@@ -2,13 +2,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
-from tests.api.reportdata import at, build_report_world, make_click, make_conversion
-from tracking import reports
-from tracking.models import ConversionChange, DailyRollup, RollupWatermark
-from tracking.reports import default_filters, summary
+from reports import rollups
+from reports.filters import default_filters
+from reports.models import DailyRollup, RollupDirtyDay, RollupWatermark
+from reports.selectors import summary
+from tests.reports.reportdata import at, build_report_world, make_click, make_conversion
+from tracking.models import ConversionChange
 
 
 def totals(workspace):
@@ -17,7 +18,7 @@ def totals(workspace):
 
 def test_rebuild_counts_what_the_raw_rows_hold(workspace):
     build_report_world(workspace)
-    days, rows = reports.rebuild_rollups(workspace=workspace)
+    days, rows = rollups.rebuild_rollups(workspace=workspace)
     assert days == 41
     assert rows > 0
     s = totals(workspace)
@@ -33,11 +34,11 @@ def test_rebuild_counts_what_the_raw_rows_hold(workspace):
 
 def test_rebuild_is_repeatable(workspace):
     build_report_world(workspace)
-    reports.rebuild_rollups(workspace=workspace)
+    rollups.rebuild_rollups(workspace=workspace)
     first = sorted(
         DailyRollup.objects.filter(workspace=workspace).values_list("day", "clicks", "conversions", "status")
     )
-    reports.rebuild_rollups(workspace=workspace)
+    rollups.rebuild_rollups(workspace=workspace)
     again = sorted(
         DailyRollup.objects.filter(workspace=workspace).values_list("day", "clicks", "conversions", "status")
     )
@@ -47,22 +48,22 @@ def test_rebuild_is_repeatable(workspace):
 def test_test_members_and_test_conversions_are_left_out(workspace):
     world = build_report_world(workspace)
     make_conversion(workspace, member=world["ava"], offer=world["boots"], when=at(1), sale="7.00", source="test")
-    reports.rebuild_rollups(workspace=workspace)
+    rollups.rebuild_rollups(workspace=workspace)
     assert not DailyRollup.objects.filter(member=world["tess"]).exists()
     assert totals(workspace)["sales"] == Decimal("180.00")
 
 
 def test_refresh_picks_up_new_clicks_and_status_changes(workspace):
     world = build_report_world(workspace)
-    assert reports.refresh_rollups_all_workspaces() > 0
+    assert rollups.refresh_rollups_all_workspaces() > 0
     assert totals(workspace)["clicks"] == 9
-    assert reports.refresh_rollups_all_workspaces() == 0  # nothing new: nothing recomputed
+    assert rollups.refresh_rollups_all_workspaces() == 0  # nothing new: nothing recomputed
 
     make_click(world["ava_boots"], at(0, 0, 5))
     conversion = world["ava"].conversions.get(status="pending")
     conversion.status = "rejected"
     conversion.save(update_fields=["status", "updated_at"])
-    assert reports.refresh_rollups_all_workspaces() >= 2
+    assert rollups.refresh_rollups_all_workspaces() >= 2
     s = totals(workspace)
     assert s["clicks"] == 10
     assert s["conversions"] == 3
@@ -71,7 +72,7 @@ def test_refresh_picks_up_new_clicks_and_status_changes(workspace):
 
 def test_refresh_sees_a_change_written_without_updated_at(workspace):
     world = build_report_world(workspace)
-    reports.refresh_rollups_all_workspaces()
+    rollups.refresh_rollups_all_workspaces()
     conversion = world["ava"].conversions.get(status="pending")
     # A bulk update leaves updated_at alone; the change row still names the conversion.
     type(conversion).objects.filter(pk=conversion.pk).update(status="rejected")
@@ -79,13 +80,13 @@ def test_refresh_sees_a_change_written_without_updated_at(workspace):
     ConversionChange.objects.create(
         workspace=workspace, conversion=conversion, source="manual", changes={"status": ["pending", "rejected"]}
     )
-    reports.refresh_rollups_all_workspaces()
+    rollups.refresh_rollups_all_workspaces()
     assert totals(workspace)["conversions"] == 3
 
 
 def test_refresh_moves_a_conversion_whose_day_changed(workspace):
     world = build_report_world(workspace)
-    reports.refresh_rollups_all_workspaces()
+    rollups.refresh_rollups_all_workspaces()
     conversion = world["ben"].conversions.get()
     old = conversion.event_at
     conversion.event_at = at(60)
@@ -96,40 +97,16 @@ def test_refresh_moves_a_conversion_whose_day_changed(workspace):
         source="api_sync",
         changes={"event_at": [old.isoformat(), conversion.event_at.isoformat()]},
     )
-    reports.refresh_rollups_all_workspaces()
+    rollups.refresh_rollups_all_workspaces()
     assert totals(workspace)["conversions"] == 3
-
-
-def test_the_command_rebuilds_one_workspace_since_a_day(workspace, other_workspace, capsys):
-    build_report_world(workspace)
-    build_report_world(other_workspace)
-    since = (timezone.localdate() - timedelta(days=5)).isoformat()
-    call_command("rebuildrollups", "--workspace", workspace.slug, "--since", since)
-    out = capsys.readouterr().out
-    assert "in 1 workspace(s)" in out
-    assert totals(workspace)["clicks"] == 9
-    assert not DailyRollup.objects.filter(workspace=other_workspace).exists()
-    # The old click (40 days ago) was before --since.
-    assert not DailyRollup.objects.filter(
-        workspace=workspace, day__lt=timezone.localdate() - timedelta(days=5)
-    ).exists()
-
-
-def test_the_command_rejects_bad_arguments(workspace):
-    from django.core.management.base import CommandError
-
-    with pytest.raises(CommandError, match="--since"):
-        call_command("rebuildrollups", "--since", "yesterday")
-    with pytest.raises(CommandError, match="No workspace"):
-        call_command("rebuildrollups", "--workspace", "nope")
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.postgres
 @pytest.mark.celery_worker
 def test_the_beat_task_refreshes_rollups_in_a_real_worker(celery_worker_process, workspace):
+    from reports.tasks import refresh_rollups
     from tests.conftest import wait_for
-    from tracking.tasks import refresh_rollups
 
     build_report_world(workspace)
     refresh_rollups.delay()
@@ -141,7 +118,7 @@ def test_every_grain_adds_up_to_the_same_totals(workspace):
     from django.db.models import Sum
 
     build_report_world(workspace)
-    reports.rebuild_rollups(workspace=workspace)
+    rollups.rebuild_rollups(workspace=workspace)
     sums = {
         grain: DailyRollup.objects.filter(workspace=workspace, grain=grain).aggregate(
             c=Sum("clicks"), u=Sum("unique_clicks"), n=Sum("conversions"), s=Sum("sales"), p=Sum("member_payout")
@@ -154,37 +131,20 @@ def test_every_grain_adds_up_to_the_same_totals(workspace):
     assert not DailyRollup.objects.filter(workspace=workspace, grain="total", member__isnull=False).exists()
 
 
-def test_reports_pick_the_coarsest_grain():
-    from datetime import date
-
-    f = reports.ReportFilters(start=date(2026, 1, 1), end=date(2026, 1, 2), currency="USD")
-    marker = object()
-    assert reports.rollup_grain(f) == "total"
-    assert reports.rollup_grain(f, "member") == "member"
-    assert reports.rollup_grain(f.__class__(**{**f.__dict__, "project": marker}), "member") == "member"
-    assert reports.rollup_grain(f, "offer") == "offer"
-    assert reports.rollup_grain(f.__class__(**{**f.__dict__, "connection": marker}), "offer") == "offer"
-    assert reports.rollup_grain(f.__class__(**{**f.__dict__, "offer": marker}), "member") == "link"
-
-
 def test_a_backlog_is_worked_off_over_several_runs(workspace):
-    from tracking.models import RollupDirtyDay
-
     build_report_world(workspace)
-    assert reports.refresh_rollups_all_workspaces(budget_seconds=0) == 0
+    assert rollups.refresh_rollups_all_workspaces(budget_seconds=0) == 0
     assert RollupDirtyDay.objects.filter(workspace=workspace).count() == 3  # days -40, -2 and -1
-    assert reports.recompute_dirty_days_all_workspaces(budget_seconds=60) == 3
+    assert rollups.recompute_dirty_days_all_workspaces(budget_seconds=60) == 3
     assert not RollupDirtyDay.objects.exists()
     assert totals(workspace)["clicks"] == 9
 
 
 def test_a_day_marked_again_while_recomputing_stays_marked(workspace):
-    from tracking.models import RollupDirtyDay
-
     world = build_report_world(workspace)
-    reports.mark_dirty_days_all_workspaces()
+    rollups.mark_dirty_days_all_workspaces()
     dirty = RollupDirtyDay.objects.order_by("-day").first()  # yesterday, where the late click lands
-    original = reports.recompute_rollups
+    original = rollups.recompute_rollups
 
     arrived = []
 
@@ -192,23 +152,15 @@ def test_a_day_marked_again_while_recomputing_stays_marked(workspace):
         original(**kwargs)
         if not arrived and kwargs["start"] == dirty.day:
             arrived.append(make_click(world["ava_boots"], at(1, 23)))
-            reports.mark_dirty_days_all_workspaces()
+            rollups.mark_dirty_days_all_workspaces()
 
     try:
-        reports.recompute_rollups = recompute_while_a_click_arrives
-        reports.recompute_dirty_days_all_workspaces(budget_seconds=60)
+        rollups.recompute_rollups = recompute_while_a_click_arrives
+        rollups.recompute_dirty_days_all_workspaces(budget_seconds=60)
     finally:
-        reports.recompute_rollups = original
+        rollups.recompute_rollups = original
     # The day was marked again while it was recomputed, so it was not cleared then but
     # recomputed once more: the late click is counted.
     assert dirty.day == arrived[0].created_at.date()
     assert not RollupDirtyDay.objects.exists()
     assert totals(workspace)["clicks"] == 10
-
-
-def test_a_full_rebuild_moves_the_watermark(workspace, capsys):
-    build_report_world(workspace)
-    call_command("rebuildrollups")
-    assert "in 1 workspace(s)" in capsys.readouterr().out
-    assert totals(workspace)["clicks"] == 9
-    assert reports.refresh_rollups_all_workspaces() == 0  # nothing new since the rebuild

@@ -3,14 +3,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.api.reportdata import build_report_world
-from tracking import reports
+from reports.rollups import rebuild_rollups
+from tests.reports.reportdata import build_report_world
 
 
 @pytest.fixture
 def world(workspace):
     w = build_report_world(workspace)
-    reports.rebuild_rollups(workspace=workspace)
+    rebuild_rollups(workspace=workspace)
     return w
 
 
@@ -78,3 +78,21 @@ def test_another_workspace_gets_its_own_figures(other_api, world):
     r = other_api.get("/api/v1/reports/by-member/", {"member": str(world["ava"].code)})
     assert r.status_code == 422
     assert r.json()["fields"] == {"member": ["No such member in this workspace."]}
+
+
+def test_each_table_url_states_its_own_rows_in_the_schema(client, db):
+    # One view serves both tables; the schema still tells them apart.
+    schema = client.get("/api/v1/schema/", {"format": "json"}).json()
+    components = schema["components"]["schemas"]
+    for path, answer, row, name_field in [
+        ("/api/v1/reports/by-member/", "ReportByMember", "MemberFigures", "member"),
+        ("/api/v1/reports/by-offer/", "ReportByOffer", "OfferFigures", "offer"),
+    ]:
+        operation = schema["paths"][path]["get"]
+        assert operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(answer)
+        assert components[answer]["properties"]["results"]["items"]["$ref"].endswith(row)
+        assert name_field in components[row]["properties"]
+        assert {p["name"] for p in operation["parameters"]} >= {"sort", "limit", "offset", "preset", "member"}
+    member_rows = components["MemberFigures"]["properties"]
+    assert "affiliate_id" in member_rows and "affiliate_id" not in components["OfferFigures"]["properties"]
+    assert schema["paths"]["/api/v1/reports/by-offer/"]["get"]["description"].startswith("Performance by offer")

@@ -2,7 +2,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tracking.reports import rebuild_rollups, rebuild_rollups_all_workspaces
+from reports.rollups import rebuild_rollups, rebuild_rollups_all_workspaces
 from workspaces.models import Workspace
 
 

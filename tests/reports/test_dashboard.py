@@ -2,8 +2,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from tests.api.reportdata import at, build_report_world, make_click
-from tracking import reports
+from reports.rollups import rebuild_rollups
+from tests.reports.reportdata import at, build_report_world, make_click
 
 
 def test_it_shows_the_figures_and_the_change(alice_client, workspace):
@@ -11,7 +11,7 @@ def test_it_shows_the_figures_and_the_change(alice_client, workspace):
     # The previous 30 days hold one click (40 days ago); add two more there.
     make_click(world["ava_boots"], at(35))
     make_click(world["ava_boots"], at(31))
-    reports.rebuild_rollups(workspace=workspace)
+    rebuild_rollups(workspace=workspace)
     r = alice_client.get("/dashboard/")
     assert r.status_code == 200
     cards = {label: (value, delta) for label, value, delta, _ in r.context["cards"]}
@@ -32,7 +32,7 @@ def test_it_shows_the_figures_and_the_change(alice_client, workspace):
 
 def test_it_takes_a_custom_range(alice_client, workspace):
     build_report_world(workspace)
-    reports.rebuild_rollups(workspace=workspace)
+    rebuild_rollups(workspace=workspace)
     day = (timezone.localdate() - timedelta(days=2)).isoformat()
     r = alice_client.get("/dashboard/", {"start": day, "end": day})
     cards = {label: value for label, value, _, _ in r.context["cards"]}

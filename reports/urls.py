@@ -1,0 +1,17 @@
+from django.urls import path
+
+from reports import specs, views
+
+app_name = "reports"
+urlpatterns = [
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("reports/", views.report_index, name="index"),
+    # Every report is the one report view, given its spec.
+    path("reports/members/", views.report_page, {"report": specs.BY_MEMBER}, name="members"),
+    path("reports/offers/", views.report_page, {"report": specs.BY_OFFER}, name="offers"),
+    path("reports/days/", views.report_page, {"report": specs.BY_DAY}, name="days"),
+    path("reports/risk/", views.report_page, {"report": specs.RISK}, name="risk"),
+    path("reports/off-state/", views.report_page, {"report": specs.OFF_STATE}, name="off_state"),
+    path("reports/network-clicks/", views.report_page, {"report": specs.NETWORK_CLICKS}, name="network_clicks"),
+    path("reports/postbacks/", views.report_page, {"report": specs.POSTBACK_OUTCOMES}, name="postbacks"),
+]

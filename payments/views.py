@@ -95,14 +95,19 @@ def ledger_csv(request):
 
 @workspace_view()
 def settlement_detail(request, code):
+    return _settlement_page(request, code)
+
+
+def _settlement_page(request, code, form=None, status=200):
     settlement = get_for_request(request, Settlement.objects.select_related("connection", "network_payout"), code=code)
     paid = services.match_network_payout(settlement=settlement)
-    if paid is not None:
-        # What the network says it paid: finance confirms (or corrects) it by marking the settlement received.
-        initial = {"amount": paid.amount, "received_on": paid.paid_on, "reference": paid.reference}
-    else:
-        initial = {"amount": settlement.expected_amount, "received_on": timezone.localdate()}
-    form = ReceiveSettlementForm(initial=initial)
+    if form is None:
+        if paid is not None:
+            # What the network says it paid: finance confirms (or corrects) it by marking the settlement received.
+            initial = {"amount": paid.amount, "received_on": paid.paid_on, "reference": paid.reference}
+        else:
+            initial = {"amount": settlement.expected_amount, "received_on": timezone.localdate()}
+        form = ReceiveSettlementForm(initial=initial)
     lines = settlement.lines.select_related("conversion", "conversion__member").order_by("conversion__locking_at")
     ctx = {
         "settlement": settlement,
@@ -111,7 +116,7 @@ def settlement_detail(request, code):
         "form": form,
         "can_pay": request.membership.can("finance"),
     }
-    return render(request, "payments/settlement.html", ctx)
+    return render(request, "payments/settlement.html", ctx, status=status)
 
 
 @workspace_view("finance")
@@ -120,8 +125,8 @@ def receive_settlement(request, code):
     settlement = get_for_request(request, Settlement, code=code, right="finance")
     form = ReceiveSettlementForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
-        return redirect("payments:settlement", code=settlement.code)
+        # The page again, with what was typed and each error on its field.
+        return _settlement_page(request, settlement.code, form=form, status=400)
     try:
         settlement = services.mark_settlement_received(
             settlement=settlement, actor=request.user.email, **form.cleaned_data

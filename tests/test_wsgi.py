@@ -130,6 +130,8 @@ def test_the_public_middleware_is_the_full_list_minus_what_needs_a_user():
         "django.contrib.auth.middleware.AuthenticationMiddleware",
         "django.contrib.messages.middleware.MessageMiddleware",
         "workspaces.middleware.WorkspaceMiddleware",
+        "workspaces.timezones.TimezoneMiddleware",  # a signed-in person's zone: pages only
+        "workspaces.error_pages.NotFoundPageMiddleware",  # the public paths answer their own 404s
         # Pages only; the click 404 page, the one page of the public paths, adds the policy itself.
         "config.csp.ContentSecurityPolicyMiddleware",
     }

@@ -78,7 +78,7 @@ def test_a_bad_received_amount_is_a_clear_error_not_a_500(alice_client, money_wo
     url = reverse("payments:receive_settlement", args=[settlement.code])
     response = alice_client.post(url, {"amount": "-3", "received_on": "nonsense"}, follow=True)
     body = response.content.decode()
-    assert response.status_code == 200
+    assert response.status_code == 400  # the form again, each error on its field
     assert "greater than or equal to 0" in body and "Enter a valid date" in body
     settlement.refresh_from_db()
     assert settlement.status == "expected"
@@ -216,3 +216,16 @@ def test_statements_say_what_happened_in_words(alice_client, workspace, money_wo
 def test_make_a_payment_has_select_all_and_a_running_total(alice_client, money_world):
     page = alice_client.get(reverse("payments:pay")).content.decode()
     assert "data-select-all" in page and 'data-amount="30.00"' in page and "data-running-total" in page
+
+
+def test_a_settlement_form_error_is_marked_on_its_field_and_keeps_what_was_typed(alice_client, money_world):
+    settlement = Settlement.objects.filter(status="expected").first()
+    future = (timezone.localdate() + timezone.timedelta(days=9)).isoformat()
+    response = alice_client.post(
+        reverse("payments:receive_settlement", args=[settlement.code]),
+        {"amount": "12.34", "received_on": future, "reference": "WIRE-9"},
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "The date received cannot be in the future." in page
+    assert 'aria-invalid="true"' in page and 'value="12.34"' in page and 'value="WIRE-9"' in page

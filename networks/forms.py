@@ -115,6 +115,10 @@ class ConnectionForm(forms.Form):
             data["kind"] = self.connection.kind
         if data.get("settlement_day") is None and "settlement_day" not in self.errors:
             data["settlement_day"] = connections.default_settlement_day(data.get("kind", ""))
+        # Every problem at once, each next to its field; the network is asked only when there is none.
+        for field, message in connections.connection_problems(data, self.connection).items():
+            if field not in self.errors:
+                self.add_error(field if field in self.fields else None, message)
         return data
 
 

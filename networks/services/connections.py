@@ -59,10 +59,6 @@ def default_settlement_day(kind: str) -> int:
     return SETTLEMENT_DAYS.get(kind, DEFAULT_SETTLEMENT_DAY)
 
 
-def _credentials_needed(conn: NetworkConnection, account_id: str, *, creating: bool) -> bool:
-    return creating or not conn.credentials_encrypted or account_id != conn.account_sid
-
-
 def _is_new_account(conn: NetworkConnection, account_id: str) -> bool:
     return not conn.credentials_encrypted or account_id != conn.account_sid
 
@@ -84,7 +80,69 @@ def _mark_checked(conn: NetworkConnection, account_id: str, secrets: dict) -> No
     conn.status_message = ""
 
 
-def apply_shareasale_credentials(conn: NetworkConnection, data: dict, *, creating: bool) -> bool:
+def connection_problems(data: dict, connection: NetworkConnection | None = None) -> dict[str, str]:
+    """Every problem with a connection form's values that needs no call to the network, by field
+    (None: the whole form), so the form can show them all at once. save_connection checks the
+    same before anything else; the credential checks with the network come after."""
+    problems: dict[str | None, str] = {}
+    creating = connection is None
+    kind = data.get("kind") if creating else connection.kind
+    for line in (data.get("ip_allowlist") or "").replace(",", "\n").splitlines():
+        if line.strip() and _not_a_network(line.strip()):
+            problems["ip_allowlist"] = (
+                f"'{line.strip()[:60]}' is not an IP address or CIDR range (e.g. 203.0.113.0/24)."
+            )
+            break
+    username = (data.get("basic_auth_username") or "").strip()
+    if username and not data.get("basic_auth_password"):
+        unchanged = connection is not None and username == connection.basic_auth_username
+        if not (unchanged and connection.basic_auth_password_hash):
+            problems["basic_auth_password"] = "Enter a password for the postback HTTP Basic auth user."
+
+    def needed(account_id: str) -> bool:
+        return creating or not connection.credentials_encrypted or account_id != connection.account_sid
+
+    if kind == NetworkKind.IMPACT:
+        sid = (data.get("account_sid") or "").strip()
+        if not impact.ACCOUNT_SID_RE.match(sid):
+            problems["account_sid"] = "An Impact Account SID is 34 characters and starts with IR."
+        elif not (data.get("auth_token") or "").strip() and needed(sid):
+            problems["auth_token"] = "Enter the Auth Token for this Account SID."
+    elif kind == NetworkKind.SHAREASALE:
+        affiliate_id = (data.get("shareasale_affiliate_id") or "").strip()
+        token = (data.get("shareasale_api_token") or "").strip()
+        secret = (data.get("shareasale_api_secret") or "").strip()
+        if affiliate_id or token or secret:
+            if not NUMERIC_ID_RE.match(affiliate_id):
+                problems["shareasale_affiliate_id"] = (
+                    "A ShareASale affiliate id is a number (ShareASale: Tools > Affiliate API)."
+                )
+            elif (token or secret or needed(affiliate_id)) and not token:
+                problems["shareasale_api_token"] = "Enter the API token for this affiliate id."
+            if (token or (affiliate_id and needed(affiliate_id))) and not secret:
+                problems["shareasale_api_secret"] = "Enter the API secret that goes with the token."
+    elif kind == NetworkKind.AWIN:
+        publisher_id = (data.get("awin_publisher_id") or "").strip()
+        token = (data.get("awin_api_token") or "").strip()
+        if publisher_id or token:
+            if not NUMERIC_ID_RE.match(publisher_id):
+                problems["awin_publisher_id"] = (
+                    "An Awin publisher id is a number (the id in your Awin account's address)."
+                )
+            elif not token and needed(publisher_id):
+                problems["awin_api_token"] = "Enter the API token for this publisher id."
+    return problems
+
+
+def _not_a_network(text: str) -> bool:
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return True
+    return False
+
+
+def apply_shareasale_credentials(conn: NetworkConnection, data: dict) -> bool:
     """Affiliate id, API token and API secret; checked with one ``apitokencount`` call.
 
     True when they start a new sync history (a first account, or another one)."""
@@ -94,16 +152,8 @@ def apply_shareasale_credentials(conn: NetworkConnection, data: dict, *, creatin
     if not (affiliate_id or token or secret):
         _forget_credentials(conn)  # postbacks only
         return False
-    if not NUMERIC_ID_RE.match(affiliate_id):
-        raise CredentialError(
-            "A ShareASale affiliate id is a number (ShareASale: Tools > Affiliate API).", "shareasale_affiliate_id"
-        )
-    if not token and not secret and not _credentials_needed(conn, affiliate_id, creating=creating):
-        return False
-    if not token:
-        raise CredentialError("Enter the API token for this affiliate id.", "shareasale_api_token")
-    if not secret:
-        raise CredentialError("Enter the API secret that goes with the token.", "shareasale_api_secret")
+    if not token and not secret:
+        return False  # the same account, its stored credentials kept (connection_problems checked the rest)
     try:
         credits = shareasale.check_credentials(affiliate_id=affiliate_id, api_token=token, api_secret=secret)
     except shareasale.AuthRefused as e:
@@ -120,7 +170,7 @@ def apply_shareasale_credentials(conn: NetworkConnection, data: dict, *, creatin
     return fresh
 
 
-def apply_awin_credentials(conn: NetworkConnection, data: dict, *, creating: bool) -> bool:
+def apply_awin_credentials(conn: NetworkConnection, data: dict) -> bool:
     """Publisher id and OAuth token; checked with ``GET /accounts`` (the id must be among them).
 
     True when they start a new sync history (a first account, or another one)."""
@@ -129,14 +179,8 @@ def apply_awin_credentials(conn: NetworkConnection, data: dict, *, creating: boo
     if not (publisher_id or token):
         _forget_credentials(conn)  # postbacks only
         return False
-    if not NUMERIC_ID_RE.match(publisher_id):
-        raise CredentialError(
-            "An Awin publisher id is a number (the id in your Awin account's address).", "awin_publisher_id"
-        )
-    if not token and not _credentials_needed(conn, publisher_id, creating=creating):
-        return False
     if not token:
-        raise CredentialError("Enter the API token for this publisher id.", "awin_api_token")
+        return False  # the same account, its stored token kept (connection_problems checked the rest)
     try:
         awin.check_credentials(publisher_id=publisher_id, token=token)
     except (awin.AuthError, awin.ScopeError) as e:
@@ -251,6 +295,10 @@ FORM_FIELDS = [
 @transaction.atomic
 def save_connection(*, workspace, data: dict, connection: NetworkConnection | None = None) -> NetworkConnection:
     """Create or update a connection from validated form data (the module's docstring has the rules)."""
+    problems = connection_problems(data, connection)
+    if problems:
+        field, message = next(iter(problems.items()))
+        raise CredentialError(message, field)
     creating = connection is None
     kind = data["kind"] if creating else connection.kind
     conn = connection or NetworkConnection(workspace=workspace, kind=kind)
@@ -267,15 +315,13 @@ def save_connection(*, workspace, data: dict, connection: NetworkConnection | No
         conn.basic_auth_username, conn.basic_auth_password_hash = "", ""
     elif password:
         conn.basic_auth_username, conn.basic_auth_password_hash = username, make_password(password)
-    elif username != conn.basic_auth_username or not conn.basic_auth_password_hash:
-        raise DomainError("Enter a password for the postback HTTP Basic auth user.")
     fresh = False
     if kind == NetworkKind.IMPACT:
-        fresh = _apply_impact_credentials(conn, data, creating=creating)
+        fresh = _apply_impact_credentials(conn, data)
     elif kind == NetworkKind.SHAREASALE:
-        fresh = apply_shareasale_credentials(conn, data, creating=creating)
+        fresh = apply_shareasale_credentials(conn, data)
     elif kind == NetworkKind.AWIN:
-        fresh = apply_awin_credentials(conn, data, creating=creating)
+        fresh = apply_awin_credentials(conn, data)
     if creating:
         conn.save(force_insert=True)
     else:
@@ -287,16 +333,12 @@ def save_connection(*, workspace, data: dict, connection: NetworkConnection | No
     return conn
 
 
-def _apply_impact_credentials(conn: NetworkConnection, data: dict, *, creating: bool) -> bool:
+def _apply_impact_credentials(conn: NetworkConnection, data: dict) -> bool:
     """Check and store new credentials; True when they start a new sync history."""
     sid = (data.get("account_sid") or "").strip()
     token = (data.get("auth_token") or "").strip()
-    if not impact.ACCOUNT_SID_RE.match(sid):
-        raise DomainError("An Impact Account SID is 34 characters and starts with IR.")
-    if not token and (creating or not conn.credentials_encrypted or sid != conn.account_sid):
-        raise DomainError("Enter the Auth Token for this Account SID.")
     if not token:
-        return False
+        return False  # the same Account SID, its stored token kept (connection_problems checked the rest)
     check = check_impact_credentials(account_sid=sid, auth_token=token)
     fresh = _is_new_account(conn, sid)
     conn.account_sid = sid

@@ -425,3 +425,19 @@ def test_a_connection_without_credentials_says_it_is_not_syncing(alice_client, w
     NetworkConnection.objects.create(workspace=workspace, kind="impact", label="Impact (demo)")
     page = alice_client.get(reverse("networks:list")).content.decode()
     assert "Not syncing: no API credentials yet." in page and "last:" not in page
+
+
+@respx.mock
+def test_the_connection_form_shows_every_problem_at_once_next_to_its_field(alice_client):
+    route = respx.get(url__startswith="https://impact.test/").respond(200, json={})
+    response = alice_client.post(
+        reverse("networks:add"),
+        impact_form(account_sid="AC1234", ip_allowlist="not-an-ip", basic_auth_username="impact", auth_token=""),
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "34 characters and starts with IR" in page
+    assert "not-an-ip" in page and "is not an IP address" in page
+    assert "Enter a password for the postback HTTP Basic auth user" in page
+    assert 'value="Impact main"' in page  # what was typed stays
+    assert route.call_count == 0

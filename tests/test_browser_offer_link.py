@@ -46,7 +46,13 @@ def test_a_link_made_in_the_ui_lands_on_the_offer_url_with_the_clicks_transactio
     page.click("text=Add offer")
     page.click("text=Create a Link Tracking Offer")
     page.fill("input[name=name]", "Spring Tents")
+    # Only the payout fields the chosen option uses are shown.
+    page.select_option("select[name=payout_type]", "passthrough")
+    assert not page.locator("input[name=payout_flat]").is_visible()
+    assert not page.locator("input[name=payout_percent]").is_visible()
     page.select_option("select[name=payout_type]", "flat")
+    assert page.locator("input[name=payout_flat]").is_visible()
+    assert not page.locator("input[name=payout_percent]").is_visible()
     page.fill("input[name=payout_flat]", "5")
     page.select_option("select[name=connection]", label="Impact main (impact.com)")
     page.fill("input[name=offer_url]", f"{SHOP}/c/1/2/3")

@@ -98,3 +98,18 @@ document.addEventListener("change", (event) => {
     updateRunningTotal(event.target.form, event.target.name);
   }
 });
+
+// Payout option: <div data-payout-switch> shows only the [data-payout-for] fields the chosen
+// payout_type uses (flat, percent, both; none for the network's payout passed through).
+function showPayoutFields(box) {
+  const select = box.querySelector("select[name$=payout_type]");
+  if (!select) return;
+  box.querySelectorAll("[data-payout-for]").forEach((el) => {
+    el.hidden = !el.dataset.payoutFor.split(" ").includes(select.value);
+  });
+}
+document.addEventListener("change", (e) => {
+  const box = e.target.closest("[data-payout-switch]");
+  if (box && e.target.matches("select[name$=payout_type]")) showPayoutFields(box);
+});
+window.addEventListener("load", () => document.querySelectorAll("[data-payout-switch]").forEach(showPayoutFields));

@@ -80,8 +80,9 @@ def click_comparison(*, workspace, connection, days=14) -> list[dict]:
     return [
         {
             "date": d,
-            "network_clicks": theirs.get(d, {}).get("clicks") or 0,
-            "network_unique": theirs.get(d, {}).get("unique") or 0,
+            # None: the network has not reported that day (no export yet), drawn as a gap, not as zero clicks.
+            "network_clicks": theirs[d]["clicks"] if d in theirs else None,
+            "network_unique": theirs[d]["unique"] if d in theirs else None,
             "our_clicks": ours.get(d, 0),
         }
         for d in days_list

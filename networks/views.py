@@ -119,6 +119,7 @@ def _click_chart(comparison) -> str:
                 {"label": "Our clicks", "data": [d["our_clicks"] for d in days]},
             ],
         },
+        "options": {"spanGaps": False},
     }
     return json.dumps(config)
 

@@ -295,8 +295,9 @@ def network_clicks_vs_ours(workspace: Workspace, f: ReportFilters) -> list[dict]
     labels = dict(NetworkConnection.objects.filter(workspace=workspace).values_list("id", "label"))
     rows = []
     for day, connection_id in sorted(set(network) | set(ours)):
-        mine, their = ours.get((day, connection_id), 0), network.get((day, connection_id), 0)
-        diff = change(mine, their)
+        # A day without the network's count is unknown (None), not zero clicks.
+        mine, their = ours.get((day, connection_id), 0), network.get((day, connection_id))
+        diff = change(mine, their) if their is not None else None
         rows.append(
             {
                 "day": day,

@@ -54,31 +54,46 @@ class Column:
     kind: str = "int"  # int, money, pct, epc or text: how the page formats the value
 
 
+# Where a series is drawn: counts of clicks on the left axis, small counts (conversions) and money each on
+# an axis of their own on the right, so a handful of conversions is not a flat line under thousands of clicks.
+AXES = {
+    "y": {"position": "left"},
+    "y1": {"position": "right", "grid": {"drawOnChartArea": False}},
+    "y2": {"position": "right", "grid": {"drawOnChartArea": False}},
+}
+
+
 @dataclass(frozen=True)
 class Chart:
-    """A chart of ``series`` (legend, key) over ``points``, one point per ``x`` value; no points, no chart."""
+    """A chart of ``series`` (legend, key[, axis]) over ``points``, one point per ``x`` value; no points, no chart.
+
+    A value of None is drawn as a gap (no data that day), never as zero.
+    """
 
     points: Callable[[Query, list[dict]], list[dict]]
     x: str
-    series: tuple[tuple[str, str], ...]
+    series: tuple[tuple[str, ...], ...]
     stacked: bool = False
 
     def render(self, q: Query, rows: list[dict]) -> str | None:
         points = self.points(q, rows)
         if not points:
             return None
+        datasets, used = [], []
+        for label, key, *rest in self.series:
+            axis = rest[0] if rest else "y"
+            used.append(axis) if axis not in used else None
+            dataset = {"label": label.format(currency=q.filters.currency), "data": [p[key] for p in points]}
+            if axis != "y":
+                dataset["yAxisID"] = axis
+            datasets.append(dataset)
+        scales = {"x": {"stacked": self.stacked}}
+        for axis in used or ["y"]:
+            scales[axis] = {"beginAtZero": True, "stacked": self.stacked, **AXES[axis]}
         config = {
             "type": "bar" if self.stacked else "line",
-            "data": {
-                "labels": [p[self.x] for p in points],
-                "datasets": [
-                    {"label": label.format(currency=q.filters.currency), "data": [p[key] for p in points]}
-                    for label, key in self.series
-                ],
-            },
-            "options": {
-                "scales": {"x": {"stacked": self.stacked}, "y": {"beginAtZero": True, "stacked": self.stacked}}
-            },
+            "data": {"labels": [p[self.x] for p in points], "datasets": datasets},
+            "options": {"scales": scales, "spanGaps": False},
         }
         return json.dumps(config, default=str)
 
@@ -196,7 +211,11 @@ BY_DAY = Report(
     chart=Chart(
         points=lambda q, rows: rows,
         x="name",
-        series=(("Clicks", "clicks"), ("Conversions", "conversions"), ("Member payout ({currency})", "member_payout")),
+        series=(
+            ("Clicks", "clicks"),
+            ("Conversions", "conversions", "y1"),
+            ("Member payout ({currency})", "member_payout", "y2"),
+        ),
     ),
     empty="No activity in this range yet.",
 )
@@ -292,9 +311,10 @@ def network_days(q: Query, rows: list[dict]) -> list[dict]:
     """Our clicks and the networks', summed over connections, per day."""
     days: dict[str, dict] = {}
     for r in rows:
-        day = days.setdefault(r["name"], {"day": r["name"], "ours": 0, "network": 0})
+        day = days.setdefault(r["name"], {"day": r["name"], "ours": 0, "network": None})
         day["ours"] += r["ours"]
-        day["network"] += r["network"]
+        if r["network"] is not None:  # a day the network reported nothing for stays a gap, not a zero
+            day["network"] = (day["network"] or 0) + r["network"]
     return [days[name] for name in sorted(days)]
 
 

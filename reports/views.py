@@ -20,7 +20,9 @@ PAGE_ROWS = 200
 # Above this many members the member filter is a code field instead of a list.
 MEMBER_SELECT_LIMIT = 300
 
-DAILY_CHART = Chart(points=lambda q, days: days, x="day", series=(("Clicks", "clicks"), ("Conversions", "conversions")))
+DAILY_CHART = Chart(
+    points=lambda q, days: days, x="day", series=(("Clicks", "clicks"), ("Conversions", "conversions", "y1"))
+)
 CARDS = [
     ("clicks", "Clicks", "int"),
     ("unique_clicks", "Unique clicks", "int"),

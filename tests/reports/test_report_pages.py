@@ -224,3 +224,33 @@ def test_csv_streams_from_an_iterator(alice_client, world):
     assert not hasattr(response, "content") or response.streaming
     first = next(iter(response.streaming_content))
     assert first.startswith("\ufeffoffer,offer_code".encode())
+
+
+def test_days_the_network_reported_nothing_are_gaps_not_zeros(alice_client, workspace, world):
+    import json
+
+    reported = timezone.localdate() - timedelta(days=2)
+    NetworkClickCount.objects.create(
+        workspace=workspace, connection=world["connection"], program_id="1", date=reported, clicks=5
+    )
+    response = alice_client.get("/reports/network-clicks/")
+    config = json.loads(response.context["chart"])
+    network = next(d for d in config["data"]["datasets"] if d["label"] == "Network's clicks")
+    labels = config["data"]["labels"]
+    assert network["data"][labels.index(reported.isoformat())] == 5
+    assert None in network["data"]  # a day with our clicks but no export from the network
+    assert config["options"]["spanGaps"] is False
+
+
+def test_small_counts_and_money_get_their_own_axes(alice_client, world):
+    import json
+
+    config = json.loads(alice_client.get("/reports/days/").context["chart"])
+    axes = {d["label"]: d.get("yAxisID", "y") for d in config["data"]["datasets"]}
+    assert axes["Clicks"] == "y" and axes["Conversions"] == "y1" and axes["Member payout (USD)"] == "y2"
+    assert config["options"]["scales"]["y1"]["position"] == "right"
+    dashboard = json.loads(alice_client.get("/dashboard/").context["chart"])
+    assert {d["label"]: d.get("yAxisID", "y") for d in dashboard["data"]["datasets"]} == {
+        "Clicks": "y",
+        "Conversions": "y1",
+    }

@@ -441,3 +441,29 @@ def test_the_connection_form_shows_every_problem_at_once_next_to_its_field(alice
     assert "Enter a password for the postback HTTP Basic auth user" in page
     assert 'value="Impact main"' in page  # what was typed stays
     assert route.call_count == 0
+
+
+def test_the_click_comparison_leaves_days_without_the_networks_count_empty(alice_client, workspace, impact_connection):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from networks.models import NetworkClickCount
+    from networks.selectors import click_comparison
+    from offers.models import Link, Member, Offer
+    from tracking.models import Click
+
+    offer = Offer.objects.create(
+        workspace=workspace, name="A", offer_url="https://x.test/?t={transaction_id}", connection=impact_connection
+    )
+    member = Member.objects.create(workspace=workspace, name="M")
+    link = Link.objects.create(workspace=workspace, offer=offer, member=member)
+    Click.objects.create(workspace=workspace, transaction_id="c1", link=link, offer=offer, member=member)
+    reported = timezone.now().date() - timedelta(days=3)
+    NetworkClickCount.objects.create(
+        workspace=workspace, connection=impact_connection, program_id="1", date=reported, clicks=7
+    )
+    rows = {r["date"]: r for r in click_comparison(workspace=workspace, connection=impact_connection)}
+    assert rows[reported]["network_clicks"] == 7
+    today = [r for d, r in rows.items() if d != reported]
+    assert today and today[0]["network_clicks"] is None and today[0]["our_clicks"] == 1

@@ -3,7 +3,7 @@ from django import forms
 from offers import services
 from offers.models import ConversionType, Member, Offer, PayoutType, Project, Protocol
 from offers.selectors import list_connections
-from workspaces.forms import CURRENCIES
+from workspaces.forms import CURRENCIES, label_widgets
 
 MEMBER_STATUS_FILTER = [("", "Active"), ("archived", "Archived"), ("all", "All")]
 TEST_FILTER = [("", "Test and real"), ("no", "Real members only"), ("yes", "Test members only")]
@@ -158,6 +158,7 @@ class PayoutOverrideForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["member"].queryset = _active_members(workspace)
         self.fields["member"].empty_label = "Choose a member"
+        label_widgets(self)
 
     def clean(self):
         data = super().clean()

@@ -2,6 +2,7 @@ from django import forms
 
 from offers.models import Member, NetworkKind, Offer
 from tracking.models import ConversionSource, ConversionStatus, PostbackLog
+from workspaces.forms import label_widgets
 
 
 class ConversionFilterForm(forms.Form):
@@ -33,6 +34,7 @@ class ConversionFilterForm(forms.Form):
         # Choices come from the current workspace only: another workspace's code is "not a valid choice".
         self.fields["member"].queryset = Member.objects.filter(workspace=workspace).order_by("name")
         self.fields["offer"].queryset = Offer.objects.filter(workspace=workspace).order_by("name")
+        label_widgets(self)
 
     def clean(self):
         data = super().clean()
@@ -65,6 +67,7 @@ class ReattributeForm(forms.Form):
     def __init__(self, *args, workspace, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["member"].queryset = Member.objects.filter(workspace=workspace, status="active").order_by("name")
+        label_widgets(self)
 
     def clean(self):
         data = super().clean()
@@ -82,3 +85,7 @@ class PostbackFilterForm(forms.Form):
         required=False,
         choices=[("", "Postbacks and pixels"), ("postback", "Postbacks"), ("pixel", "Pixels"), ("test", "Tests")],
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        label_widgets(self)

@@ -12,6 +12,13 @@ from workspaces.models import Role
 CURRENCIES = [("USD", "USD"), ("EUR", "EUR"), ("GBP", "GBP"), ("CAD", "CAD"), ("AUD", "AUD")]
 
 
+def label_widgets(form: forms.Form) -> None:
+    """For forms shown without a <label> per control (filter bars, inline action rows): each control
+    carries its field's label for screen readers."""
+    for name, field in form.fields.items():
+        field.widget.attrs.setdefault("aria-label", str(field.label or name.replace("_", " ").capitalize()))
+
+
 class WorkspaceForm(forms.Form):
     name = forms.CharField(max_length=120)
     currency = forms.ChoiceField(choices=CURRENCIES, initial="USD")

@@ -113,3 +113,18 @@ document.addEventListener("change", (e) => {
   if (box && e.target.matches("select[name$=payout_type]")) showPayoutFields(box);
 });
 window.addEventListener("load", () => document.querySelectorAll("[data-payout-switch]").forEach(showPayoutFields));
+
+// A table wider than the screen scrolls in its own box: keyboard users can focus it to scroll.
+function markScrollableTables() {
+  document.querySelectorAll(".content table").forEach((table) => {
+    if (table.scrollWidth > table.clientWidth + 1) {
+      table.setAttribute("tabindex", "0");
+      if (!table.hasAttribute("aria-label")) table.setAttribute("aria-label", "Table (scrolls sideways)");
+    } else if (table.getAttribute("tabindex") === "0") {
+      table.removeAttribute("tabindex");
+    }
+  });
+}
+window.addEventListener("load", markScrollableTables);
+window.addEventListener("resize", markScrollableTables);
+document.addEventListener("htmx:afterSwap", markScrollableTables);

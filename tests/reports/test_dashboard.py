@@ -66,3 +66,10 @@ def test_it_checks_ownership(charlie_client, workspace, alice):
 def test_it_needs_a_login(client):
     r = client.get("/dashboard/")
     assert r.status_code == 302
+
+
+def test_the_payments_overview_is_one_click_from_the_dashboard(alice_client):
+    from django.urls import reverse
+
+    page = alice_client.get("/dashboard/").content.decode()
+    assert f'href="{reverse("payments:overview")}">Payments Overview</a>' in page

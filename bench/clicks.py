@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from bench import common
+from workspaces.public_paths import click_path
 
 TITLE = "Click redirect: /c/<code> vs a bare 302"
 DATABASE = "bench_clicks"
@@ -27,7 +28,7 @@ TARGET_P99_MS = 100.0
 SEED = """
 import json
 from offers.models import Link, Member, Offer
-from tracking import clicks
+from tracking.clicks import buffer
 from workspaces.models import Workspace
 ws, _ = Workspace.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
 offer = Offer.objects.create(
@@ -36,16 +37,16 @@ offer = Offer.objects.create(
 )
 member = Member.objects.create(workspace=ws, name="Bench member")
 link = Link.objects.create(workspace=ws, offer=offer, member=member)
-client = clicks.buffer_client()
-client.delete(clicks.STREAM_KEY)
+client = buffer.buffer_client()
+client.delete(buffer.STREAM_KEY)
 print(json.dumps({"code": link.code}))
 """
 
 COUNT = """
 import json
-from tracking import clicks
+from tracking.clicks import buffer
 from tracking.models import Click
-print(json.dumps({"stored": Click.objects.count(), "buffered": clicks.buffered_click_count(),
+print(json.dumps({"stored": Click.objects.count(), "buffered": buffer.buffered_click_count(),
                   "distinct": Click.objects.values("transaction_id").distinct().count()}))
 """
 
@@ -84,10 +85,10 @@ def run(argv: list[str]) -> dict:
         with common.running(worker, server):
             base = f"http://127.0.0.1:{port}"
             headers = [f"User-Agent: {common.BROWSER_UA}"]
-            for url in (f"{base}/bench/302", f"{base}/c/{code}"):
+            for url in (f"{base}/bench/302", base + click_path(code)):
                 common.run_wrk(url, seconds=3, connections=connections, headers=headers)
             bare = common.run_wrk(f"{base}/bench/302", seconds=seconds, connections=connections, headers=headers)
-            click = common.run_wrk(f"{base}/c/{code}", seconds=seconds, connections=connections, headers=headers)
+            click = common.run_wrk(base + click_path(code), seconds=seconds, connections=connections, headers=headers)
 
             def drained():
                 counts = common.django_call(env, COUNT)

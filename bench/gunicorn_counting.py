@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 from config.gunicorn import *  # noqa: F403
+from workspaces.public_paths import CLICK_PREFIX
 
 _counts = Counter()
 _lock = threading.Lock()
@@ -19,7 +20,7 @@ _lock = threading.Lock()
 def post_request(worker, req, environ, resp):
     # Runs after the response, also when the client had already gone away.
     if resp.status_code == 302:
-        kind = "click" if environ.get("PATH_INFO", "").startswith("/c/") else "other"
+        kind = "click" if environ.get("PATH_INFO", "").startswith(CLICK_PREFIX) else "other"
         with _lock:
             _counts[kind] += 1
 

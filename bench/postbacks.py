@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 from bench import common
+from workspaces.public_paths import postback_path
 
 TITLE = "Postbacks: /postback/impact/<secret> (unique, then duplicates) vs a bare 302"
 DATABASE = "bench_postbacks"
@@ -140,7 +141,7 @@ def _wrk_postbacks(base: str, secret: str, mode: str, tag: str, *, seconds: int,
     script = Path(tempfile.gettempdir()) / "bench-postbacks.lua"
     script.write_text(LUA)
     args = [common.WRK, f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
-    args += ["-s", str(script), base, "--", f"/postback/impact/{secret}?", mode, tag]
+    args += ["-s", str(script), base, "--", postback_path("impact", secret) + "?", mode, tag]
     result = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 60)
     if result.returncode != 0:
         raise common.BenchError(f"wrk failed: {result.stderr}")

@@ -8,7 +8,9 @@ These paths go through a Django handler with PUBLIC_MIDDLEWARE instead (security
 headers, host and user-agent checks, frame options: what still applies to them);
 everything else, URL resolution, exception handling and the request signals
 included, is Django's own handler at work. Postbacks and pixels go one step further:
-a plain WSGI application answers them (tracking/endpoints.py).
+a plain WSGI application answers them (tracking/endpoints.py). The paths themselves are
+defined in workspaces/public_paths.py; tests/test_public_handler.py holds the short
+handler's answers to the full one's.
 """
 
 from __future__ import annotations
@@ -20,9 +22,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.utils.module_loading import import_string
 
 from tracking.endpoints import route
-
-# The URL prefixes served by the short path; all of their views are in tracking/.
-PUBLIC_PREFIXES = ("/c/", "/postback/", "/pixel/")
+from workspaces.public_paths import is_public
 
 
 class PublicMiddlewareMixin:
@@ -52,13 +52,9 @@ class PublicEndpointHandler(PublicMiddlewareMixin, WSGIHandler):
     """Django's WSGI handler with the public endpoints' middleware."""
 
 
-def is_public(path: str) -> bool:
-    return path.startswith(PUBLIC_PREFIXES)
-
-
 class SplitApplication:
-    """The WSGI entry point: postbacks and pixels to ``conversions``, other PUBLIC_PREFIXES
-    paths to ``public``, everything else to ``site``."""
+    """The WSGI entry point: postbacks and pixels to ``conversions``, the other public
+    paths (is_public) to ``public``, everything else to ``site``."""
 
     def __init__(self, site, public, conversions):
         self.site = site

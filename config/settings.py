@@ -9,6 +9,8 @@ from pathlib import Path
 
 import environ
 
+from workspaces.public_paths import SSL_REDIRECT_EXEMPT
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
@@ -169,7 +171,7 @@ SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 # The click and postback endpoints are hit over plain HTTP by some networks' test tools.
-SECURE_REDIRECT_EXEMPT = [r"^c/", r"^postback/", r"^pixel/"]
+SECURE_REDIRECT_EXEMPT = list(SSL_REDIRECT_EXEMPT)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG

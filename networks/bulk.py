@@ -36,7 +36,7 @@ def _buffered(transaction_ids: set[str]) -> set[str]:
     """Transaction ids whose click is still in the Redis click buffer (record_conversion stores it)."""
     if not transaction_ids or not settings.REDIS_URL:
         return set()
-    from tracking.clicks import TID_KEY, buffer_client
+    from tracking.clicks.buffer import TID_KEY, buffer_client
 
     ids = sorted(transaction_ids)
     try:

@@ -12,6 +12,7 @@ from offers.models import NetworkKind
 from workspaces.access import get_connection, get_for_request
 from workspaces.decorators import workspace_view
 from workspaces.errors import DomainError
+from workspaces.public_paths import pixel_path, postback_path
 
 
 def _get_connection(request, code, *, write=False) -> NetworkConnection:
@@ -93,8 +94,8 @@ def connection_detail(request, code):
     comparison = selectors.click_comparison(workspace=request.workspace, connection=conn)
     ctx = {
         "connection": conn,
-        "postback_url": f"{settings.SITE_URL}/postback/{conn.kind}/{conn.postback_secret}",
-        "pixel_url": f"{settings.SITE_URL}/pixel/{conn.postback_secret}.gif",
+        "postback_url": settings.SITE_URL + postback_path(conn.kind, conn.postback_secret),
+        "pixel_url": settings.SITE_URL + pixel_path(conn.postback_secret),
         "runs": selectors.recent_runs(workspace=request.workspace, connection=conn, limit=15),
         "rows": [r for r in selectors.list_connections(workspace=request.workspace) if r["connection"].id == conn.id],
         "comparison": comparison,

@@ -9,12 +9,9 @@ from django.db import models
 from django.utils import timezone
 
 from workspaces.models import TimeStamped, Workspace
+from workspaces.public_paths import LINK_CODE_LENGTH, click_path
 
 CODE_ALPHABET = string.ascii_letters + string.digits
-# Link codes: 8 characters of [A-Za-z0-9]; vanity slugs: lower-case words and dashes.
-LINK_CODE_LENGTH = 8
-LINK_CODE_REGEX = r"[A-Za-z0-9]{8}"
-VANITY_REGEX = r"[a-z0-9][a-z0-9-]{2,49}"
 
 
 def random_code(length: int = LINK_CODE_LENGTH) -> str:
@@ -296,7 +293,7 @@ class Link(TimeStamped):
     @property
     def url(self) -> str:
         """The public link to share: SITE_URL/c/<vanity or code>."""
-        return f"{settings.SITE_URL}/c/{self.vanity or self.code}"
+        return settings.SITE_URL + click_path(self.vanity or self.code)
 
     @property
     def subs(self) -> list[str]:

@@ -21,7 +21,6 @@ from django.utils import timezone
 
 from offers import lib
 from offers.models import (
-    VANITY_REGEX,
     Link,
     Member,
     Offer,
@@ -33,6 +32,7 @@ from offers.models import (
 from workspaces.csv_export import unescape_cell
 from workspaces.errors import DomainError
 from workspaces.models import Workspace
+from workspaces.public_paths import VANITY_REGEX
 
 # --- Offer URL rules -------------------------------------------------------
 

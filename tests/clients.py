@@ -12,8 +12,9 @@ from django.http import HttpResponse
 from django.test import Client
 from django.test.client import ClientHandler
 
-from config.handlers import PublicMiddlewareMixin, is_public
+from config.handlers import PublicMiddlewareMixin
 from tracking.endpoints import ConversionEndpoints, route
+from workspaces.public_paths import is_public
 
 
 class PublicClientHandler(PublicMiddlewareMixin, ClientHandler):

@@ -325,7 +325,7 @@ def browser_page():
 @pytest.fixture(autouse=True)
 def _clear_click_link_cache():
     """Web processes remember clicked links for a few seconds; tests start with none remembered."""
-    from tracking.clicks import clear_link_cache
+    from tracking.clicks.recording import clear_link_cache
 
     clear_link_cache()
     yield

@@ -46,7 +46,7 @@ from django.utils import timezone
 from offers.models import Link, Member, NetworkConnection, Offer, PayoutOverride
 from offers.payouts import Payout, Terms, compute_payout, no_offer_payout, terms_for, terms_from_basis
 from tracking import sql
-from tracking.clicks import store_buffered_click
+from tracking.clicks.buffer import store_buffered_click
 from tracking.models import (
     Click,
     Conversion,

@@ -11,14 +11,14 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.urls import reverse
 from django.utils import timezone
 
 from offers import lib
-from tracking import clicks as click_services
+from tracking.clicks.recording import hash_ip, new_transaction_id
 from tracking.ingest import Hit, process_hit
 from tracking.models import Click, Conversion
 from tracking.postback_params import sample_values
+from workspaces.public_paths import postback_path
 
 DAYS = 30
 BROWSERS = [
@@ -63,7 +63,7 @@ def seed(ctx: dict) -> None:
                 unique = not bot and (visitor, day) not in seen
                 if unique:
                     seen.add((visitor, day))
-                tid = click_services.new_transaction_id()
+                tid = new_transaction_id()
                 # Three days when the stoves offer was paused show up in the off-state report.
                 paused = link.offer.fallback_url.endswith("/stoves") and 10 <= day < 13
                 if paused:
@@ -78,7 +78,7 @@ def seed(ctx: dict) -> None:
                         offer=link.offer,
                         member=link.member,
                         created_at=when,
-                        ip_hash=click_services.hash_ip(ip),
+                        ip_hash=hash_ip(ip),
                         user_agent=ua,
                         referrer=rng.choice(REFERRERS),
                         is_unique=unique,
@@ -117,8 +117,7 @@ def seed_conversions(ctx: dict) -> None:
     ws = ctx["workspace"]
     connections = ctx.get("connections") or {}
     ctx["out"]["postback_urls"] = {
-        kind: settings.SITE_URL + reverse("tracking:postback", args=[kind, conn.postback_secret])
-        for kind, conn in connections.items()
+        kind: settings.SITE_URL + postback_path(kind, conn.postback_secret) for kind, conn in connections.items()
     }
     if not Conversion.objects.filter(workspace=ws).exists():
         _seed_conversions(ctx.get("clicks") or [])

@@ -32,28 +32,25 @@ from django.core.exceptions import DisallowedHost
 from django.core.handlers.wsgi import WSGIRequest
 
 from tracking.ingest import BASIC_CHALLENGE, PIXEL_GIF, answer_pixel, answer_postback, read_hit
+from workspaces.public_paths import NO_CACHE_HEADERS, PIXEL_PATH, POSTBACK_PATH, security_headers
 
 request_logger = logging.getLogger("django.request")
 host_logger = logging.getLogger("django.security.DisallowedHost")
 
-# Slugs, as the URL patterns in tracking/urls.py accept them.
-ROUTE = re.compile(
-    r"/postback/(?P<network>[-a-zA-Z0-9_]+)/(?P<secret>[-a-zA-Z0-9_]+)|/pixel/(?P<pixel>[-a-zA-Z0-9_]+)\.gif"
-)
-NEVER_CACHE = [
-    ("Cache-Control", "max-age=0, no-cache, no-store, must-revalidate, private"),
-    ("Expires", "Thu, 01 Jan 1970 00:00:00 GMT"),
-]
+# The same expressions tracking/urls.py gives Django, with the leading slash.
+POSTBACK_ROUTE = re.compile(f"/{POSTBACK_PATH}")
+PIXEL_ROUTE = re.compile(f"/{PIXEL_PATH}")
+NEVER_CACHE = list(NO_CACHE_HEADERS.items())
 
 
 def route(environ) -> re.Match | None:
     """The match for a request this application answers, or None (Django answers it)."""
     path = environ.get("PATH_INFO", "")
-    match = ROUTE.fullmatch(path)
+    match = POSTBACK_ROUTE.fullmatch(path) or PIXEL_ROUTE.fullmatch(path)
     if match is None:
         return None
     method = environ.get("REQUEST_METHOD", "")
-    if not (method == "GET" or (method == "POST" and match["pixel"] is None)):
+    if not (method == "GET" or (method == "POST" and match.re is POSTBACK_ROUTE)):
         return None
     if settings.PREPEND_WWW or (settings.SECURE_SSL_REDIRECT and not _redirect_exempt(path)):
         # Django's middleware may redirect these; let it decide.
@@ -98,8 +95,8 @@ class ConversionEndpoints:
         if user_agent is not None and any(p.search(user_agent) for p in settings.DISALLOWED_USER_AGENTS):
             return 403, b"forbidden", text, []
         try:
-            if match["pixel"] is not None:
-                answer_pixel(read_hit(request), match["pixel"])
+            if match.re is PIXEL_ROUTE:
+                answer_pixel(read_hit(request), match["secret"])
                 # Always the image: a browser on a thank-you page has no use for our verdict.
                 return 200, PIXEL_GIF, "image/gif", []
             status, answer = answer_postback(read_hit(request), match["network"], match["secret"])
@@ -111,25 +108,3 @@ class ConversionEndpoints:
             return 500, b"server error", text, []
         extra = [("WWW-Authenticate", BASIC_CHALLENGE)] if status == 401 else []
         return status, answer.encode(), text, extra
-
-
-def security_headers(request) -> list[tuple[str, str]]:
-    """The headers SecurityMiddleware and XFrameOptionsMiddleware add to a response, from settings."""
-    headers = []
-    if settings.SECURE_HSTS_SECONDS and request.is_secure():
-        value = f"max-age={settings.SECURE_HSTS_SECONDS}"
-        if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
-            value += "; includeSubDomains"
-        if settings.SECURE_HSTS_PRELOAD:
-            value += "; preload"
-        headers.append(("Strict-Transport-Security", value))
-    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
-        headers.append(("X-Content-Type-Options", "nosniff"))
-    policy = settings.SECURE_REFERRER_POLICY
-    if policy:
-        parts = policy.split(",") if isinstance(policy, str) else policy
-        headers.append(("Referrer-Policy", ",".join(part.strip() for part in parts)))
-    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
-        headers.append(("Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY))
-    headers.append(("X-Frame-Options", getattr(settings, "X_FRAME_OPTIONS", "DENY").upper()))
-    return headers

@@ -1,12 +1,17 @@
-"""The postback and pixel endpoints networks call, and the pipeline behind them.
+"""The postback pipeline: authenticate, parse, record, answer.
 
-A hit goes: parameters read with the network the URL names, then secret ->
-connection plus the click of the hit's transaction id and any conversion already
-stored under its dedupe key (one indexed query; unknown secret: 404 "not found"),
-IP allowlist, HTTP Basic auth, size limit, then one call to record_conversion,
-which stores the PostbackLog row in the same transaction as the conversion change
-(on PostgreSQL, in the same statement). Every hit is logged, rejected ones with
-their reason. Nothing here makes outbound calls.
+The public endpoints (tracking/endpoints.py for everyday traffic, tracking/public_views.py
+when Django serves them) read the request into a Hit and hand it to answer_postback or
+answer_pixel; replays and test conversions (tracking/services/replays.py) and the demo
+start at process_hit.
+
+A hit goes: parameters read with the network the URL names (tracking/postback_params.py),
+then secret -> connection plus the click of the hit's transaction id and any conversion
+already stored under its dedupe key (one indexed query; unknown secret: 404 "not found"),
+IP allowlist, HTTP Basic auth, size limit, then one call to record_conversion, which
+stores the PostbackLog row in the same transaction as the conversion change (on
+PostgreSQL, in the same statement). Every hit is logged, rejected ones with their
+reason. Nothing here makes outbound calls.
 """
 
 import base64
@@ -21,10 +26,6 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
-from django.http import HttpResponse
-from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
 
 from offers.models import NetworkConnection
 from tracking.attribution import HitLookup
@@ -259,13 +260,6 @@ def _log_unknown(hit: Hit, network: str, is_pixel: bool, reason: str, connection
     _reject(log, reason, 404, connection)
 
 
-def _text(body: str, status: int) -> HttpResponse:
-    response = HttpResponse(body, status=status, content_type="text/plain; charset=utf-8")
-    if status == 401:
-        response["WWW-Authenticate"] = BASIC_CHALLENGE
-    return response
-
-
 def answer_postback(hit: Hit, network: str, secret: str) -> tuple[int, str]:
     """(status, plain-text answer) for one postback hit: the whole endpoint, without HTTP."""
     # Reading the hit with the network the URL names gives the transaction id and dedupe
@@ -304,25 +298,3 @@ def answer_pixel(hit: Hit, secret: str) -> None:
         _log_unknown(hit, "unknown", True, "unknown secret")
     else:
         process_hit(connection=connection, hit=hit, is_pixel=True, source=ConversionSource.PIXEL)
-
-
-# The views serve these endpoints when a request reaches Django's handler: other
-# methods (405), and callers that go through Django. Everyday traffic takes the plain
-# WSGI application in tracking/endpoints.py, which calls the same two functions.
-
-
-@csrf_exempt
-@never_cache
-@require_http_methods(["GET", "POST"])
-def postback(request, network: str, secret: str):
-    status, answer = answer_postback(read_hit(request), network, secret)
-    return _text(answer, status)
-
-
-@csrf_exempt
-@never_cache
-@require_http_methods(["GET"])
-def pixel(request, secret: str):
-    answer_pixel(read_hit(request), secret)
-    # Always the image: a browser on a thank-you page has no use for our verdict.
-    return HttpResponse(PIXEL_GIF, content_type="image/gif")

@@ -2,10 +2,10 @@
 
 from celery import shared_task
 
-from tracking import clicks
+from tracking.clicks import buffer as click_buffer
 
 
 @shared_task
 def drain_click_buffer():
     """Move buffered clicks from the Redis stream into the database (every 2 seconds)."""
-    return clicks.drain_click_buffer()
+    return click_buffer.drain_click_buffer()

@@ -1,19 +1,18 @@
-from django.urls import path, register_converter
+from django.urls import path, re_path
 
-from tracking import ingest, redirect, views
-
-register_converter(redirect.LinkCodeConverter, "linkcode")
+from tracking import public_views, views
+from workspaces.public_paths import CLICK_ANY_PATH, CLICK_PATH, PIXEL_PATH, POSTBACK_PATH
 
 app_name = "tracking"
 urlpatterns = [
     # Public click redirect; malformed codes fall through to click_not_found without a query.
-    path("c/<linkcode:code>", redirect.click, name="click"),
-    path("c/<linkcode:code>/", redirect.click, name="click_slash"),
-    path("c/<path:anything>", redirect.click_not_found, name="click_not_found"),
-    path("bench/302", redirect.bench_redirect, name="bench_redirect"),
+    re_path(f"^{CLICK_PATH}$", public_views.click, name="click"),
+    re_path(f"^{CLICK_PATH}/$", public_views.click, name="click_slash"),
+    re_path(f"^{CLICK_ANY_PATH}$", public_views.click_not_found, name="click_not_found"),
+    path("bench/302", public_views.bench_redirect, name="bench_redirect"),
     # Public conversion endpoints networks call (stable URLs, see SPEC section 4).
-    path("postback/<slug:network>/<slug:secret>", ingest.postback, name="postback"),
-    path("pixel/<slug:secret>.gif", ingest.pixel, name="pixel"),
+    re_path(f"^{POSTBACK_PATH}$", public_views.postback, name="postback"),
+    re_path(f"^{PIXEL_PATH}$", public_views.pixel, name="pixel"),
     # Conversions and the postback log.
     path("conversions/", views.conversion_list, name="conversion_list"),
     path("conversions/export.csv", views.export_conversions, name="export_conversions"),

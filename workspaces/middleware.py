@@ -1,8 +1,9 @@
 from workspaces.models import Membership
+from workspaces.public_paths import PUBLIC_PREFIXES
 
 # Machine endpoints resolve their tenant from their own key; they must not pay
 # for a session lookup.
-SKIP_PREFIXES = ("/c/", "/postback/", "/pixel/", "/api/", "/static/")
+SKIP_PREFIXES = (*PUBLIC_PREFIXES, "/api/", "/static/")
 SESSION_KEY = "workspace_code"
 
 

@@ -12,8 +12,9 @@ from redis.retry import Retry
 
 from tests.conftest import wait_for
 from tests.tracking.test_redirect import BROWSER_UA, hit, make_link
-from tracking import clicks, tasks
+from tracking import tasks
 from tracking.attribution import find_click
+from tracking.clicks import buffer, payload
 from tracking.models import Click, Conversion
 
 pytestmark = pytest.mark.redis
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.redis
 def _buffered(settings, monkeypatch):
     settings.CLICK_BUFFER = "redis"
     settings.TRUSTED_PROXY_COUNT = 0
-    monkeypatch.setattr(clicks, "_buffer_down_until", 0.0)
+    monkeypatch.setattr(buffer, "_buffer_down_until", 0.0)
 
 
 @pytest.fixture
@@ -39,8 +40,8 @@ def test_a_click_waits_in_the_stream_until_drained(client, link):
     response = hit(client, link)
     assert response.status_code == 302
     assert Click.objects.count() == 0
-    assert clicks.buffered_click_count() == 1
-    assert clicks.drain_click_buffer() == 1
+    assert buffer.buffered_click_count() == 1
+    assert buffer.drain_click_buffer() == 1
     click = Click.objects.get()
     assert click.transaction_id == tid_of(response)
     assert (click.link_id, click.offer_id, click.member_id, click.workspace_id) == (
@@ -52,15 +53,15 @@ def test_a_click_waits_in_the_stream_until_drained(client, link):
     assert click.destination == response["Location"]
     assert click.user_agent == BROWSER_UA and click.is_unique and not click.is_bot
     # Drained entries are acknowledged and deleted, and their lookup copy is gone.
-    client_ = clicks.buffer_client()
-    assert client_.xlen(clicks.STREAM_KEY) == 0
-    assert client_.xpending(clicks.STREAM_KEY, clicks.GROUP)["pending"] == 0
-    assert client_.get(clicks.TID_KEY.format(click.transaction_id)) is None
+    client_ = buffer.buffer_client()
+    assert client_.xlen(buffer.STREAM_KEY) == 0
+    assert client_.xpending(buffer.STREAM_KEY, buffer.GROUP)["pending"] == 0
+    assert client_.get(buffer.TID_KEY.format(click.transaction_id)) is None
 
 
 def test_the_buffered_row_equals_a_direct_one(client, link, settings):
     response = hit(client, link, sub2="yt")
-    clicks.drain_click_buffer()
+    buffer.drain_click_buffer()
     buffered = Click.objects.values().get(transaction_id=tid_of(response))
     settings.CLICK_BUFFER = "direct"
     response = hit(client, link, sub2="yt")
@@ -75,42 +76,42 @@ def test_the_buffered_row_equals_a_direct_one(client, link, settings):
 def test_draining_many_clicks_in_batches(client, link):
     for _ in range(25):
         hit(client, link)
-    assert clicks.drain_click_buffer(batch_size=7) == 25
+    assert buffer.drain_click_buffer(batch_size=7) == 25
     assert Click.objects.count() == 25
-    assert clicks.drain_click_buffer() == 0
+    assert buffer.drain_click_buffer() == 0
 
 
 def test_a_re_drained_entry_is_harmless(client, link):
     hit(client, link)
-    raw = clicks.buffer_client().xrange(clicks.STREAM_KEY)[0][1][b"c"]
+    raw = buffer.buffer_client().xrange(buffer.STREAM_KEY)[0][1][b"c"]
     # The same click appended again (a worker that died after inserting but before acking).
-    clicks.buffer_client().xadd(clicks.STREAM_KEY, {"c": raw})
-    assert clicks.drain_click_buffer() == 2
+    buffer.buffer_client().xadd(buffer.STREAM_KEY, {"c": raw})
+    assert buffer.drain_click_buffer() == 2
     assert Click.objects.count() == 1
 
 
 def test_entries_left_by_a_dead_consumer_are_claimed(client, link):
     for _ in range(3):
         hit(client, link)
-    r = clicks.buffer_client()
-    clicks._ensure_group(r)
+    r = buffer.buffer_client()
+    buffer._ensure_group(r)
     # A consumer reads the entries and dies before inserting or acknowledging them.
-    read = r.xreadgroup(clicks.GROUP, "dead-worker", {clicks.STREAM_KEY: ">"}, count=10)
+    read = r.xreadgroup(buffer.GROUP, "dead-worker", {buffer.STREAM_KEY: ">"}, count=10)
     assert len(read[0][1]) == 3
     # Not yet idle long enough: left alone.
-    assert clicks.drain_click_buffer() == 0
-    assert clicks.drain_click_buffer(claim_idle_ms=0) == 3
+    assert buffer.drain_click_buffer() == 0
+    assert buffer.drain_click_buffer(claim_idle_ms=0) == 3
     assert Click.objects.count() == 3
-    assert r.xpending(clicks.STREAM_KEY, clicks.GROUP)["pending"] == 0
+    assert r.xpending(buffer.STREAM_KEY, buffer.GROUP)["pending"] == 0
 
 
 def test_an_unreadable_entry_is_dropped_without_blocking_the_others(client, link, caplog):
-    clicks.buffer_client().xadd(clicks.STREAM_KEY, {"c": b"{not json"})
+    buffer.buffer_client().xadd(buffer.STREAM_KEY, {"c": b"{not json"})
     hit(client, link)
-    assert clicks.drain_click_buffer() == 1
+    assert buffer.drain_click_buffer() == 1
     assert Click.objects.count() == 1
     assert "unreadable click buffer entry" in caplog.text
-    assert clicks.buffer_client().xlen(clicks.STREAM_KEY) == 0
+    assert buffer.buffer_client().xlen(buffer.STREAM_KEY) == 0
 
 
 def dead_redis():
@@ -121,8 +122,8 @@ def dead_redis():
 
 def test_if_redis_is_down_the_click_is_inserted_directly(client, link, monkeypatch, django_assert_num_queries):
     tried = []
-    real_client = clicks.buffer_client
-    monkeypatch.setattr(clicks, "buffer_client", lambda: tried.append(1) or dead_redis())
+    real_client = buffer.buffer_client
+    monkeypatch.setattr(buffer, "buffer_client", lambda: tried.append(1) or dead_redis())
     with django_assert_num_queries(2):
         response = hit(client, link)
     assert response.status_code == 302
@@ -132,10 +133,10 @@ def test_if_redis_is_down_the_click_is_inserted_directly(client, link, monkeypat
     # For a few seconds the process does not try Redis again.
     hit(client, link)
     assert len(tried) == 1 and Click.objects.count() == 2
-    monkeypatch.setattr(clicks, "_buffer_down_until", 0.0)
-    monkeypatch.setattr(clicks, "buffer_client", real_client)
+    monkeypatch.setattr(buffer, "_buffer_down_until", 0.0)
+    monkeypatch.setattr(buffer, "buffer_client", real_client)
     hit(client, link)
-    assert Click.objects.count() == 2 and clicks.buffered_click_count() == 1
+    assert Click.objects.count() == 2 and buffer.buffered_click_count() == 1
 
 
 def test_find_click_inserts_a_click_still_in_the_buffer(client, link, django_assert_max_num_queries):
@@ -146,7 +147,7 @@ def test_find_click_inserts_a_click_still_in_the_buffer(client, link, django_ass
     assert found.pk and found.transaction_id == tid
     assert found.member == link.member and found.offer == link.offer
     # The drain then finds it stored and inserts nothing twice.
-    clicks.drain_click_buffer()
+    buffer.drain_click_buffer()
     assert Click.objects.count() == 1
     assert find_click(workspace=link.workspace, transaction_id=tid) == found
 
@@ -154,7 +155,7 @@ def test_find_click_inserts_a_click_still_in_the_buffer(client, link, django_ass
 def test_find_click_stays_in_its_workspace(client, link, other_workspace):
     tid = tid_of(hit(client, link))
     assert find_click(workspace=other_workspace, transaction_id=tid) is None
-    clicks.drain_click_buffer()
+    buffer.drain_click_buffer()
     assert find_click(workspace=other_workspace, transaction_id=tid) is None
     assert find_click(workspace=link.workspace, transaction_id=tid) is not None
 
@@ -167,15 +168,15 @@ def test_find_click_for_unknown_or_absurd_ids(link):
 
 def test_find_click_when_redis_is_down_returns_only_stored_clicks(client, link, monkeypatch):
     tid = tid_of(hit(client, link))
-    monkeypatch.setattr(clicks, "buffer_client", dead_redis)
+    monkeypatch.setattr(buffer, "buffer_client", dead_redis)
     assert find_click(workspace=link.workspace, transaction_id=tid) is None
 
 
 def test_the_payload_round_trips(client, link):
     hit(client, link, sub1="a", sub5="é")
-    raw = clicks.buffer_client().xrange(clicks.STREAM_KEY)[0][1][b"c"]
-    click = clicks.click_from_payload(raw)
-    assert json.loads(clicks.click_to_payload(click)) == json.loads(raw)
+    raw = buffer.buffer_client().xrange(buffer.STREAM_KEY)[0][1][b"c"]
+    click = payload.click_from_payload(raw)
+    assert json.loads(payload.click_to_payload(click)) == json.loads(raw)
     assert (click.sub1, click.sub5) == ("a", "é")
     assert click.created_at.tzinfo is not None
 
@@ -190,7 +191,7 @@ def test_a_real_worker_drains_the_buffer(celery_worker_process, client, workspac
     tasks.drain_click_buffer.delay()
     assert wait_for(lambda: Click.objects.count() == 10, timeout=20)
     assert set(Click.objects.values_list("transaction_id", flat=True)) == tids
-    assert clicks.buffered_click_count() == 0
+    assert buffer.buffered_click_count() == 0
 
 
 @pytest.mark.postgres
@@ -199,10 +200,10 @@ def test_a_click_whose_link_was_deleted_meanwhile_does_not_block_the_drain(clien
     hit(client, doomed)
     hit(client, kept)
     doomed.delete()
-    assert clicks.drain_click_buffer() == 2
+    assert buffer.drain_click_buffer() == 2
     assert list(Click.objects.values_list("link_id", flat=True)) == [kept.pk]
     assert "its link, offer or member is gone" in caplog.text
-    assert clicks.buffered_click_count() == 0
+    assert buffer.buffered_click_count() == 0
 
 
 def test_uniques_are_decided_in_the_same_round_trip(client, link):
@@ -210,7 +211,7 @@ def test_uniques_are_decided_in_the_same_round_trip(client, link):
     hit(client, link)
     hit(client, link)
     hit(client, link, ip="198.51.100.20")
-    clicks.drain_click_buffer()
+    buffer.drain_click_buffer()
     rows = list(Click.objects.order_by("created_at").values_list("is_bot", "is_unique"))
     assert rows == [(True, False), (False, True), (False, False), (False, True)]
 
@@ -226,7 +227,7 @@ def test_a_postback_that_beats_the_drain_still_attributes(client, workspace):
     assert conversion.click.transaction_id == tid
     assert (conversion.member, conversion.offer) == (link.member, link.offer)
     # The drain later finds the click stored and adds nothing.
-    clicks.drain_click_buffer()
+    buffer.drain_click_buffer()
     assert Click.objects.count() == 1
 
 
@@ -236,16 +237,16 @@ def test_a_postback_that_beats_the_drain_still_attributes(client, workspace):
 def test_a_nul_byte_in_a_click_is_cleaned_before_it_is_buffered(client, link):
     response = hit(client, link, sub1="a\x00b", ua=BROWSER_UA + "\x00\x07")
     assert response.status_code == 302
-    assert clicks.drain_click_buffer() == 1
+    assert buffer.drain_click_buffer() == 1
     click = Click.objects.get()
     assert (click.sub1, click.user_agent) == ("ab", BROWSER_UA)
 
 
 def poisoned_payload(link, **changes) -> bytes:
     """A buffered entry as an older release (or a hand-edited stream) could have left it."""
-    click = clicks.click_from_payload(
-        clicks.click_to_payload(
-            clicks.Click(
+    click = payload.click_from_payload(
+        payload.click_to_payload(
+            Click(
                 workspace_id=link.workspace_id,
                 transaction_id="f" * 32,
                 link_id=link.pk,
@@ -262,7 +263,7 @@ def poisoned_payload(link, **changes) -> bytes:
             )
         )
     )
-    data = json.loads(clicks.click_to_payload(click))
+    data = json.loads(payload.click_to_payload(click))
     data.update(changes)
     return json.dumps(data).encode()
 
@@ -271,14 +272,14 @@ def poisoned_payload(link, **changes) -> bytes:
 def test_a_nul_byte_already_in_the_stream_does_not_block_the_batch(client, link):
     for _ in range(3):
         hit(client, link)
-    clicks.buffer_client().xadd(clicks.STREAM_KEY, {"c": poisoned_payload(link, s=["x\u0000y", "", "", "", ""])})
+    buffer.buffer_client().xadd(buffer.STREAM_KEY, {"c": poisoned_payload(link, s=["x\u0000y", "", "", "", ""])})
     for _ in range(2):
         hit(client, link)
-    assert clicks.drain_click_buffer() == 6
+    assert buffer.drain_click_buffer() == 6
     assert Click.objects.count() == 6
     assert Click.objects.get(transaction_id="f" * 32).sub1 == "xy"
-    assert clicks.buffered_click_count() == 0
-    assert clicks.buffer_client().xpending(clicks.STREAM_KEY, clicks.GROUP)["pending"] == 0
+    assert buffer.buffered_click_count() == 0
+    assert buffer.buffer_client().xpending(buffer.STREAM_KEY, buffer.GROUP)["pending"] == 0
 
 
 @pytest.mark.postgres
@@ -287,25 +288,25 @@ def test_an_entry_the_database_refuses_is_parked_with_its_error(client, link):
         hit(client, link)
     # A workspace id no bigint can hold: refused by PostgreSQL, however it is inserted.
     bad = poisoned_payload(link, w=10**30)
-    clicks.buffer_client().xadd(clicks.STREAM_KEY, {"c": bad})
+    buffer.buffer_client().xadd(buffer.STREAM_KEY, {"c": bad})
     hit(client, link)
-    assert clicks.drain_click_buffer() == 5
+    assert buffer.drain_click_buffer() == 5
     assert Click.objects.count() == 5
-    assert clicks.buffered_click_count() == 0
-    dead = clicks.dead_letters()
+    assert buffer.buffered_click_count() == 0
+    dead = buffer.dead_letters()
     assert len(dead) == 1
     assert json.loads(dead[0]["entry"]) == json.loads(bad)
     assert "out of range" in dead[0]["error"]
     # Draining again stores nothing twice and the parked entry stays parked.
-    assert clicks.drain_click_buffer() == 0
-    assert len(clicks.dead_letters()) == 1
+    assert buffer.drain_click_buffer() == 0
+    assert len(buffer.dead_letters()) == 1
 
 
 def test_an_unreadable_entry_is_parked_too(client, link):
-    clicks.buffer_client().xadd(clicks.STREAM_KEY, {"c": b"{not json"})
+    buffer.buffer_client().xadd(buffer.STREAM_KEY, {"c": b"{not json"})
     hit(client, link)
-    assert clicks.drain_click_buffer() == 1
-    assert [entry["entry"] for entry in clicks.dead_letters()] == ["{not json"]
+    assert buffer.drain_click_buffer() == 1
+    assert [entry["entry"] for entry in buffer.dead_letters()] == ["{not json"]
 
 
 @pytest.mark.postgres
@@ -320,17 +321,17 @@ def test_a_postback_for_a_click_with_a_nul_byte_is_accepted(client, workspace):
 
 @pytest.mark.postgres
 def test_the_deadclicks_command_lists_requeues_and_purges(client, link):
-    clicks.buffer_client().xadd(clicks.STREAM_KEY, {"c": poisoned_payload(link, w=10**30)})
-    clicks.buffer_client().xadd(clicks.STREAM_KEY, {"c": b"{not json"})
-    clicks.drain_click_buffer()
+    buffer.buffer_client().xadd(buffer.STREAM_KEY, {"c": poisoned_payload(link, w=10**30)})
+    buffer.buffer_client().xadd(buffer.STREAM_KEY, {"c": b"{not json"})
+    buffer.drain_click_buffer()
     out = StringIO()
     call_command("deadclicks", stdout=out)
     assert "2 parked click(s)" in out.getvalue() and "out of range" in out.getvalue()
     call_command("deadclicks", "--requeue", stdout=StringIO())
-    assert clicks.dead_letter_count() == 0 and clicks.buffered_click_count() == 2
+    assert buffer.dead_letter_count() == 0 and buffer.buffered_click_count() == 2
     # Still refused: parked again, nothing stored, nothing stuck on the stream.
-    assert clicks.drain_click_buffer() == 0
-    assert clicks.dead_letter_count() == 2 and clicks.buffered_click_count() == 0
+    assert buffer.drain_click_buffer() == 0
+    assert buffer.dead_letter_count() == 2 and buffer.buffered_click_count() == 0
     out = StringIO()
     call_command("deadclicks", "--purge", stdout=out)
-    assert "Dropped 2" in out.getvalue() and clicks.dead_letter_count() == 0
+    assert "Dropped 2" in out.getvalue() and buffer.dead_letter_count() == 0

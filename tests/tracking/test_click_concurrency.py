@@ -7,7 +7,7 @@ from django.db import connection
 
 from tests.clients import SiteClient
 from tests.tracking.test_redirect import BROWSER_UA, make_link
-from tracking import clicks
+from tracking.clicks import buffer
 from tracking.models import Click
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -72,7 +72,7 @@ def test_concurrent_buffered_clicks_are_all_drained_once(settings, workspace):
     # Two drains racing each other still insert every click exactly once.
     drained = []
     racers = [
-        threading.Thread(target=lambda: (drained.append(clicks.drain_click_buffer(batch_size=10)), connection.close()))
+        threading.Thread(target=lambda: (drained.append(buffer.drain_click_buffer(batch_size=10)), connection.close()))
         for _ in range(2)
     ]
     for t in racers:

@@ -9,8 +9,9 @@ from django.utils import timezone
 
 from offers.models import Link, Member, NetworkConnection, Offer
 from tests.offers.test_lib import BAD_DESTINATIONS
-from tracking import clicks
+from tracking.clicks import buffer, recording
 from tracking.models import Click
+from workspaces.http import client_ip
 
 BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 
@@ -96,8 +97,8 @@ def test_a_remembered_link_is_looked_up_again_after_a_few_seconds(client, link, 
     link.offer.paused = True
     link.offer.save(update_fields=["paused"])
     assert hit(client, link)["Location"].startswith("https://shop.example/?tid=")
-    now = clicks.time.monotonic()
-    monkeypatch.setattr(clicks.time, "monotonic", lambda: now + 6)
+    now = recording.time.monotonic()
+    monkeypatch.setattr(recording.time, "monotonic", lambda: now + 6)
     assert hit(client, link)["Location"].startswith("https://shop.example/?tid=&")
     assert list(Click.objects.order_by("id").values_list("offer_state", flat=True)) == ["active", "active", "paused"]
 
@@ -117,7 +118,7 @@ def test_it_runs_one_query_when_buffering_in_redis(client, link, settings, djang
     with django_assert_num_queries(0):
         assert hit(client, link).status_code == 302
     assert Click.objects.count() == 0
-    assert clicks.buffered_click_count() == 2
+    assert buffer.buffered_click_count() == 2
 
 
 def test_every_macro_is_substituted_url_encoded(client, workspace):
@@ -242,7 +243,7 @@ def test_first_click_per_visitor_per_link_is_unique(client, workspace, link):
 
 
 def test_the_unique_window_expires(client, link, monkeypatch):
-    monkeypatch.setattr(clicks, "UNIQUE_WINDOW_SECONDS", 1)
+    monkeypatch.setattr(buffer, "UNIQUE_WINDOW_SECONDS", 1)
     hit(client, link)
     hit(client, link)
     import time
@@ -283,12 +284,12 @@ def test_raw_ips_are_never_stored(client, link, settings):
     hit(client, link, ip="203.0.113.7")
     hit(client, link, ip="203.0.113.7", ua="Other/1.0")
     first, second = Click.objects.order_by("id")
-    assert first.ip_hash == second.ip_hash == clicks.hash_ip("203.0.113.7")
+    assert first.ip_hash == second.ip_hash == recording.hash_ip("203.0.113.7")
     assert len(first.ip_hash) == 64
     row = Click.objects.filter(pk=first.pk).values().get()
     assert not any("203.0.113.7" in str(value) for value in row.values())
     settings.IP_HASH_KEY = "another key"
-    assert clicks.hash_ip("203.0.113.7") != first.ip_hash
+    assert recording.hash_ip("203.0.113.7") != first.ip_hash
 
 
 @pytest.mark.parametrize(
@@ -305,7 +306,7 @@ def test_raw_ips_are_never_stored(client, link, settings):
 )
 def test_forwarded_for_is_used_only_behind_trusted_proxies(settings, proxies, forwarded, expected):
     settings.TRUSTED_PROXY_COUNT = proxies
-    assert clicks.client_ip({"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": forwarded}) == expected
+    assert client_ip({"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": forwarded}) == expected
 
 
 def test_the_referrer_is_kept(client, link):

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from django.utils import timezone
 
 from offers.models import Link, Member, Offer
-from tracking.clicks import Visitor, record_click
+from tracking.clicks.recording import Visitor, record_click
 from tracking.ingest import Hit, Received, process_hit
 from tracking.models import ConversionSource, PostbackLog
 from tracking.postback_params import sample_values

@@ -1,8 +1,8 @@
 from django import template
 from django.conf import settings
-from django.urls import reverse
 
 from tracking.postback_params import NAMES, postback_fields, postback_query
+from workspaces.public_paths import pixel_path, postback_path
 
 register = template.Library()
 
@@ -38,8 +38,8 @@ def postback_setup(offer, request):
         return None
     base = settings.SITE_URL  # the one base URL every printed link uses, whatever host this page came from
     query = postback_query(connection.kind, offer.protocol)
-    postback_url = base + reverse("tracking:postback", args=[connection.kind, connection.postback_secret]) + "?" + query
-    pixel_url = base + reverse("tracking:pixel", args=[connection.postback_secret]) + "?" + query
+    postback_url = base + postback_path(connection.kind, connection.postback_secret) + "?" + query
+    pixel_url = base + pixel_path(connection.postback_secret) + "?" + query
     meaning_of = {name: meaning for meaning, names in NAMES.items() for name in names}
     return {
         "connection": connection,

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from tracking import clicks
+from tracking.clicks import buffer
 
 
 class Command(BaseCommand):
@@ -19,12 +19,12 @@ class Command(BaseCommand):
         if not settings.REDIS_URL:
             raise CommandError("The click buffer needs REDIS_URL; without it clicks are inserted directly.")
         if requeue:
-            moved = clicks.requeue_dead_letters()
+            moved = buffer.requeue_dead_letters()
             self.stdout.write(f"Put {moved} parked click(s) back on the stream; the next drain tries them again.")
             return
         if purge:
-            self.stdout.write(f"Dropped {clicks.purge_dead_letters()} parked click(s).")
+            self.stdout.write(f"Dropped {buffer.purge_dead_letters()} parked click(s).")
             return
-        for letter in clicks.dead_letters(limit):
+        for letter in buffer.dead_letters(limit):
             self.stdout.write(f"{letter['at']}  {letter['error'].splitlines()[0][:160]}\n    {letter['entry'][:300]}")
-        self.stdout.write(f"{clicks.dead_letter_count()} parked click(s).")
+        self.stdout.write(f"{buffer.dead_letter_count()} parked click(s).")

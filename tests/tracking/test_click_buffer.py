@@ -335,3 +335,13 @@ def test_the_deadclicks_command_lists_requeues_and_purges(client, link):
     out = StringIO()
     call_command("deadclicks", "--purge", stdout=out)
     assert "Dropped 2" in out.getvalue() and buffer.dead_letter_count() == 0
+
+
+def test_the_payload_carries_every_click_column():
+    # A column added to Click must travel through the buffer too (Python, Lua and SQL read one table).
+    columns = {field.attname for field in Click._meta.concrete_fields} - {"id"}
+    carried = set()
+    for _, column, _ in payload.FIELDS:
+        carried.update(column if isinstance(column, tuple) else (column,))
+    assert carried == columns
+    assert payload.FIELDS[-1][1] == "is_unique"  # the buffer script appends its value

@@ -1,6 +1,6 @@
 """Calendar and money helpers for settlements, free of Django."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
@@ -18,6 +18,11 @@ def money(value) -> Decimal:
     if isinstance(value, float):
         raise TypeError("money must not be a float")
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def start_of_day(day: date, tz: tzinfo) -> datetime:
+    """Midnight at the start of ``day`` in ``tz``."""
+    return datetime.combine(day, time.min, tzinfo=tz)
 
 
 def add_business_days(start: date, days: int, *, country: str = "") -> date:

@@ -1,9 +1,11 @@
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 
-from payments.lib import add_business_days, money, next_pay_date, settlement_cut_off
+from payments.lib import add_business_days, money, next_pay_date, settlement_cut_off, start_of_day
 
 
 def test_business_days_skip_weekends():
@@ -39,3 +41,10 @@ def test_business_days_skip_the_countrys_public_holidays():
     # 25 and 28 December 2026 (Boxing Day observed on Monday) in the United Kingdom.
     assert add_business_days(date(2026, 12, 24), 1, country="GB") == date(2026, 12, 29)
     assert add_business_days(date(2026, 12, 24), 1, country="") == date(2026, 12, 25)
+
+
+def test_start_of_day_is_midnight_in_the_given_zone():
+    zone = ZoneInfo("America/New_York")
+    start = start_of_day(date(2026, 3, 8), zone)  # the day clocks go forward
+    assert start == timezone.make_aware(datetime(2026, 3, 8), zone)
+    assert start.utcoffset() == timedelta(hours=-5)

@@ -4,10 +4,12 @@ from decimal import Decimal
 
 import pytest
 from django.db.models import Sum
+from django.utils import timezone
 
 from payments import services
 from payments.models import AccountKind, Entry, LedgerTransaction, TxnKind
 from payments.selectors import check_ledger
+from payments.services import outbox
 from tests.payments.helpers import balance, convert, drain, fund, make_connection, make_member, payable, set_status
 from tracking.models import ConversionEvent, ConversionSource
 from tracking.services import reattribute_conversion
@@ -91,7 +93,7 @@ def test_a_reversal_after_payment_is_a_clawback_later_earnings_offset(workspace,
         rail="manual",
         currency="USD",
         member_ids=[member.pk],
-        paid_on=services.timezone.localdate(),
+        paid_on=timezone.localdate(),
     )
     assert payable(workspace, member) == 0
     set_status(conversion, "reversed")
@@ -149,18 +151,18 @@ def test_a_failing_event_does_not_block_the_events_behind_it(workspace, conn, mo
     member = make_member(workspace)
     first = convert(conn, member)
     convert(conn, member)
-    real = services.post_conversion_event
+    real = outbox.post_conversion_event
 
     def flaky(*, event):
         if event.conversion_id == first.pk:
             raise RuntimeError("boom")
         return real(event=event)
 
-    monkeypatch.setattr(services, "post_conversion_event", flaky)
+    monkeypatch.setattr(outbox, "post_conversion_event", flaky)
     assert drain() == 1
     stuck = ConversionEvent.objects.filter(processed_at__isnull=True)
     assert list(stuck.values_list("conversion_id", flat=True)) == [first.pk]
-    monkeypatch.setattr(services, "post_conversion_event", real)
+    monkeypatch.setattr(outbox, "post_conversion_event", real)
     assert drain() == 1
     assert payable(workspace, member) == D("20.00")
 

@@ -34,6 +34,7 @@ from workspaces.public_paths import NO_CACHE_HEADERS, SLUG_REGEX, click_path
 FULL_STACK_ONLY = {"Content-Security-Policy": ".*", "Vary": "Cookie", "Set-Cookie": r"\s*csrftoken=.*"}
 TRANSACTION_ID = re.compile(r"\b[0-9a-f]{32}\b")
 CSRF_TOKEN = re.compile(rb'"X-CSRFToken": "[^"]+"')
+CSRF_COOKIE = re.compile(r"csrftoken=[^;]+")
 
 
 @pytest.fixture(autouse=True)
@@ -75,6 +76,8 @@ def run(app, method, path, **kw):
         headers["Location"] = TRANSACTION_ID.sub("<transaction id>", headers["Location"])
     if "Expires" in headers and parse_http_date(headers["Expires"]) > 0:  # never_cache stamps the time
         headers["Expires"] = "<now>"
+    if "Set-Cookie" in headers:  # Django's error pages hand out a fresh CSRF token
+        headers["Set-Cookie"] = CSRF_COOKIE.sub("csrftoken=<token>", headers["Set-Cookie"])
     return captured["status"], headers, CSRF_TOKEN.sub(b'"X-CSRFToken": "<token>"', body)
 
 

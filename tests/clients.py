@@ -5,6 +5,8 @@ endpoint paths (/c/) to a handler with PUBLIC_MIDDLEWARE, the rest to the full s
 so every test of those endpoints runs through what production runs them through.
 """
 
+from contextlib import contextmanager
+
 from django.core.handlers.wsgi import WSGIRequest
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
@@ -15,6 +17,18 @@ from django.test.client import ClientHandler
 from config.handlers import PublicMiddlewareMixin
 from tracking.endpoints import ConversionEndpoints, route
 from workspaces.public_paths import is_public
+
+
+@contextmanager
+def transaction_kept_across_requests():
+    """Like ClientHandler: a test's transaction must survive the request signals a handler sends."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 class PublicClientHandler(PublicMiddlewareMixin, ClientHandler):
@@ -33,14 +47,8 @@ class EndpointsClientHandler:
         def start_response(status, headers, exc_info=None):
             captured["status"], captured["headers"] = status, headers
 
-        # Like ClientHandler: a test's transaction must survive the request signals.
-        request_started.disconnect(close_old_connections)
-        request_finished.disconnect(close_old_connections)
-        try:
+        with transaction_kept_across_requests():
             body = b"".join(self.app.respond(environ, start_response, match))
-        finally:
-            request_started.connect(close_old_connections)
-            request_finished.connect(close_old_connections)
         response = HttpResponse(body, status=int(captured["status"].split(" ", 1)[0]))
         for name, value in captured["headers"]:
             response[name] = value

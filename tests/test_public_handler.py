@@ -15,8 +15,6 @@ import time
 import pytest
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 from django.http import HttpResponse
 from django.test import RequestFactory, override_settings
 from django.urls.converters import SlugConverter
@@ -24,6 +22,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.http import parse_http_date
 
 from config.handlers import PublicEndpointHandler
+from tests.clients import transaction_kept_across_requests
 from tests.tracking.test_redirect import BROWSER_UA, make_link
 from workspaces.public_paths import NO_CACHE_HEADERS, SLUG_REGEX, click_path
 
@@ -35,12 +34,6 @@ FULL_STACK_ONLY = {"Content-Security-Policy": ".*", "Vary": "Cookie", "Set-Cooki
 TRANSACTION_ID = re.compile(r"\b[0-9a-f]{32}\b")
 CSRF_TOKEN = re.compile(rb'"X-CSRFToken": "[^"]+"')
 CSRF_COOKIE = re.compile(r"csrftoken=[^;]+")
-
-
-@pytest.fixture(autouse=True)
-def _direct_clicks(settings):
-    settings.CLICK_BUFFER = "direct"
-    settings.TRUSTED_PROXY_COUNT = 0
 
 
 @pytest.fixture
@@ -61,16 +54,10 @@ def run(app, method, path, **kw):
     def start_response(status, headers, exc_info=None):
         captured["status"], captured["headers"] = status, headers
 
-    # As Django's test client does: the test's transaction must survive the request signals.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
+    with transaction_kept_across_requests():
         response = app(environ, start_response)
         body = b"".join(response)
         response.close()
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
     headers = dict(captured["headers"])
     if "Location" in headers:  # every click has its own transaction id
         headers["Location"] = TRANSACTION_ID.sub("<transaction id>", headers["Location"])

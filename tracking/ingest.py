@@ -79,14 +79,7 @@ class Parsed:
     error: str = ""
 
 
-def parse_hit(hit: Hit, network: str) -> Parsed:
-    """Read ``hit`` with ``network``'s parameter names (no size or access checks here)."""
-    params: dict = {}
-    try:
-        params = parse_params(query=_ascii_query(hit.query), body=hit.body, content_type=hit.content_type)
-        return Parsed(network, params, parse_conversion(params, network=network))
-    except ParseError as exc:
-        return Parsed(network, params, error=str(exc))
+# --- the request ----------------------------------------------------------
 
 
 def read_hit(request) -> Hit:
@@ -114,42 +107,50 @@ def client_ip(request) -> str | None:
         return None
 
 
-def _ascii_query(query: str) -> str:
-    """The query string with raw non-ASCII bytes percent-encoded, so the parser decodes them strictly as UTF-8."""
-    raw = query.encode("latin-1", "replace")
-    return quote(raw, safe=bytes(range(0x21, 0x7F)))
+# --- answer: the endpoints without HTTP -----------------------------------
 
 
-def _clean(text: str) -> str:
-    # PostgreSQL text cannot hold NUL; undecodable bytes become U+FFFD.
-    return text.replace("\x00", "\ufffd")
-
-
-def new_log(*, hit: Hit, network: str, is_pixel: bool, is_test: bool = False, replay_of=None) -> PostbackLog:
-    limit = settings.POSTBACK_BODY_LIMIT
-    query = hit.query.encode("latin-1", "replace").decode("utf-8", "replace")
-    return PostbackLog(
-        network=network[:12],
-        method=hit.method[:8],
-        is_pixel=is_pixel,
-        is_test=is_test,
-        source_ip=hit.source_ip,
-        query=_clean(query[:limit]),
-        body=_clean(hit.body[:limit].decode("utf-8", "replace")),
-        content_type=_clean(hit.content_type[:200]),
-        replay_of=replay_of,
+def answer_postback(hit: Hit, network: str, secret: str) -> tuple[int, str]:
+    """(status, plain-text answer) for one postback hit: the whole endpoint, without HTTP."""
+    # Reading the hit with the network the URL names gives the transaction id and dedupe
+    # key, so the connection, the click and an already stored conversion come back from
+    # one query.
+    parsed = parse_hit(hit, network) if network in NETWORKS and not hit.too_large else None
+    data = parsed.data if parsed is not None else None
+    connection, lookup = find_connection(
+        secret=secret,
+        transaction_id=data.transaction_id if data is not None else "",
+        dedupe_key=data.dedupe_key if data is not None else "",
     )
+    if connection is None:
+        _log_unknown(hit, network if network in NETWORKS else "unknown", False, "unknown secret")
+        return 404, "not found"
+    if network != connection.kind:
+        # Same answer as an unknown secret; the brand still sees the mix-up in its log.
+        reason = f"postback URL names {network[:20]} but the secret belongs to a {connection.kind} connection"
+        _log_unknown(hit, connection.kind, False, reason, connection)
+        return 404, "not found"
+    received = process_hit(
+        connection=connection,
+        hit=hit,
+        is_pixel=False,
+        source=ConversionSource.POSTBACK,
+        parsed=parsed,
+        lookup=lookup,
+    )
+    return received.status, received.answer
 
 
-def _reject(log: PostbackLog, reason: str, status: int, connection: NetworkConnection | None = None) -> Received:
-    log.outcome = Outcome.REJECTED
-    log.reason = _clean(reason)[:500]
-    log.response_status = status
-    if connection is not None:
-        log.workspace_id = connection.workspace_id
-        log.connection = connection
-    log.save()
-    return Received(log, status)
+def answer_pixel(hit: Hit, secret: str) -> None:
+    """Record one pixel hit; the answer is always the GIF, whatever happened."""
+    connection, _ = find_connection(secret=secret)
+    if connection is None:
+        _log_unknown(hit, "unknown", True, "unknown secret")
+    else:
+        process_hit(connection=connection, hit=hit, is_pixel=True, source=ConversionSource.PIXEL)
+
+
+# --- record: one hit for one connection -----------------------------------
 
 
 def process_hit(
@@ -196,6 +197,9 @@ def process_hit(
         PostbackLog.objects.filter(pk=log.pk).update(response_status=422)
         log.response_status = 422
     return Received(log, log.response_status)
+
+
+# --- authenticate ---------------------------------------------------------
 
 
 def _check_access(connection: NetworkConnection, hit: Hit) -> tuple[str, int] | None:
@@ -255,46 +259,60 @@ def _basic_auth_problem(connection: NetworkConnection, header: str) -> str:
     return ""
 
 
+# --- parse ----------------------------------------------------------------
+
+
+def parse_hit(hit: Hit, network: str) -> Parsed:
+    """Read ``hit`` with ``network``'s parameter names (no size or access checks here)."""
+    params: dict = {}
+    try:
+        params = parse_params(query=_ascii_query(hit.query), body=hit.body, content_type=hit.content_type)
+        return Parsed(network, params, parse_conversion(params, network=network))
+    except ParseError as exc:
+        return Parsed(network, params, error=str(exc))
+
+
+def _ascii_query(query: str) -> str:
+    """The query string with raw non-ASCII bytes percent-encoded, so the parser decodes them strictly as UTF-8."""
+    raw = query.encode("latin-1", "replace")
+    return quote(raw, safe=bytes(range(0x21, 0x7F)))
+
+
+# --- the log row ----------------------------------------------------------
+
+
+def new_log(*, hit: Hit, network: str, is_pixel: bool, is_test: bool = False, replay_of=None) -> PostbackLog:
+    limit = settings.POSTBACK_BODY_LIMIT
+    query = hit.query.encode("latin-1", "replace").decode("utf-8", "replace")
+    return PostbackLog(
+        network=network[:12],
+        method=hit.method[:8],
+        is_pixel=is_pixel,
+        is_test=is_test,
+        source_ip=hit.source_ip,
+        query=_clean(query[:limit]),
+        body=_clean(hit.body[:limit].decode("utf-8", "replace")),
+        content_type=_clean(hit.content_type[:200]),
+        replay_of=replay_of,
+    )
+
+
+def _reject(log: PostbackLog, reason: str, status: int, connection: NetworkConnection | None = None) -> Received:
+    log.outcome = Outcome.REJECTED
+    log.reason = _clean(reason)[:500]
+    log.response_status = status
+    if connection is not None:
+        log.workspace_id = connection.workspace_id
+        log.connection = connection
+    log.save()
+    return Received(log, status)
+
+
 def _log_unknown(hit: Hit, network: str, is_pixel: bool, reason: str, connection=None) -> None:
     log = new_log(hit=hit, network=network, is_pixel=is_pixel)
     _reject(log, reason, 404, connection)
 
 
-def answer_postback(hit: Hit, network: str, secret: str) -> tuple[int, str]:
-    """(status, plain-text answer) for one postback hit: the whole endpoint, without HTTP."""
-    # Reading the hit with the network the URL names gives the transaction id and dedupe
-    # key, so the connection, the click and an already stored conversion come back from
-    # one query.
-    parsed = parse_hit(hit, network) if network in NETWORKS and not hit.too_large else None
-    data = parsed.data if parsed is not None else None
-    connection, lookup = find_connection(
-        secret=secret,
-        transaction_id=data.transaction_id if data is not None else "",
-        dedupe_key=data.dedupe_key if data is not None else "",
-    )
-    if connection is None:
-        _log_unknown(hit, network if network in NETWORKS else "unknown", False, "unknown secret")
-        return 404, "not found"
-    if network != connection.kind:
-        # Same answer as an unknown secret; the brand still sees the mix-up in its log.
-        reason = f"postback URL names {network[:20]} but the secret belongs to a {connection.kind} connection"
-        _log_unknown(hit, connection.kind, False, reason, connection)
-        return 404, "not found"
-    received = process_hit(
-        connection=connection,
-        hit=hit,
-        is_pixel=False,
-        source=ConversionSource.POSTBACK,
-        parsed=parsed,
-        lookup=lookup,
-    )
-    return received.status, received.answer
-
-
-def answer_pixel(hit: Hit, secret: str) -> None:
-    """Record one pixel hit; the answer is always the GIF, whatever happened."""
-    connection, _ = find_connection(secret=secret)
-    if connection is None:
-        _log_unknown(hit, "unknown", True, "unknown secret")
-    else:
-        process_hit(connection=connection, hit=hit, is_pixel=True, source=ConversionSource.PIXEL)
+def _clean(text: str) -> str:
+    # PostgreSQL text cannot hold NUL; undecodable bytes become U+FFFD.
+    return text.replace("\x00", "\ufffd")

@@ -57,7 +57,7 @@ BUFFER_RETRY_SECONDS = 5.0
 _buffer_down_until = 0.0
 
 
-# --- writing a click --------------------------------------------------------
+# --- writing a click ------------------------------------------------------
 
 
 def store_click(click: Click, *, unique_key: str | None = None) -> None:

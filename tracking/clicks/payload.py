@@ -84,7 +84,7 @@ def click_to_payload(click: Click) -> str:
     return payload_head(click) + ("true}" if click.is_unique else "false}")
 
 
-# --- reading: a payload as a Click, in Python or in PostgreSQL ---------------
+# --- reading: a payload as a Click, in Python or in PostgreSQL ------------
 
 
 def _decoder(column, cast):

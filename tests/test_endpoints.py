@@ -1,7 +1,7 @@
 """tracking/endpoints.py answers postbacks and pixels exactly as Django's views and middleware would.
 
 Each case sends the same request through both: Django's handler with the public
-middleware (PublicEndpointHandler, which reaches the views in tracking/ingest.py) and the
+middleware (PublicEndpointHandler, which reaches the views in tracking/public_views.py) and the
 plain WSGI application (application.conversions). State-changing requests go to two
 equal worlds, so both see the same starting point.
 """

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from offers.models import Link, Member, NetworkConnection, Offer
 from workspaces.models import TimeStamped, Workspace
+from workspaces.outbox_order import outbox_txid_field
 
 
 class Click(models.Model):
@@ -243,9 +244,13 @@ class ConversionEvent(models.Model):
     before = models.JSONField(default=dict)
     after = models.JSONField(default=dict)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # The writing transaction, for readers other than the ledger (see workspaces.outbox).
+    txid = outbox_txid_field()
 
     class Meta:
         indexes = [
             # Consumer and sweeper: unprocessed events in order.
             models.Index(fields=["id"], condition=models.Q(processed_at__isnull=True), name="convevent_unprocessed"),
+            # Outbox readers (webhooks, member postbacks, rules): finished transactions in order.
+            models.Index(fields=["txid", "id"], name="convevent_outbox_order"),
         ]

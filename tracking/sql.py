@@ -22,7 +22,7 @@ from datetime import UTC
 from functools import cache
 
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections, models
-from django.db.models import signals
+from django.db.models import NOT_PROVIDED, signals
 from django.db.models.base import ModelState
 
 log = logging.getLogger(__name__)
@@ -174,7 +174,10 @@ def fetch_one(sql: str, params, *row_models: type[models.Model]):
 
 
 def _insert_fields(model: type[models.Model], skip: tuple[str, ...] = ()) -> tuple:
-    return tuple(f for f in _fields(model) if not f.primary_key and f.attname not in skip)
+    # Columns the database fills in itself (db_default, such as an outbox row's txid) are left out.
+    return tuple(
+        f for f in _fields(model) if not f.primary_key and f.attname not in skip and f.db_default is NOT_PROVIDED
+    )
 
 
 def _values(obj: models.Model, fields) -> list:

@@ -9,6 +9,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
 
+from workspaces.outbox_order import outbox_txid_field
+
 
 class TimeStamped(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -177,3 +179,47 @@ class Profile(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, models.CASCADE, related_name="profile")
     # The zone dates and times are shown in (an IANA name); "" is the hub's TIME_ZONE.
     time_zone = models.CharField(max_length=64, blank=True)
+
+
+class Event(models.Model):
+    """Something that happened in a workspace that other parts of the hub react to.
+
+    Written by the app that made the change, in the same transaction (see
+    ``workspaces.outbox.publish``), so a change that rolls back never announces
+    itself. Conversion changes have their own outbox (``tracking.ConversionEvent``);
+    this log carries the rest: payments sent or returned, settlements received,
+    syncs failing, connections breaking, alerts opening.
+
+    ``topic`` is a dotted name such as "payment.sent"; ``subject`` names the object
+    ("payment:<code>"); ``data`` is a JSON snapshot the readers need, so they never
+    depend on the row having stayed the same.
+    """
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+")
+    topic = models.CharField(max_length=40)
+    subject = models.CharField(max_length=80, blank=True)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    txid = outbox_txid_field()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace", "topic", "-id"], name="event_workspace_topic"),
+            models.Index(fields=["txid", "id"], name="event_outbox_order"),
+        ]
+
+    def __str__(self):
+        return f"{self.topic} {self.subject}".strip()
+
+
+class OutboxCursor(models.Model):
+    """How far one consumer has read an outbox table (see ``workspaces.outbox``)."""
+
+    consumer = models.CharField(max_length=60, primary_key=True)
+    # The last row handed to the consumer: its writing transaction (PostgreSQL) and its id.
+    txid = models.BigIntegerField(default=0)
+    position = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.consumer} at {self.position}"

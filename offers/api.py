@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from offers import services
 from offers.models import ConversionType, Link, Member, NetworkConnection, Offer, PayoutType, Project, Protocol
-from workspaces.access import get_in_workspace
+from workspaces.access import get_for_input, get_in_workspace
 from workspaces.api_auth import ApiKeyThrottle
 from workspaces.api_common import (
     AmountField,
@@ -19,7 +19,6 @@ from workspaces.api_common import (
     paged,
     paginate,
     read_query,
-    resolve,
 )
 from workspaces.api_errors import INVALID, UnprocessableInput, errors
 from workspaces.errors import DomainError
@@ -118,7 +117,9 @@ class OfferCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        data["connection"] = resolve(request.workspace, NetworkConnection, data.get("connection"), "connection")
+        data["connection"] = get_for_input(
+            request.workspace, NetworkConnection, data.get("connection"), field="connection"
+        )
         offer = services.create_offer(workspace=request.workspace, **data)
         return Response(OfferOutput(offer).data, status=status.HTTP_201_CREATED)
 
@@ -159,7 +160,7 @@ class MemberInput(JsonInput):
 
 def _create_member(workspace, data: dict) -> Member:
     data = dict(data)
-    data["project"] = resolve(workspace, Project, data.get("project"), "project")
+    data["project"] = get_for_input(workspace, Project, data.get("project"), field="project")
     return services.create_member(workspace=workspace, **data)
 
 
@@ -181,7 +182,7 @@ class MemberListApi(APIView):
         data = read_query(self.FilterSerializer, request)
         qs = Member.objects.filter(workspace=request.workspace).select_related("project")
         if "project" in data:
-            qs = qs.filter(project=resolve(request.workspace, Project, data["project"], "project"))
+            qs = qs.filter(project=get_for_input(request.workspace, Project, data["project"], field="project"))
         if "status" in data:
             qs = qs.filter(status=data["status"])
         return paginate(self, request, qs, MemberOutput)
@@ -303,9 +304,9 @@ class LinkListApi(APIView):
         data = read_query(self.FilterSerializer, request)
         qs = Link.objects.filter(workspace=request.workspace, archived_at=None).select_related("offer", "member")
         if "offer" in data:
-            qs = qs.filter(offer=resolve(request.workspace, Offer, data["offer"], "offer"))
+            qs = qs.filter(offer=get_for_input(request.workspace, Offer, data["offer"], field="offer"))
         if "member" in data:
-            qs = qs.filter(member=resolve(request.workspace, Member, data["member"], "member"))
+            qs = qs.filter(member=get_for_input(request.workspace, Member, data["member"], field="member"))
         return paginate(self, request, qs, LinkOutput)
 
 
@@ -331,8 +332,8 @@ class LinkCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        offer = resolve(request.workspace, Offer, data["offer"], "offer")
-        member = resolve(request.workspace, Member, data["member"], "member")
+        offer = get_for_input(request.workspace, Offer, data["offer"], field="offer")
+        member = get_for_input(request.workspace, Member, data["member"], field="member")
         subs = {k: data[k] for k in ("sub1", "sub2", "sub3", "sub4", "sub5")}
         report = services.generate_links(
             offer=offer, members=[member], destination_url=data["destination_url"], vanity=data["vanity"], subs=subs

@@ -11,9 +11,9 @@ from rest_framework.views import APIView
 from offers.models import Member, NetworkConnection, Offer
 from tracking import services
 from tracking.models import Click, Conversion, ConversionSource, ConversionStatus
-from workspaces.access import get_in_workspace
+from workspaces.access import get_for_input, get_in_workspace
 from workspaces.api_auth import ApiKeyThrottle
-from workspaces.api_common import CodeField, JsonInput, PageFilter, paged, paginate, read_query, resolve
+from workspaces.api_common import CodeField, JsonInput, PageFilter, paged, paginate, read_query
 from workspaces.api_errors import UnprocessableInput, errors
 from workspaces.dates import FIRST_DAY, LAST_DAY
 
@@ -89,9 +89,9 @@ class ClickListApi(APIView):
         qs = Click.objects.filter(workspace=request.workspace).select_related("link", "offer", "member")
         qs = _in_range(qs, "created_at", data)
         if "offer" in data:
-            qs = qs.filter(offer=resolve(request.workspace, Offer, data["offer"], "offer"))
+            qs = qs.filter(offer=get_for_input(request.workspace, Offer, data["offer"], field="offer"))
         if "member" in data:
-            qs = qs.filter(member=resolve(request.workspace, Member, data["member"], "member"))
+            qs = qs.filter(member=get_for_input(request.workspace, Member, data["member"], field="member"))
         return paginate(self, request, qs, ClickOutput)
 
 
@@ -143,11 +143,13 @@ class ConversionListApi(APIView):
         data = read_range(self.FilterSerializer, request)
         qs = _in_range(_conversions(request.workspace), "event_at", data)
         if "offer" in data:
-            qs = qs.filter(offer=resolve(request.workspace, Offer, data["offer"], "offer"))
+            qs = qs.filter(offer=get_for_input(request.workspace, Offer, data["offer"], field="offer"))
         if "member" in data:
-            qs = qs.filter(member=resolve(request.workspace, Member, data["member"], "member"))
+            qs = qs.filter(member=get_for_input(request.workspace, Member, data["member"], field="member"))
         if "network" in data:
-            qs = qs.filter(connection=resolve(request.workspace, NetworkConnection, data["network"], "network"))
+            qs = qs.filter(
+                connection=get_for_input(request.workspace, NetworkConnection, data["network"], field="network")
+            )
         for name in ("status", "source"):
             if name in data:
                 qs = qs.filter(**{name: data[name]})

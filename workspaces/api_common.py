@@ -295,16 +295,6 @@ def paged(serializer_class, name: str):
 # --- Codes ----------------------------------------------------------------------
 
 
-def resolve(workspace, model, code, field: str):
-    """A code from a body or filter, looked up in the workspace only: anything else is "not found" (422)."""
-    if code is None:
-        return None
-    obj = model.objects.filter(workspace=workspace, code=code).first()
-    if obj is None:
-        raise UnprocessableInput({field: ["Not found."]})
-    return obj
-
-
 @extend_schema_field(OpenApiTypes.UUID)
 class CodeField(serializers.SlugRelatedField):
     """Shows a related object by its public code (never its database id)."""

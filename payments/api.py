@@ -2,13 +2,11 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.views import APIView
 
 from offers.models import Member
 from payments.models import Payment
 from workspaces.access import get_for_input
-from workspaces.api_auth import ApiKeyThrottle
-from workspaces.api_common import CodeField, PageFilter, paged, paginate, read_query
+from workspaces.api_common import CodeField, PageFilter, WorkspaceApiView, paged, paginate, read_query
 from workspaces.api_errors import errors
 
 
@@ -28,10 +26,8 @@ class PaymentOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class PaymentListApi(APIView):
+class PaymentListApi(WorkspaceApiView):
     """Payments to members, newest first, by cursor."""
-
-    throttle_classes = [ApiKeyThrottle]
 
     class FilterSerializer(PageFilter):
         member = serializers.UUIDField(required=False, help_text="Member code")

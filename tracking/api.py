@@ -6,14 +6,12 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from offers.models import Member, NetworkConnection, Offer
 from tracking import services
 from tracking.models import Click, Conversion, ConversionSource, ConversionStatus
 from workspaces.access import get_for_input, get_in_workspace
-from workspaces.api_auth import ApiKeyThrottle
-from workspaces.api_common import CodeField, JsonInput, PageFilter, paged, paginate, read_query
+from workspaces.api_common import CodeField, JsonInput, PageFilter, WorkspaceApiView, paged, paginate, read_query
 from workspaces.api_errors import UnprocessableInput, errors
 from workspaces.dates import FIRST_DAY, LAST_DAY
 
@@ -74,10 +72,8 @@ class ClickOutput(serializers.Serializer):
     sub5 = serializers.CharField()
 
 
-class ClickListApi(APIView):
+class ClickListApi(WorkspaceApiView):
     """Clicks, newest first, by cursor. Bots are included and flagged (``is_bot``)."""
-
-    throttle_classes = [ApiKeyThrottle]
 
     @extend_schema(
         parameters=[RangeFilter],
@@ -124,10 +120,8 @@ def _conversions(workspace):
     return Conversion.objects.filter(workspace=workspace).select_related("connection", "offer", "member")
 
 
-class ConversionListApi(APIView):
+class ConversionListApi(WorkspaceApiView):
     """Conversions, newest event first, by cursor."""
-
-    throttle_classes = [ApiKeyThrottle]
 
     class FilterSerializer(RangeFilter):
         status = serializers.ChoiceField(choices=ConversionStatus.choices, required=False)
@@ -156,19 +150,15 @@ class ConversionListApi(APIView):
         return paginate(self, request, qs, ConversionOutput, ordering=("-event_at", "-id"))
 
 
-class ConversionDetailApi(APIView):
-    throttle_classes = [ApiKeyThrottle]
-
+class ConversionDetailApi(WorkspaceApiView):
     @extend_schema(responses={200: ConversionOutput, **errors(404)})
     def get(self, request, code):
         conversion = get_in_workspace(request.workspace, _conversions(request.workspace), code=code)
         return Response(ConversionOutput(conversion).data)
 
 
-class ConversionApproveApi(APIView):
+class ConversionApproveApi(WorkspaceApiView):
     """Approve a pending conversion (statuses only move forward)."""
-
-    throttle_classes = [ApiKeyThrottle]
 
     @extend_schema_serializer(component_name="ConversionApproveInput")
     class InputSerializer(JsonInput):
@@ -188,10 +178,8 @@ class ConversionApproveApi(APIView):
         return Response(ConversionOutput(_conversions(request.workspace).get(pk=conversion.pk)).data)
 
 
-class ConversionRejectApi(APIView):
+class ConversionRejectApi(WorkspaceApiView):
     """Reject a pending conversion; the reason is kept in its history."""
-
-    throttle_classes = [ApiKeyThrottle]
 
     @extend_schema_serializer(component_name="ConversionRejectInput")
     class InputSerializer(JsonInput):

@@ -157,6 +157,17 @@ class ConversionDetailApi(WorkspaceApiView):
         return Response(ConversionOutput(conversion).data)
 
 
+def _change_status(request, code, input_serializer, status: str) -> Response:
+    """Move one conversion to ``status`` with the reason the body gives; answer the conversion as it now is."""
+    conversion = get_in_workspace(request.workspace, Conversion, code=code)
+    serializer = input_serializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    services.change_conversion_status(
+        conversion=conversion, status=status, reason=serializer.validated_data["reason"], actor=_actor(request)
+    )
+    return Response(ConversionOutput(_conversions(request.workspace).get(pk=conversion.pk)).data)
+
+
 class ConversionApproveApi(WorkspaceApiView):
     """Approve a pending conversion (statuses only move forward)."""
 
@@ -166,16 +177,7 @@ class ConversionApproveApi(WorkspaceApiView):
 
     @extend_schema(request=InputSerializer, responses={200: ConversionOutput, **errors(400, 404, 422)})
     def post(self, request, code):
-        conversion = get_in_workspace(request.workspace, Conversion, code=code)
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.change_conversion_status(
-            conversion=conversion,
-            status=ConversionStatus.APPROVED,
-            reason=serializer.validated_data["reason"],
-            actor=_actor(request),
-        )
-        return Response(ConversionOutput(_conversions(request.workspace).get(pk=conversion.pk)).data)
+        return _change_status(request, code, self.InputSerializer, ConversionStatus.APPROVED)
 
 
 class ConversionRejectApi(WorkspaceApiView):
@@ -187,13 +189,4 @@ class ConversionRejectApi(WorkspaceApiView):
 
     @extend_schema(request=InputSerializer, responses={200: ConversionOutput, **errors(400, 404, 422)})
     def post(self, request, code):
-        conversion = get_in_workspace(request.workspace, Conversion, code=code)
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.change_conversion_status(
-            conversion=conversion,
-            status=ConversionStatus.REJECTED,
-            reason=serializer.validated_data["reason"],
-            actor=_actor(request),
-        )
-        return Response(ConversionOutput(_conversions(request.workspace).get(pk=conversion.pk)).data)
+        return _change_status(request, code, self.InputSerializer, ConversionStatus.REJECTED)

@@ -127,13 +127,15 @@ def test_equal_figures_keep_a_stable_order_across_pages(alice_client, workspace)
 
 def test_headings_link_to_their_sort_keep_the_filters_and_mark_the_current_one(alice_client, world):
     page = alice_client.get(MEMBERS, {"sort": "-clicks", "q": "a", "page": "1", "preset": "7d"}).content.decode()
-    heading = re.search(r'<th scope="col" class="num" aria-sort="descending"><a href="\?([^"]+)">Clicks', page)
+    heading = re.search(r'<th scope="col" class="sortable num" aria-sort="descending"><a href="\?([^"]+)">Clicks', page)
     assert heading, "the sorted column says so to screen readers"
     assert 'Clicks <span aria-hidden="true">▼</span>' in page
     query = heading.group(1).replace("&amp;", "&")
     assert "sort=clicks" in query and "q=a" in query and "preset=7d" in query and "page=" not in query
-    # Other figures sort descending on their first click; names ascending.
-    assert re.search(r'<th scope="col" class="num"><a href="\?[^"]*sort=-earnings[^"]*">Earnings \(USD\)</a>', page)
+    # Other figures sort descending on their first click.
+    earnings = r'<th scope="col" class="sortable num"><a href="\?[^"]*sort=-earnings[^"]*">Earnings \(USD\)</a>'
+    assert re.search(earnings, page)
+    assert re.search(r'<th scope="col" class="sortable"><a href="\?[^"]*sort=name[^"]*">Name</a>', page)
     assert page.count("aria-sort=") == 1
     # The filter form carries the sort, so filtering keeps it.
     assert '<input type="hidden" name="sort" value="-clicks">' in page

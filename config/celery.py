@@ -50,6 +50,14 @@ app.conf.beat_schedule = {
         "schedule": 2.0,
         "options": {"expires": 10},
     },
+    # Every 10 seconds: store the clicks and hits the public endpoints spooled to local disk
+    # while the database was away (tracking/spool.py). A worker sharing SPOOL_DIR with the
+    # web processes runs it; an empty spool costs one directory listing.
+    "replay-spool": {
+        "task": "tracking.tasks.replay_spool",
+        "schedule": 10.0,
+        "options": {"expires": 30},
+    },
     # Every minute: recompute the report rollup days touched by new clicks and conversion changes.
     "refresh-rollups": {
         "task": "reports.tasks.refresh_rollups",

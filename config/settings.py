@@ -222,6 +222,10 @@ CELERY_TASK_ALWAYS_EAGER = False
 # (rotate with `manage.py rotatekeys`). Derived from SECRET_KEY when unset.
 FERNET_KEYS = env.list("FERNET_KEYS", default=[])
 
+# Where the public endpoints keep clicks and postback/pixel hits while the database is away
+# (tracking/spool.py); the web processes and the worker that replays it must share it.
+SPOOL_DIR = env.path("SPOOL_DIR", default=BASE_DIR / "var" / "spool")
+
 # Network-facing limits.
 POSTBACK_BODY_LIMIT = env.int("POSTBACK_BODY_LIMIT", default=8192)
 # Clicks: "direct" inserts in the request; "redis" appends to a Redis stream drained by a worker.

@@ -15,7 +15,8 @@ What the handler and the public middleware would still do is done here:
 - the security headers (nosniff, referrer and opener policies, HSTS on HTTPS, frame
   options) and never-cache headers are sent;
 - an unexpected error is logged on ``django.request`` and signalled as Django does,
-  and answered with a 500.
+  and answered with a 500. (The database being away is expected: the pipeline spools
+  the hit and answers 503.)
 tests/test_endpoints.py holds the answers and headers equal to Django's for the
 same requests, and the test client routes every postback and pixel test here.
 """
@@ -31,7 +32,7 @@ from django.core import signals
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.wsgi import WSGIRequest
 
-from tracking.ingest import BASIC_CHALLENGE, PIXEL_GIF, answer_pixel, answer_postback, read_hit
+from tracking.ingest import PIXEL_GIF, answer_headers, answer_pixel, answer_postback, read_hit
 from workspaces.public_paths import NO_CACHE_HEADERS, PIXEL_PATH, POSTBACK_PATH, security_headers
 
 request_logger = logging.getLogger("django.request")
@@ -106,5 +107,4 @@ class ConversionEndpoints:
                 "Internal Server Error: %s", request.path, exc_info=True, extra={"status_code": 500, "request": request}
             )
             return 500, b"server error", text, []
-        extra = [("WWW-Authenticate", BASIC_CHALLENGE)] if status == 401 else []
-        return status, answer.encode(), text, extra
+        return status, answer.encode(), text, answer_headers(status)

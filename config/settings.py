@@ -107,6 +107,24 @@ if USING_POSTGRES:
     # than 1.21 in transaction mode.
     _prepare = env.str("DB_PREPARE_THRESHOLD", default="5")
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = int(_prepare) if _prepare else None
+    # Bounded connections: each process (a gunicorn worker, the development server with its
+    # thread per request, a Celery worker process) borrows from a pool of at most
+    # DB_POOL_MAX_SIZE connections for the length of a request or task. A request that finds
+    # none free within DB_POOL_TIMEOUT seconds meets the database as if it were away: a
+    # postback is spooled and answered 503, never a 500 (README: "Operations under faults").
+    # The health check (CONN_HEALTH_CHECKS) then runs when a connection is borrowed, so one
+    # that a server restart killed is replaced instead of failing a request.
+    # DB_POOL_MAX_SIZE=0 turns the pool off (behind PgBouncer, say); CONN_MAX_AGE applies then.
+    DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=4)
+    if DB_POOL_MAX_SIZE > 0:
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": min(env.int("DB_POOL_MIN_SIZE", default=1), DB_POOL_MAX_SIZE),
+            "max_size": DB_POOL_MAX_SIZE,
+            "timeout": env.float("DB_POOL_TIMEOUT", default=5.0),
+            # Connections above min_size idle this long are closed.
+            "max_idle": 300,
+        }
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 # Redis is optional: it backs the cache, the Celery broker and the click buffer.
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -242,7 +242,7 @@ FERNET_KEYS = env.list("FERNET_KEYS", default=[])
 
 # Where the public endpoints keep clicks and postback/pixel hits while the database is away
 # (tracking/spool.py); the web processes and the worker that replays it must share it.
-SPOOL_DIR = env.path("SPOOL_DIR", default=BASE_DIR / "var" / "spool")
+SPOOL_DIR = Path(env.str("SPOOL_DIR", default="") or BASE_DIR / "var" / "spool")
 
 # Network-facing limits.
 POSTBACK_BODY_LIMIT = env.int("POSTBACK_BODY_LIMIT", default=8192)

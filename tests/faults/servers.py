@@ -15,6 +15,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -44,6 +45,11 @@ def missing_tools() -> str:
         return "initdb and pg_ctl not found (apt-get install postgresql)"
     if not shutil.which("redis-server"):
         return "redis-server not found (apt-get install redis-server)"
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return "running as root without a postgres user to run PostgreSQL as"
     return ""
 
 

@@ -26,9 +26,13 @@ def test_1000_identical_postbacks_from_50_threads_are_one_conversion_and_no_500(
     stop = threading.Event()
 
     def watch_connections():
-        while not stop.is_set():
-            peak[0] = max(peak[0], hub.value(f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{hub.name}'") - 1)
-            time.sleep(0.05)
+        import psycopg
+
+        with psycopg.connect(hub.postgres.url(hub.name), autocommit=True) as conn:
+            while not stop.is_set():
+                query = "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+                peak[0] = max(peak[0], conn.execute(query, [hub.name]).fetchone()[0])
+                time.sleep(0.05)
 
     watcher = threading.Thread(target=watch_connections)
     watcher.start()

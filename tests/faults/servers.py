@@ -34,7 +34,7 @@ def postgres_bin() -> Path | None:
     """The folder of initdb and pg_ctl (Debian keeps them out of PATH), or None."""
     found = shutil.which("initdb")
     if found:
-        return Path(found).parent
+        return Path(found).resolve().parent  # /usr/local/bin may hold a link to initdb only
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     return Path(candidates[-1]).parent if candidates else None
 

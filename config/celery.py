@@ -99,4 +99,22 @@ app.conf.beat_schedule = {
     },
 }
 
+# With SPLIT_TASK_QUEUES (env CELERY_SPLIT_QUEUES=true) each kind of work has a queue of its own,
+# so a slow network sync never delays money or clicks: run workers with -Q clicks, -Q syncs, -Q money
+# and one with the default queue (emails and the rest). Off (the default), everything goes to
+# CELERY_QUEUE, which one worker serves.
+QUEUE_OF_APP = {"tracking": "clicks", "reports": "clicks", "networks": "syncs", "payments": "money"}
+
+
+def route_task(name, args, kwargs, options, task=None, **kw):
+    from django.conf import settings
+
+    if not settings.SPLIT_TASK_QUEUES:
+        return None
+    queue = QUEUE_OF_APP.get(name.split(".", 1)[0])
+    return {"queue": queue} if queue else None
+
+
+app.conf.task_routes = (route_task,)
+
 app.autodiscover_tasks()

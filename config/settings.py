@@ -234,6 +234,8 @@ else:
     }
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=CELERY_BROKER_URL)
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="hub")
+# One queue per kind of work (clicks, syncs, money; config/celery.py:route_task) instead of one for all.
+SPLIT_TASK_QUEUES = env.bool("CELERY_SPLIT_QUEUES", default=False)
 CELERY_TASK_ALWAYS_EAGER = False
 
 # Fernet keys for credentials at rest, newest first; older keys still decrypt

@@ -5,6 +5,7 @@ local default: SQLite and no external broker. Production sets DATABASE_URL,
 REDIS_URL, SECRET_KEY, ALLOWED_HOSTS and DEBUG=false; nothing else differs.
 """
 
+import copy
 from pathlib import Path
 
 import environ
@@ -81,6 +82,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "workspaces.context_processors.workspace",
+                "config.db_router.replica_lag_context",
             ],
         },
     },
@@ -125,6 +127,19 @@ if USING_POSTGRES:
             "max_idle": 300,
         }
         DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# Reports may read from a streaming replica: with DATABASE_REPLICA_URL, report pages, their CSVs
+# and the report API read from it (config/db_router.py); every write goes to DATABASE_URL.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+DATABASE_ROUTERS = []
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {
+        **environ.Env.db_url_config(DATABASE_REPLICA_URL),
+        **{key: copy.deepcopy(DATABASES["default"][key]) for key in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "OPTIONS")},
+        # Tests read the replica alias from the test database itself.
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
 
 # Redis is optional: it backs the cache, the Celery broker and the click buffer.
 REDIS_URL = env.str("REDIS_URL", default="")

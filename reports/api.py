@@ -2,11 +2,13 @@
 
 from dataclasses import dataclass
 
+from django.utils.decorators import method_decorator
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.db_router import reads_from_replica
 from offers.api import CURRENCY
 from reports import selectors
 from reports.filters import PRESETS, STATUS_CHOICES, ReportFilterForm, ReportFilters
@@ -102,6 +104,7 @@ class ReportSummaryApi(APIView):
         },
     )
 
+    @method_decorator(reads_from_replica)
     @extend_schema(parameters=[ReportQuery], responses={200: OutputSerializer, **errors(400, 422)})
     def get(self, request):
         f = _report_filters(request)
@@ -175,6 +178,7 @@ class ReportTableApi(APIView):
     schema = ReportTableSchema()
     table: Table | None = None  # set by the URL: ReportTableApi.as_view(table=BY_MEMBER)
 
+    @method_decorator(reads_from_replica)
     def get(self, request):
         f = _report_filters(request, TableQuery)
         p = read_query(TableQuery, request)
@@ -192,6 +196,7 @@ class ReportByDayApi(APIView):
 
     throttle_classes = [ApiKeyThrottle]
 
+    @method_decorator(reads_from_replica)
     @extend_schema(
         parameters=[ReportQuery],
         responses={

@@ -93,6 +93,19 @@ class ThrowawayPostgres:
         self.stop(mode)
         self.start()
 
+    def start_replica(self) -> ThrowawayPostgres:
+        """A streaming replica of this cluster (pg_basebackup -R), started on a port of its own."""
+        replica = ThrowawayPostgres(self.folder.parent / f"replica-{free_port()}")
+        replica.folder.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(replica.folder, "postgres", "postgres")
+        replica._run(
+            "pg_basebackup", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+            "-D", str(replica.data), "-R", "-X", "stream", "--no-sync", "--checkpoint=fast",
+        )  # fmt: skip
+        replica.start()
+        return replica
+
     def url(self, name: str = "postgres") -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
 

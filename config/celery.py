@@ -58,6 +58,11 @@ app.conf.beat_schedule = {
         "schedule": 10.0,
         "options": {"expires": 30},
     },
+    # Daily at 03:30 UTC (30 3 * * *): delete postback log rows past POSTBACK_LOG_RETENTION_DAYS.
+    "prune-postback-log": {
+        "task": "tracking.tasks.prune_postback_log",
+        "schedule": crontab(hour=3, minute=30),
+    },
     # Every minute: recompute the report rollup days touched by new clicks and conversion changes.
     "refresh-rollups": {
         "task": "reports.tasks.refresh_rollups",

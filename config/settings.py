@@ -263,6 +263,8 @@ SPOOL_DIR = Path(env.str("SPOOL_DIR", default="") or BASE_DIR / "var" / "spool")
 
 # Network-facing limits.
 POSTBACK_BODY_LIMIT = env.int("POSTBACK_BODY_LIMIT", default=8192)
+# Postback log rows older than this many days are deleted daily (`manage.py prune`); 0 keeps them forever.
+POSTBACK_LOG_RETENTION_DAYS = env.int("POSTBACK_LOG_RETENTION_DAYS", default=180)
 # Clicks: "direct" inserts in the request; "redis" appends to a Redis stream drained by a worker.
 CLICK_BUFFER = env.str("CLICK_BUFFER", default="redis" if REDIS_URL else "direct")
 # Key for hashing visitor IPs; raw IPs are never stored.

@@ -89,6 +89,19 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 240},
     },
+    # Every 10 seconds (finer than cron can say): turn new outbox rows (conversion changes, payments,
+    # settlements, syncs, alerts) into webhook and member postback deliveries, and send them.
+    "pump-outbound-outbox": {
+        "task": "outbound.tasks.pump_outbox",
+        "schedule": 10.0,
+        "options": {"expires": 30},
+    },
+    # Every minute (* * * * *): re-enqueue webhook and postback targets with due deliveries nobody is sending.
+    "wake-due-outbound-targets": {
+        "task": "outbound.tasks.wake_due_targets",
+        "schedule": crontab(),
+        "options": {"expires": 50},
+    },
 }
 
 app.autodiscover_tasks()

@@ -1,0 +1,44 @@
+"""Writes of the outbound app: what the hub sends out, and to whom.
+
+- messages.py: outbox rows (conversion events, workspace events) become messages, and
+  messages become deliveries to the endpoints and member postbacks that want them.
+- delivery.py: the engine both kinds of target share: per-target order, the private-address
+  check at send time, signatures, backoff with jitter, the attempt log, disabling and resending.
+- webhooks.py: webhook endpoints, their secrets and test events.
+
+Views, tasks and the portal use the names below (``from outbound import services``).
+"""
+
+from outbound.services.delivery import (
+    deliver_target,
+    disable_target,
+    resend_delivery,
+    wake_due_targets_all_workspaces,
+)
+from outbound.services.messages import pump_outbox_all_workspaces
+from outbound.services.webhooks import (
+    create_endpoint,
+    delete_endpoint,
+    disable_endpoint,
+    enable_target,
+    rotate_secret,
+    send_test_event,
+    signing_secrets,
+    update_endpoint,
+)
+
+__all__ = [
+    "create_endpoint",
+    "delete_endpoint",
+    "deliver_target",
+    "disable_endpoint",
+    "disable_target",
+    "enable_target",
+    "pump_outbox_all_workspaces",
+    "resend_delivery",
+    "rotate_secret",
+    "send_test_event",
+    "signing_secrets",
+    "update_endpoint",
+    "wake_due_targets_all_workspaces",
+]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from outbound import views
+from outbound import member_views, views
 
 app_name = "outbound"
 urlpatterns = [
@@ -13,6 +13,12 @@ urlpatterns = [
     path("settings/webhooks/<uuid:code>/enable/", views.enable_webhook, name="enable_webhook"),
     path("settings/webhooks/<uuid:code>/disable/", views.disable_webhook, name="disable_webhook"),
     path("settings/webhooks/<uuid:code>/delete/", views.delete_webhook, name="delete_webhook"),
+    path("members/<uuid:code>/postbacks/", member_views.member_postbacks, name="member_postbacks"),
+    path("member-postbacks/<uuid:code>/edit/", member_views.edit_member_postback, name="edit_member_postback"),
+    path("member-postbacks/<uuid:code>/remove/", member_views.remove_member_postback, name="remove_member_postback"),
+    path("member-postbacks/<uuid:code>/enable/", member_views.enable_member_postback, name="enable_member_postback"),
+    path("member-postbacks/<uuid:code>/disable/", member_views.disable_member_postback, name="disable_member_postback"),
+    path("member-postbacks/<uuid:code>/test/", member_views.test_member_postback, name="test_member_postback"),
     path("deliveries/<uuid:code>/", views.delivery_detail, name="delivery_detail"),
     path("deliveries/<uuid:code>/resend/", views.resend_delivery, name="resend_delivery"),
 ]

@@ -130,6 +130,14 @@ case(
     "outbound:delete_webhook",
 )(lambda w: {"code": w["webhook"].code})
 case("outbound:delivery_detail", "outbound:resend_delivery")(lambda w: {"code": w["delivery"].code})
+case("outbound:member_postbacks")(lambda w: {"code": w["member"].code})
+case(
+    "outbound:edit_member_postback",
+    "outbound:remove_member_postback",
+    "outbound:enable_member_postback",
+    "outbound:disable_member_postback",
+    "outbound:test_member_postback",
+)(lambda w: {"code": w["member_postback"].code})
 
 
 def _sync_run(world):

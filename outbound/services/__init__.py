@@ -5,6 +5,7 @@
 - delivery.py: the engine both kinds of target share: per-target order, the private-address
   check at send time, signatures, backoff with jitter, the attempt log, disabling and resending.
 - webhooks.py: webhook endpoints, their secrets and test events.
+- postbacks.py: members' own postback URLs (for the brand's member page and the member portal).
 
 Views, tasks and the portal use the names below (``from outbound import services``).
 """
@@ -16,6 +17,17 @@ from outbound.services.delivery import (
     wake_due_targets_all_workspaces,
 )
 from outbound.services.messages import pump_outbox_all_workspaces
+from outbound.services.postbacks import (
+    add_member_postback,
+    get_member_delivery,
+    get_member_postback,
+    list_member_deliveries,
+    remove_member_postback,
+    replay_member_delivery,
+    send_test_postback,
+    set_member_postback_enabled,
+    update_member_postback,
+)
 from outbound.services.webhooks import (
     create_endpoint,
     delete_endpoint,
@@ -28,6 +40,15 @@ from outbound.services.webhooks import (
 )
 
 __all__ = [
+    "add_member_postback",
+    "get_member_delivery",
+    "get_member_postback",
+    "list_member_deliveries",
+    "remove_member_postback",
+    "replay_member_delivery",
+    "send_test_postback",
+    "set_member_postback_enabled",
+    "update_member_postback",
     "create_endpoint",
     "delete_endpoint",
     "deliver_target",

@@ -102,6 +102,17 @@ app.conf.beat_schedule = {
         "schedule": crontab(),
         "options": {"expires": 50},
     },
+    # Every 15 minutes (*/15 * * * *): open, keep or close alerts (tracking loss, postbacks, syncs, money, links).
+    "evaluate-alerts": {
+        "task": "outbound.tasks.evaluate_alerts",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 600},
+    },
+    # Daily at 05:10 UTC (10 5 * * *): follow every active offer URL and deep link in use through its redirects.
+    "check-offer-links": {
+        "task": "outbound.tasks.check_links",
+        "schedule": crontab(hour=5, minute=10),
+    },
 }
 
 app.autodiscover_tasks()

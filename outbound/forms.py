@@ -46,3 +46,23 @@ class MemberPostbackForm(forms.Form):
         if unknown:
             raise forms.ValidationError("Unknown macros: " + ", ".join("{" + m + "}" for m in unknown) + ".")
         return url
+
+
+class AlertSettingsForm(forms.Form):
+    tracking_loss_percent = forms.IntegerField(
+        label="Tracking loss: our clicks and the network's differ by more than (%)", min_value=1, max_value=100
+    )
+    postback_reject_percent = forms.IntegerField(
+        label="Postback trouble: rejected or unattributed hits in an hour above (%)", min_value=1, max_value=100
+    )
+    postback_silence_hours = forms.IntegerField(
+        label="No postback from a connection that usually sends them for (hours)", min_value=1, max_value=720
+    )
+    settlement_overdue_days = forms.IntegerField(
+        label="A settlement is overdue after (days)", min_value=1, max_value=90
+    )
+    email_owners = forms.BooleanField(label="Email owners when an alert opens", required=False)
+    link_auto_fallback = forms.BooleanField(
+        label="When the link monitor finds an offer broken, pause it so its clicks go to its fallback URL",
+        required=False,
+    )

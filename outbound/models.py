@@ -178,3 +178,103 @@ class Attempt(models.Model):
     @property
     def succeeded(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class AlertKind(models.TextChoices):
+    TRACKING_LOSS = "tracking_loss", "Tracking loss"
+    POSTBACK_REJECTS = "postback_rejects", "Postbacks rejected"
+    POSTBACK_SILENCE = "postback_silence", "No postbacks"
+    CONNECTION_BROKEN = "connection_broken", "Connection broken"
+    SYNC_STALE = "sync_stale", "Sync not succeeding"
+    SETTLEMENT_OVERDUE = "settlement_overdue", "Settlement overdue"
+    PAYMENT_RETURNED = "payment_returned", "Payment returned"
+    LINK_BROKEN = "link_broken", "Offer link broken"
+
+
+class AlertSettings(models.Model):
+    """The owner's thresholds for one workspace (a row is made with the defaults when first needed)."""
+
+    workspace = models.OneToOneField(Workspace, models.CASCADE, primary_key=True, related_name="+")
+    # Our clicks and the network's click export differ by more than this on a day.
+    tracking_loss_percent = models.PositiveSmallIntegerField(default=20)
+    # Share of a connection's postbacks in the last hour that were rejected or matched no click.
+    postback_reject_percent = models.PositiveSmallIntegerField(default=25)
+    # Hours without a postback from a connection that usually sends them.
+    postback_silence_hours = models.PositiveSmallIntegerField(default=24)
+    # Days past its expected date before a settlement counts as overdue.
+    settlement_overdue_days = models.PositiveSmallIntegerField(default=5)
+    email_owners = models.BooleanField(default=True)
+    # When the link monitor finds an offer broken, pause it so clicks go to its fallback URL.
+    link_auto_fallback = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    tracking_loss_percent__gte=1,
+                    tracking_loss_percent__lte=100,
+                    postback_reject_percent__gte=1,
+                    postback_reject_percent__lte=100,
+                    postback_silence_hours__gte=1,
+                    postback_silence_hours__lte=720,
+                    settlement_overdue_days__gte=1,
+                    settlement_overdue_days__lte=90,
+                ),
+                name="alertsettings_ranges",
+            )
+        ]
+
+
+class Alert(models.Model):
+    """Something wrong that holds right now: opened once, kept open while it holds, closed when it clears."""
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+")
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    # What it is about, e.g. "connection:<code>"; one open alert per kind and key.
+    key = models.CharField(max_length=120)
+    title = models.CharField(max_length=200)
+    detail = models.CharField(max_length=1000, blank=True)
+    # A staff page where it can be looked into.
+    path = models.CharField(max_length=300, blank=True)
+    opened_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "kind", "key"], condition=models.Q(closed_at__isnull=True), name="alert_one_open"
+            )
+        ]
+        indexes = [
+            # Dashboard and alert list: a workspace's alerts, open ones first, newest first.
+            models.Index(fields=["workspace", "closed_at", "-opened_at"], name="alert_ws_open"),
+        ]
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class LinkCheck(models.Model):
+    """One run of the link monitor over one URL a click would be sent to."""
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+")
+    offer = models.ForeignKey("offers.Offer", models.CASCADE, related_name="link_checks")
+    checked_at = models.DateTimeField(default=timezone.now)
+    url = models.CharField(max_length=4000)
+    # A deep link in use (a link's destination); empty for the offer URL itself.
+    deep_link = models.CharField(max_length=2000, blank=True)
+    ok = models.BooleanField()
+    problem = models.CharField(max_length=300, blank=True)
+    final_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    # [{"url": ..., "status": 302, "carries_id": true}, ...] in the order followed.
+    hops = models.JSONField(default=list)
+
+    class Meta:
+        indexes = [
+            # Offer page and the alert rule: an offer's latest checks.
+            models.Index(fields=["offer", "-checked_at"], name="linkcheck_offer_latest"),
+        ]

@@ -21,3 +21,30 @@ def deliver(kind: str, target_id: int):
 def wake_due_targets():
     """Re-enqueue targets whose due deliveries nobody is sending (beat, every minute)."""
     return services.wake_due_targets_all_workspaces()
+
+
+@shared_task
+def evaluate_alerts():
+    """Open, keep or close every workspace's alerts (beat, every 15 minutes)."""
+    return services.evaluate_alerts_all_workspaces()
+
+
+@shared_task(soft_time_limit=3000, time_limit=3300)
+def check_links():
+    """Follow every active offer's links, then re-evaluate alerts (beat, daily)."""
+    result = services.check_links_all_workspaces()
+    services.evaluate_alerts_all_workspaces()
+    return result
+
+
+@shared_task
+def check_offer_links(offer_id: int):
+    """ "Check now" on an offer page."""
+    from offers.models import Offer
+
+    offer = Offer.objects.select_related("workspace").filter(pk=offer_id).first()
+    if offer is None:
+        return 0
+    checks = services.check_offer_links(offer=offer)
+    services.evaluate_alerts(workspace=offer.workspace)
+    return len(checks)

@@ -79,12 +79,11 @@ class GuardedTransport(httpx.HTTPTransport):
         )
 
 
-def guarded_client(**kwargs) -> httpx.Client:
+def guarded_client(timeout: httpx.Timeout | float = TIMEOUT) -> httpx.Client:
     """An httpx client whose connections pass the private-address check; redirects are not followed."""
     return httpx.Client(
         transport=GuardedTransport(),
-        timeout=TIMEOUT,
+        timeout=timeout,
         follow_redirects=False,
         headers={"User-Agent": USER_AGENT},
-        **kwargs,
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from outbound import member_views, views
+from outbound import alert_views, member_views, views
 
 app_name = "outbound"
 urlpatterns = [
@@ -20,5 +20,8 @@ urlpatterns = [
     path("member-postbacks/<uuid:code>/disable/", member_views.disable_member_postback, name="disable_member_postback"),
     path("member-postbacks/<uuid:code>/test/", member_views.test_member_postback, name="test_member_postback"),
     path("deliveries/<uuid:code>/", views.delivery_detail, name="delivery_detail"),
+    path("alerts/", alert_views.alert_list, name="alerts"),
+    path("alerts/settings/", alert_views.update_alert_settings, name="update_alert_settings"),
+    path("offers/<uuid:code>/check-links/", alert_views.check_offer_links, name="check_offer_links"),
     path("deliveries/<uuid:code>/resend/", views.resend_delivery, name="resend_delivery"),
 ]

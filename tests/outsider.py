@@ -131,6 +131,7 @@ case(
 )(lambda w: {"code": w["webhook"].code})
 case("outbound:delivery_detail", "outbound:resend_delivery")(lambda w: {"code": w["delivery"].code})
 case("outbound:member_postbacks")(lambda w: {"code": w["member"].code})
+case("outbound:check_offer_links")(lambda w: {"code": w["offer"].code})
 case(
     "outbound:edit_member_postback",
     "outbound:remove_member_postback",

@@ -17,3 +17,19 @@ def member_postback_summary(member) -> dict:
         "failing": [p for p in postbacks if p.failing_since or not p.is_active],
         "last": recent.order_by("-id").first(),
     }
+
+
+@register.simple_tag
+def open_alerts(workspace) -> list:
+    """The dashboard's alert strip: open alerts, newest first."""
+    from outbound.models import Alert
+
+    return list(Alert.objects.filter(workspace=workspace, closed_at=None).order_by("-opened_at")[:10])
+
+
+@register.simple_tag
+def offer_link_health(offer) -> list:
+    """The offer page's link health panel: the latest check of each of its URLs."""
+    from outbound.services.linkcheck import latest_checks
+
+    return latest_checks(offer)

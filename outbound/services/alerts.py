@@ -237,7 +237,7 @@ def money_trouble(workspace, config, now) -> list[Finding]:
                 AlertKind.PAYMENT_RETURNED,
                 f"payment:{p.code}",
                 f"A payment of {p.amount} {p.currency} to {p.member.name} was returned",
-                (p.status_message or "Returned by the rail.") + " Fix the payout details and retry it.",
+                (p.status_message or "Returned by the rail").rstrip(". ") + ". Fix the payout details and retry it.",
                 reverse("payments:statement", kwargs={"code": p.member.code}),
             )
         )

@@ -113,6 +113,12 @@ app.conf.beat_schedule = {
         "task": "outbound.tasks.check_links",
         "schedule": crontab(hour=5, minute=10),
     },
+    # Daily at 03:25 UTC (25 3 * * *): delete outbound deliveries and events older than 30 days, closed alerts
+    # older than 90 (pending deliveries are kept).
+    "prune-outbound": {
+        "task": "outbound.tasks.prune_outbound",
+        "schedule": crontab(hour=3, minute=25),
+    },
 }
 
 app.autodiscover_tasks()

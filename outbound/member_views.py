@@ -5,12 +5,13 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from outbound import services
+from outbound import selectors, services
 from outbound.forms import MemberPostbackForm
 from outbound.lib import POSTBACK_MACROS
 from outbound.models import MemberPostback
 from outbound.services.webhooks import UrlRefused
 from workspaces.access import get_for_request, get_member
+from workspaces.csv_export import stream_csv
 from workspaces.decorators import workspace_view
 from workspaces.errors import DomainError
 
@@ -47,6 +48,14 @@ def member_postbacks(request, code):
             messages.success(request, f"Postback added. {member.name}'s new and changed conversions now call it.")
             return redirect("outbound:member_postbacks", code=member.code)
     return _page(request, member, form)
+
+
+@workspace_view()
+def member_postback_deliveries_csv(request, code):
+    member = get_member(request, code)
+    deliveries = services.list_member_deliveries(member=member, status=request.GET.get("status", ""))
+    rows = selectors.delivery_csv_rows(deliveries)
+    return stream_csv(f"postback-deliveries-{member.affiliate_id}.csv", selectors.DELIVERY_CSV_HEADER, rows)
 
 
 @workspace_view("manage")

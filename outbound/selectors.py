@@ -30,3 +30,31 @@ def list_member_postbacks(*, member) -> QuerySet[MemberPostback]:
 def list_events(*, workspace, topic: str = "") -> QuerySet[Message]:
     qs = Message.objects.filter(workspace=workspace)
     return qs.filter(topic=topic) if topic else qs
+
+
+DELIVERY_CSV_HEADER = [
+    "queued_at",
+    "event",
+    "webhook_id",
+    "url",
+    "status",
+    "attempts",
+    "last_status_code",
+    "last_error",
+    "delivered_at",
+]
+
+
+def delivery_csv_rows(deliveries):
+    for d in deliveries.iterator(chunk_size=500):
+        yield [
+            d.created_at,
+            d.topic,
+            d.msg_id,
+            d.url or d.target.url,
+            d.status,
+            d.attempts,
+            d.last_status_code,
+            d.last_error,
+            d.delivered_at,
+        ]

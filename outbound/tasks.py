@@ -24,6 +24,12 @@ def wake_due_targets():
 
 
 @shared_task
+def prune_outbound():
+    """Delete deliveries, events and link checks past their keeping time (beat, daily)."""
+    return services.prune_outbound_all_workspaces()
+
+
+@shared_task
 def evaluate_alerts():
     """Open, keep or close every workspace's alerts (beat, every 15 minutes)."""
     return services.evaluate_alerts_all_workspaces()

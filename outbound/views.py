@@ -14,6 +14,7 @@ from outbound.forms import RotateSecretForm, WebhookForm
 from outbound.models import TOPICS, Delivery, WebhookEndpoint
 from outbound.services.webhooks import UrlRefused
 from workspaces.access import get_for_request, require_right
+from workspaces.csv_export import stream_csv
 from workspaces.decorators import workspace_view
 from workspaces.errors import DomainError
 
@@ -67,6 +68,16 @@ def webhook_detail(request, code):
         "now": timezone.now(),
     }
     return render(request, "outbound/webhook_detail.html", ctx)
+
+
+@workspace_view()
+def webhook_deliveries_csv(request, code):
+    endpoint = _endpoint(request, code)
+    deliveries = selectors.list_deliveries(
+        workspace=request.workspace, endpoint=endpoint, status=request.GET.get("status", "")
+    )
+    rows = selectors.delivery_csv_rows(deliveries)
+    return stream_csv("webhook-deliveries.csv", selectors.DELIVERY_CSV_HEADER, rows)
 
 
 @workspace_view("admin")

@@ -122,6 +122,7 @@ case("payments:run")(lambda w: {"code": w["payment_batch"].code})
 case("payments:retry")(lambda w: {"code": w["payment"].code})
 case(
     "outbound:webhook_detail",
+    "outbound:webhook_deliveries_csv",
     "outbound:edit_webhook",
     "outbound:rotate_webhook_secret",
     "outbound:test_webhook",
@@ -130,7 +131,7 @@ case(
     "outbound:delete_webhook",
 )(lambda w: {"code": w["webhook"].code})
 case("outbound:delivery_detail", "outbound:resend_delivery")(lambda w: {"code": w["delivery"].code})
-case("outbound:member_postbacks")(lambda w: {"code": w["member"].code})
+case("outbound:member_postbacks", "outbound:member_postback_deliveries_csv")(lambda w: {"code": w["member"].code})
 case("outbound:check_offer_links")(lambda w: {"code": w["offer"].code})
 case(
     "outbound:edit_member_postback",

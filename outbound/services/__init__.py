@@ -8,6 +8,7 @@
 - alerts.py: the alert rules (tracking loss, postback trouble, sync trouble, money, broken
   links) and opening, keeping and closing alerts; the owner's thresholds.
 - linkcheck.py: the link monitor that follows offer URLs through their redirects.
+- pruning.py: deleting old deliveries, events, link checks and closed alerts.
 - postbacks.py: members' own postback URLs (for the brand's member page and the member portal).
 
 Views, tasks and the portal use the names below (``from outbound import services``).
@@ -38,6 +39,7 @@ from outbound.services.postbacks import (
     set_member_postback_enabled,
     update_member_postback,
 )
+from outbound.services.pruning import prune_outbound_all_workspaces
 from outbound.services.webhooks import (
     create_endpoint,
     delete_endpoint,
@@ -72,6 +74,7 @@ __all__ = [
     "disable_endpoint",
     "disable_target",
     "enable_target",
+    "prune_outbound_all_workspaces",
     "pump_outbox_all_workspaces",
     "resend_delivery",
     "rotate_secret",

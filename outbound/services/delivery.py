@@ -155,15 +155,15 @@ def _failed(delivery: Delivery, target: Target, now) -> bool:
     return False
 
 
-def disable_target(*, target: Target, reason: str) -> None:
-    """Stop sending to ``target`` and tell the workspace owners (once, however often it is called)."""
+def disable_target(*, target: Target, reason: str, notify: bool = True) -> None:
+    """Stop sending to ``target``; with ``notify``, tell the workspace owners (once, however often called)."""
     changed = (
         type(target)
         .objects.filter(pk=target.pk, status=TargetStatus.ACTIVE)
         .update(status=TargetStatus.DISABLED, disabled_reason=reason[:300], updated_at=timezone.now())
     )
     target.status, target.disabled_reason = TargetStatus.DISABLED, reason[:300]
-    if changed:
+    if changed and notify:
         transaction.on_commit(lambda: _email_owners_disabled(target))
 
 

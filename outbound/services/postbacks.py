@@ -78,7 +78,7 @@ def set_member_postback_enabled(*, member: Member, code, enabled: bool, actor: s
     if enabled:
         enable_target(target=postback)
     else:
-        disable_target(target=postback, reason=f"Turned off by {actor or 'the brand'}.")
+        disable_target(target=postback, reason=f"Turned off by {actor or 'the brand'}.", notify=False)
     return postback
 
 

@@ -104,14 +104,17 @@ def enable_target(*, target) -> None:
     )
     target.status, target.disabled_reason, target.failing_since = TargetStatus.ACTIVE, "", None
     kind = kind_of(target)
-    Delivery.objects.filter(**{kind: target}, status=Delivery.Status.PENDING).update(next_attempt_at=timezone.now())
+    # What waited starts a fresh day of retries (its attempt log keeps the earlier ones).
+    Delivery.objects.filter(**{kind: target}, status=Delivery.Status.PENDING).update(
+        next_attempt_at=timezone.now(), attempts=0
+    )
     transaction.on_commit(lambda: deliver_task.delay(kind, target.pk))
 
 
 def disable_endpoint(*, endpoint: WebhookEndpoint, actor: str = "") -> None:
     from outbound.services.delivery import disable_target
 
-    disable_target(target=endpoint, reason=f"Disabled by {actor or 'a workspace owner'}.")
+    disable_target(target=endpoint, reason=f"Disabled by {actor or 'a workspace owner'}.", notify=False)
 
 
 def send_test_event(*, endpoint: WebhookEndpoint) -> Delivery:

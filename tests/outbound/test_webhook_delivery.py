@@ -230,3 +230,20 @@ def test_the_sweeper_wakes_endpoints_with_due_deliveries_only(world, workspace, 
     Delivery.objects.filter(endpoint=later).update(next_attempt_at=timezone.now() + timedelta(hours=1))
     assert services.wake_due_targets_all_workspaces() == 1
     assert queued == [("endpoint", due.pk)]
+
+
+def test_enabling_again_restarts_the_retries_of_what_waited_and_a_manual_disable_sends_no_email(
+    world, workspace, queued, django_capture_on_commit_callbacks
+):
+    endpoint, _ = make_endpoint(workspace)
+    convert(world)
+    services.pump_outbox_all_workspaces()
+    Delivery.objects.filter(endpoint=endpoint).update(attempts=5, next_attempt_at=timezone.now() + timedelta(hours=9))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.disable_endpoint(endpoint=endpoint, actor="alice@brand.test")
+    assert mail.outbox == []
+    with django_capture_on_commit_callbacks(execute=True):
+        services.enable_target(target=endpoint)
+    delivery = Delivery.objects.get(endpoint=endpoint)
+    assert delivery.attempts == 0 and delivery.next_attempt_at <= timezone.now()
+    assert queued[-1] == ("endpoint", endpoint.pk)

@@ -117,3 +117,15 @@ def test_it_checks_ownership(charlie_client, workspace, queued):
 def test_the_list_explains_an_empty_workspace(alice_client, workspace):
     response = alice_client.get(reverse("outbound:webhook_list"))
     assert "No webhook endpoints yet" in response.content.decode()
+
+
+def test_the_delivery_log_exports_to_csv(alice_client, workspace):
+    endpoint, _ = make_endpoint(workspace)
+    Delivery.objects.create(
+        workspace=workspace, endpoint=endpoint, topic="payment.sent", msg_id="msg_csv", last_error="=cmd()"
+    )
+    response = alice_client.get(reverse("outbound:webhook_deliveries_csv", kwargs={"code": endpoint.code}))
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    header, row = text.strip().splitlines()
+    assert header.startswith("queued_at,event,webhook_id,url,status")
+    assert "msg_csv" in row and HOOK_URL in row and "'=cmd()" in row

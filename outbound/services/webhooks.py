@@ -138,3 +138,19 @@ def send_test_event(*, endpoint: WebhookEndpoint) -> Delivery:
     )
     transaction.on_commit(lambda: deliver_task.delay("endpoint", endpoint.pk))
     return delivery
+
+
+def reencrypt_secrets_all_workspaces() -> tuple[int, list[str]]:
+    """Every endpoint's secrets encrypted again with the newest FERNET_KEYS key; (rotated, problems)."""
+    from networks.crypto import CredentialsUnreadable, rotate_token
+
+    rotated, problems = 0, []
+    for endpoint in WebhookEndpoint.objects.only("id", "url", "secrets_encrypted"):
+        try:
+            token = rotate_token(endpoint.secrets_encrypted)
+        except CredentialsUnreadable:
+            problems.append(f"Webhook {endpoint.url} (id {endpoint.id}): no configured key decrypts its secret")
+            continue
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(secrets_encrypted=token)
+        rotated += 1
+    return rotated, problems

@@ -1,8 +1,11 @@
 """Webhook settings pages: add (secret shown once), edit, rotate, test, disable/enable, remove, the log."""
 
 import pytest
+from cryptography.fernet import Fernet
+from django.core.management import call_command
 from django.urls import reverse
 
+from outbound import services
 from outbound.models import Delivery, TargetStatus, WebhookEndpoint
 from tests.conftest import set_role
 from tests.outbound.helpers import HOOK_URL, make_endpoint
@@ -129,3 +132,15 @@ def test_the_delivery_log_exports_to_csv(alice_client, workspace):
     header, row = text.strip().splitlines()
     assert header.startswith("queued_at,event,webhook_id,url,status")
     assert "msg_csv" in row and HOOK_URL in row and "'=cmd()" in row
+
+
+def test_rotatekeys_re_encrypts_webhook_secrets_too(settings, workspace, capsys):
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.FERNET_KEYS = [old]
+    endpoint, secret = make_endpoint(workspace)
+    settings.FERNET_KEYS = [new, old]
+    call_command("rotatekeys")
+    assert "Re-encrypted 1 credential(s)" in capsys.readouterr().out
+    settings.FERNET_KEYS = [new]  # the old key can go now
+    endpoint.refresh_from_db()
+    assert services.signing_secrets(endpoint) == [secret]

@@ -33,3 +33,11 @@ def offer_link_health(offer) -> list:
     from outbound.services.linkcheck import latest_checks
 
     return latest_checks(offer)
+
+
+@register.simple_tag
+def offer_link_problem(offer):
+    """The first broken check of the offer's latest run, or None (the warning under the offer's title)."""
+    from outbound.services.linkcheck import latest_checks
+
+    return next((c for c in latest_checks(offer) if not c.ok), None)

@@ -175,17 +175,21 @@ def test_a_sync_kind_without_success_for_twice_its_schedule(workspace):
     assert open_kinds(workspace) == ["sync_stale"]
 
 
-def test_a_broken_offer_link_opens_an_alert_until_a_check_passes(workspace):
+def test_a_broken_offer_link_is_flagged_and_opens_an_alert_until_a_check_passes(alice_client, workspace):
     conn = make_connection(workspace)
     offer = make_offer(workspace, conn)
     LinkCheck.objects.create(workspace=workspace, offer=offer, url="https://x", ok=False, problem="answered 404")
     evaluate(workspace)
     assert open_kinds(workspace) == ["link_broken"]
+    page = alice_client.get(reverse("offers:offer_detail", kwargs={"code": offer.code})).content.decode()
+    assert 'id="link-broken"' in page and "answered 404" in page
     LinkCheck.objects.create(
         workspace=workspace, offer=offer, url="https://x", ok=True, checked_at=timezone.now() + timedelta(hours=1)
     )
     evaluate(workspace)
     assert open_kinds(workspace) == []
+    page = alice_client.get(reverse("offers:offer_detail", kwargs={"code": offer.code})).content.decode()
+    assert 'id="link-broken"' not in page
 
 
 def test_the_dashboard_and_the_alert_list_show_open_alerts(alice_client, workspace):

@@ -9,10 +9,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from offers.access import get_offer
 from outbound.forms import AlertSettingsForm
 from outbound.models import Alert
 from outbound.services import alerts as alert_services
-from workspaces.access import get_offer
 from workspaces.decorators import workspace_view
 
 
@@ -57,4 +57,4 @@ def check_offer_links(request, code):
     offer = get_offer(request, code, write=True)
     check_offer_links_task.delay(offer.pk)
     messages.success(request, "Checking the offer's links now; reload in a minute for the result.")
-    return redirect(reverse("offers:offer_detail", kwargs={"code": offer.code}) + "#link-health")
+    return redirect(reverse("tracking:offer_detail", kwargs={"code": offer.code}) + "#link-health")

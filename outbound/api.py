@@ -2,12 +2,10 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.views import APIView
 
 from outbound import selectors
 from outbound.models import TOPICS
-from workspaces.api_auth import ApiKeyThrottle
-from workspaces.api_common import PageFilter, paged, paginate, read_query
+from workspaces.api_common import PageFilter, WorkspaceApiView, paged, paginate, read_query
 from workspaces.api_errors import errors
 
 
@@ -18,10 +16,8 @@ class EventOutput(serializers.Serializer):
     data = serializers.DictField(source="payload.data", help_text="The same data the webhook carries")
 
 
-class EventListApi(APIView):
+class EventListApi(WorkspaceApiView):
     """Everything webhooks send (conversions, payments, settlements, syncs, connections, alerts), by cursor."""
-
-    throttle_classes = [ApiKeyThrottle]
 
     class FilterSerializer(PageFilter):
         type = serializers.ChoiceField(choices=list(TOPICS), required=False, help_text="Only events of this type")

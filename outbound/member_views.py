@@ -5,12 +5,13 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from offers.access import get_member
 from outbound import selectors, services
 from outbound.forms import MemberPostbackForm
 from outbound.lib import POSTBACK_MACROS
 from outbound.models import MemberPostback
 from outbound.services.webhooks import UrlRefused
-from workspaces.access import get_for_request, get_member
+from workspaces.access import get_for_request
 from workspaces.csv_export import stream_csv
 from workspaces.decorators import workspace_view
 from workspaces.errors import DomainError

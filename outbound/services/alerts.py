@@ -255,7 +255,7 @@ def broken_links(workspace) -> list[Finding]:
                     f"offer:{offer.code}",
                     f"{offer.name}: the offer link is broken",
                     broken[0].problem,
-                    reverse("offers:offer_detail", kwargs={"code": offer.code}) + "#link-health",
+                    reverse("tracking:offer_detail", kwargs={"code": offer.code}) + "#link-health",
                 )
             )
     return found

@@ -181,14 +181,14 @@ def test_a_broken_offer_link_is_flagged_and_opens_an_alert_until_a_check_passes(
     LinkCheck.objects.create(workspace=workspace, offer=offer, url="https://x", ok=False, problem="answered 404")
     evaluate(workspace)
     assert open_kinds(workspace) == ["link_broken"]
-    page = alice_client.get(reverse("offers:offer_detail", kwargs={"code": offer.code})).content.decode()
+    page = alice_client.get(reverse("tracking:offer_detail", kwargs={"code": offer.code})).content.decode()
     assert 'id="link-broken"' in page and "answered 404" in page
     LinkCheck.objects.create(
         workspace=workspace, offer=offer, url="https://x", ok=True, checked_at=timezone.now() + timedelta(hours=1)
     )
     evaluate(workspace)
     assert open_kinds(workspace) == []
-    page = alice_client.get(reverse("offers:offer_detail", kwargs={"code": offer.code})).content.decode()
+    page = alice_client.get(reverse("tracking:offer_detail", kwargs={"code": offer.code})).content.decode()
     assert 'id="link-broken"' not in page
 
 
@@ -232,5 +232,5 @@ def test_check_now_queues_a_check_for_managers_only(client, bob, workspace, monk
     assert client.post(url).status_code == 302 and queued == [offer.pk]
     set_role(bob, workspace, "viewer")
     assert client.post(url).status_code == 403
-    page = client.get(reverse("offers:offer_detail", kwargs={"code": offer.code})).content.decode()
+    page = client.get(reverse("tracking:offer_detail", kwargs={"code": offer.code})).content.decode()
     assert "Link health" in page and "Not checked yet" in page

@@ -160,7 +160,7 @@ def test_staff_manage_a_members_postbacks_on_its_page(alice_client, world, queue
     assert postback.url.endswith("/v2?t={transaction_id}")
     listing = alice_client.get(page)
     assert listing.status_code == 200 and test in listing.context["page"].object_list
-    detail = alice_client.get(reverse("offers:member_detail", kwargs={"code": member.code}))
+    detail = alice_client.get(reverse("tracking:member_detail", kwargs={"code": member.code}))
     assert "1 postback URL" in detail.content.decode()
     alice_client.post(reverse("outbound:remove_member_postback", kwargs={"code": postback.code}))
     assert not MemberPostback.objects.exists()

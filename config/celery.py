@@ -102,6 +102,36 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 240},
     },
+    # Every 10 seconds (finer than cron can say): turn new outbox rows (conversion changes, payments,
+    # settlements, syncs, alerts) into webhook and member postback deliveries, and send them.
+    "pump-outbound-outbox": {
+        "task": "outbound.tasks.pump_outbox",
+        "schedule": 10.0,
+        "options": {"expires": 30},
+    },
+    # Every minute (* * * * *): re-enqueue webhook and postback targets with due deliveries nobody is sending.
+    "wake-due-outbound-targets": {
+        "task": "outbound.tasks.wake_due_targets",
+        "schedule": crontab(),
+        "options": {"expires": 50},
+    },
+    # Every 15 minutes (*/15 * * * *): open, keep or close alerts (tracking loss, postbacks, syncs, money, links).
+    "evaluate-alerts": {
+        "task": "outbound.tasks.evaluate_alerts",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 600},
+    },
+    # Daily at 05:10 UTC (10 5 * * *): follow every active offer URL and deep link in use through its redirects.
+    "check-offer-links": {
+        "task": "outbound.tasks.check_links",
+        "schedule": crontab(hour=5, minute=10),
+    },
+    # Daily at 03:25 UTC (25 3 * * *): delete outbound deliveries and events older than 30 days, closed alerts
+    # older than 90 (pending deliveries are kept).
+    "prune-outbound": {
+        "task": "outbound.tasks.prune_outbound",
+        "schedule": crontab(hour=3, minute=25),
+    },
 }
 
 # With SPLIT_TASK_QUEUES (env CELERY_SPLIT_QUEUES=true) each kind of work has a queue of its own,

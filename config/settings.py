@@ -6,6 +6,7 @@ REDIS_URL, SECRET_KEY, ALLOWED_HOSTS and DEBUG=false; nothing else differs.
 """
 
 import copy
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "networks",
     "payments",
     "reports",
+    "outbound",
 ]
 
 MIDDLEWARE = [
@@ -277,6 +279,11 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # Each web process remembers a clicked link this many seconds (0 disables): pausing an offer
 # reaches running processes at most this late.
 CLICK_LINK_CACHE_SECONDS = env.int("CLICK_LINK_CACHE_SECONDS", default=5)
+# Outbound webhooks, member postbacks and the link monitor never call private, loopback or
+# link-local addresses; these CIDR ranges are let through anyway (e.g. a staging receiver).
+OUTBOUND_ALLOW_NETWORKS = env.list("OUTBOUND_ALLOW_NETWORKS", default=[])
+for _net in OUTBOUND_ALLOW_NETWORKS:
+    ipaddress.ip_network(_net, strict=False)  # a malformed range fails at start-up, not at delivery
 # Exposes /bench/302, a bare redirect `make bench` compares the click path with. Never in production.
 BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
 

@@ -72,6 +72,9 @@ def build_world(workspace, owner):
     from tests.payments.helpers import outsider_objects
 
     payments_world = outsider_objects(workspace=workspace, connection=conn, member=member)
+    from tests.outbound.helpers import outsider_objects as outbound_objects
+
+    outbound_world = outbound_objects(workspace=workspace, member=member)
     return {
         "connection": conn,
         "project": project,
@@ -84,6 +87,7 @@ def build_world(workspace, owner):
         "invitation": invitation,
         "membership": membership,
         **payments_world,
+        **outbound_world,
     }
 
 
@@ -116,6 +120,26 @@ case("payments:statement")(lambda w: {"code": w["member"].code})
 case("payments:settlement", "payments:receive_settlement")(lambda w: {"code": w["settlement"].code})
 case("payments:run")(lambda w: {"code": w["payment_batch"].code})
 case("payments:retry")(lambda w: {"code": w["payment"].code})
+case(
+    "outbound:webhook_detail",
+    "outbound:webhook_deliveries_csv",
+    "outbound:edit_webhook",
+    "outbound:rotate_webhook_secret",
+    "outbound:test_webhook",
+    "outbound:enable_webhook",
+    "outbound:disable_webhook",
+    "outbound:delete_webhook",
+)(lambda w: {"code": w["webhook"].code})
+case("outbound:delivery_detail", "outbound:resend_delivery")(lambda w: {"code": w["delivery"].code})
+case("outbound:member_postbacks", "outbound:member_postback_deliveries_csv")(lambda w: {"code": w["member"].code})
+case("outbound:check_offer_links")(lambda w: {"code": w["offer"].code})
+case(
+    "outbound:edit_member_postback",
+    "outbound:remove_member_postback",
+    "outbound:enable_member_postback",
+    "outbound:disable_member_postback",
+    "outbound:test_member_postback",
+)(lambda w: {"code": w["member_postback"].code})
 
 
 def _sync_run(world):

@@ -29,6 +29,7 @@ from payments.models import (
 from payments.services.funding import card_headroom, fund_by_card
 from workspaces.errors import DomainError
 from workspaces.models import Workspace
+from workspaces.outbox import publish
 
 
 @dataclass
@@ -213,8 +214,30 @@ def _fill_batch(*, batch: PaymentBatch, member_ids, minimum: Decimal, retry_of, 
             memo=f"Payment to {member.name} ({batch.get_rail_display()})",
             payment=payment,
         )
+        if payment.status == Payment.Status.PAID:
+            announce_payment(payment=payment, topic="payment.sent")
     batch.total = total
     batch.save(update_fields=["total", "updated_at"])
+
+
+def announce_payment(*, payment: Payment, topic: str) -> None:
+    """Tell the outbox (webhooks, alerts) that a payment was sent or failed; in the change's transaction."""
+    member = payment.member
+    publish(
+        workspace=payment.workspace,
+        topic=topic,
+        subject=f"payment:{payment.code}",
+        data={
+            "id": str(payment.code),
+            "member": {"id": str(member.code), "affiliate_id": member.affiliate_id, "name": member.name},
+            "amount": f"{payment.amount:.2f}",
+            "currency": payment.currency,
+            "rail": payment.rail,
+            "status": payment.status,
+            "reference": payment.reference,
+            "message": payment.status_message,
+        },
+    )
 
 
 def paypal_configured() -> bool:
@@ -237,6 +260,8 @@ def fail_payment(*, payment: Payment, status: str, message: str = "") -> bool:
     )
     if claimed != 1:
         return False
+    payment.status, payment.status_message = status, message[:500]
+    announce_payment(payment=payment, topic="payment.failed")
     original = LedgerTransaction.objects.get(workspace=payment.workspace, key=f"payment:{payment.pk}")
     reverse_transaction(
         original=original,

@@ -30,6 +30,7 @@ class AccountKind(models.TextChoices):
     IN_TRANSIT = "in_transit", "Funds in transit"
     AVAILABLE = "available", "Available balance"
     PAYABLE = "payable", "Member payable"
+    HELD = "held", "Member payable on hold"
     INCOME = "income", "Commission income"
     EXPENSE = "expense", "Creator expense"
     CARD_FUNDING = "card_funding", "Card funding"
@@ -37,9 +38,11 @@ class AccountKind(models.TextChoices):
 
 
 # Accounts whose natural balance is a credit; shown negated.
-CREDIT_NORMAL = {AccountKind.PAYABLE, AccountKind.INCOME, AccountKind.CARD_FUNDING}
+CREDIT_NORMAL = {AccountKind.PAYABLE, AccountKind.HELD, AccountKind.INCOME, AccountKind.CARD_FUNDING}
+# Kinds with one account per member (and currency).
+MEMBER_KINDS = [AccountKind.PAYABLE, AccountKind.HELD]
 # Kinds with exactly one account per workspace and currency.
-SINGLETON_KINDS = [k for k in AccountKind.values if k not in (AccountKind.RECEIVABLE, AccountKind.PAYABLE)]
+SINGLETON_KINDS = [k for k in AccountKind.values if k != AccountKind.RECEIVABLE and k not in MEMBER_KINDS]
 
 
 class Account(models.Model):
@@ -65,6 +68,11 @@ class Account(models.Model):
                 name="account_payable_once",
             ),
             models.UniqueConstraint(
+                fields=["workspace", "currency", "member"],
+                condition=models.Q(kind="held"),
+                name="account_held_once",
+            ),
+            models.UniqueConstraint(
                 fields=["workspace", "kind", "currency"],
                 condition=models.Q(kind__in=SINGLETON_KINDS),
                 name="account_singleton_once",
@@ -72,7 +80,11 @@ class Account(models.Model):
             models.CheckConstraint(
                 condition=(
                     (models.Q(kind="receivable") & models.Q(connection__isnull=False) & models.Q(member__isnull=True))
-                    | (models.Q(kind="payable") & models.Q(member__isnull=False) & models.Q(connection__isnull=True))
+                    | (
+                        models.Q(kind__in=MEMBER_KINDS)
+                        & models.Q(member__isnull=False)
+                        & models.Q(connection__isnull=True)
+                    )
                     | (models.Q(kind__in=SINGLETON_KINDS) & models.Q(member__isnull=True, connection__isnull=True))
                 ),
                 name="account_owner_matches_kind",
@@ -105,6 +117,8 @@ class TxnKind(models.TextChoices):
     PAYMENT_FAILED = "payment_failed", "Payment failed or returned"
     CARD_FUNDING = "card_funding", "Funded by card"
     CORRECTION = "correction", "Correction"
+    HOLD = "hold", "Put on hold"
+    RELEASE = "release", "Released from hold"
 
 
 class LedgerTransaction(models.Model):
@@ -129,6 +143,47 @@ class LedgerTransaction(models.Model):
 
     def __str__(self):
         return f"{self.key} ({self.kind})"
+
+
+class Hold(models.Model):
+    """A conversion whose member payout is kept out of the payable balance until released.
+
+    While a hold is active, the conversion's member payout sits in the member's "on hold"
+    account: holding moves what was already payable there, and the outbox consumer posts
+    later changes of the conversion there too; releasing moves it back (payments/services/holds.py).
+    """
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+", db_index=False)
+    conversion = models.ForeignKey(Conversion, models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversion"], condition=models.Q(released_at__isnull=True), name="hold_active_once"
+            ),
+        ]
+        indexes = [
+            # Statements and the overview: a workspace's active holds.
+            models.Index(fields=["workspace", "released_at"], name="hold_ws_released"),
+        ]
+
+    @property
+    def is_active(self) -> bool:
+        return self.released_at is None
+
+
+class MemberHold(models.Model):
+    """A member put on hold as a whole: never paid while it lasts (and the fraud rules hold their new conversions)."""
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+")
+    member = models.OneToOneField(Member, models.CASCADE, related_name="payment_hold")
+    reason = models.CharField(max_length=500)
+    held_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
 
 class Entry(models.Model):

@@ -1,12 +1,17 @@
 """Writes of the risk app: evaluating conversions from the outbox, holding them, and deciding held ones."""
 
 from django.db import transaction
+from django.utils import timezone
 
-from risk.models import Case, OrderRef, RiskSettings, Verdict
-from risk.rules import Facts, run_rules
-from tracking.models import Conversion, ConversionEvent, ConversionSource
+from payments import services as payments
+from payments.models import MemberHold
+from risk.models import Case, OrderRef, RiskSettings, Rule, Verdict
+from risk.rules import Facts, Finding, run_rules
+from tracking.models import Conversion, ConversionEvent, ConversionSource, ConversionStatus
+from tracking.services import change_conversion_status
+from workspaces.errors import DomainError
 from workspaces.models import Workspace
-from workspaces.outbox import consume
+from workspaces.outbox import consume, publish
 
 CONSUMER = "risk-rules"
 
@@ -39,6 +44,8 @@ def evaluate_conversion(*, conversion: Conversion) -> list[Verdict]:
             conversion=conversion, defaults={"workspace_id": conversion.workspace_id, "ref": facts.order_ref}
         )
     findings = run_rules(facts, settings_for(conversion.workspace))
+    if conversion.member_id and MemberHold.objects.filter(member_id=conversion.member_id).exists():
+        findings.append(Finding(Rule.MEMBER_ON_HOLD, "The member is on hold: each of their conversions is held."))
     created = []
     for finding in findings:
         verdict, new = Verdict.objects.get_or_create(
@@ -59,9 +66,68 @@ def evaluate_conversion(*, conversion: Conversion) -> list[Verdict]:
 
 @transaction.atomic
 def hold_conversion(*, conversion: Conversion, reason: str) -> Case:
-    """Open a review case for the conversion."""
+    """Open a review case and keep the conversion's member payout out of the payable balance."""
     case, _ = Case.objects.get_or_create(conversion=conversion, defaults={"workspace_id": conversion.workspace_id})
+    payments.hold_conversion(conversion=conversion, reason=reason)
     return case
+
+
+@transaction.atomic
+def release_case(*, case: Case, reason: str, actor: str) -> bool:
+    """A person found the held conversion fine: its member payout becomes payable. False if already decided."""
+    if not reason.strip():
+        raise DomainError("Give a reason for releasing: the decision is recorded with it.")
+    if not _claim(case, Case.Status.RELEASED, reason, actor):
+        return False
+    payments.release_hold(conversion=case.conversion, actor=actor)
+    return True
+
+
+@transaction.atomic
+def reject_case(*, case: Case, reason: str, actor: str) -> bool:
+    """A person confirmed fraud: the conversion is rejected and its money never reaches the payable balance.
+
+    The hold stays on: the rejection's ledger posting (by the outbox consumer) takes the
+    member payout out of the "on hold" account, so it is never payable in between.
+    """
+    if not reason.strip():
+        raise DomainError("Give a reason for rejecting: the decision is recorded with it.")
+    if not _claim(case, Case.Status.REJECTED, reason, actor):
+        return False
+    conversion = case.conversion
+    if conversion.status in (ConversionStatus.PENDING, ConversionStatus.APPROVED):
+        change_conversion_status(
+            conversion=conversion, status=ConversionStatus.REJECTED, reason=f"Fraud: {reason}", actor=actor
+        )
+    return True
+
+
+def decide_cases(*, workspace: Workspace, codes: list, decision: str, reason: str, actor: str) -> int:
+    """Release or reject several open cases at once; returns how many were decided."""
+    decide = {"release": release_case, "reject": reject_case}.get(decision)
+    if decide is None:
+        raise DomainError("Choose release or reject.")
+    if not reason.strip():
+        raise DomainError("Give a reason: the decision is recorded with it.")
+    cases = Case.objects.filter(workspace=workspace, code__in=codes, status=Case.Status.HELD).select_related(
+        "conversion"
+    )
+    return sum(decide(case=case, reason=reason, actor=actor) for case in cases)
+
+
+def _claim(case: Case, status: str, reason: str, actor: str) -> bool:
+    """Record the decision on a still-open case (a conditional update: two deciders, one wins)."""
+    claimed = Case.objects.filter(pk=case.pk, status=Case.Status.HELD).update(
+        status=status, decided_at=timezone.now(), decided_by=actor[:150], decision_reason=reason[:500]
+    )
+    if claimed == 1:
+        publish(
+            workspace=case.workspace,
+            topic=f"review.{status}",
+            subject=f"conversion:{case.conversion.code}",
+            data={"case": str(case.code), "by": actor, "reason": reason[:500]},
+        )
+    return claimed == 1
 
 
 def evaluate_new_conversion_events_all_workspaces(*, limit: int = 500) -> int:

@@ -7,6 +7,8 @@
   balance.
 - runs.py: planning and making a payment run from the available balance (locked, keyed
   for idempotency), and a failed or returned payment's money back, or a retry.
+- holds.py: a held conversion's member payout moved out of the payable balance and back on
+  release; a member on hold as a whole.
 - funding.py: a linked card that tops a run up within its monthly limit.
 - paypal.py: the PayPal rail: submit a run, apply its status, poll it.
 
@@ -17,6 +19,12 @@ from payments.services.funding import (
     card_headroom,
     link_funding_card,
     unlink_funding_card,
+)
+from payments.services.holds import (
+    hold_conversion,
+    hold_member,
+    lift_member_hold,
+    release_hold,
 )
 from payments.services.outbox import (
     count_stale_conversion_events_all_workspaces,
@@ -55,6 +63,9 @@ __all__ = [
     "credit_settlement",
     "fail_batch",
     "fail_payment",
+    "hold_conversion",
+    "hold_member",
+    "lift_member_hold",
     "link_funding_card",
     "mark_settlement_received",
     "match_network_payout",
@@ -66,6 +77,7 @@ __all__ = [
     "post_conversion_event",
     "process_conversion_events_all_workspaces",
     "refresh_expected_settlement",
+    "release_hold",
     "retry_payment",
     "send_paypal_batch",
     "unlink_funding_card",

@@ -21,6 +21,7 @@ from payments.models import (
     AccountKind,
     FundingCard,
     LedgerTransaction,
+    MemberHold,
     Payment,
     PaymentBatch,
     Rail,
@@ -78,6 +79,8 @@ def blocked_reason(*, member: Member, rail: str) -> str:
         return "Member is archived."
     if member.is_test:
         return "Test members are never paid."
+    if MemberHold.objects.filter(member=member).exists():
+        return "Member is on hold."
     if rail == Rail.PAYPAL and not member.paypal_email:
         return "No PayPal email on file."
     return ""

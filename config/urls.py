@@ -57,5 +57,6 @@ urlpatterns = [
     path("", include("networks.urls")),
     path("", include("payments.urls")),
     path("", include("reports.urls")),
+    path("", include("risk.urls")),
     path("", include("workspaces.urls")),
 ]

@@ -141,3 +141,11 @@ def evaluate_new_conversion_events_all_workspaces(*, limit: int = 500) -> int:
                 evaluate_conversion(conversion=event.conversion)
 
     return consume(CONSUMER, ConversionEvent, handle, limit=limit)
+
+
+def update_risk_settings(*, workspace: Workspace, **values) -> RiskSettings:
+    settings = settings_for(workspace)
+    for name, value in values.items():
+        setattr(settings, name, value)
+    settings.save(update_fields=[*values, "updated_at"])
+    return settings

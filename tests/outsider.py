@@ -116,6 +116,16 @@ case("payments:statement")(lambda w: {"code": w["member"].code})
 case("payments:settlement", "payments:receive_settlement")(lambda w: {"code": w["settlement"].code})
 case("payments:run")(lambda w: {"code": w["payment_batch"].code})
 case("payments:retry")(lambda w: {"code": w["payment"].code})
+case("risk:hold_member", "risk:lift_member_hold")(lambda w: {"code": w["member"].code})
+
+
+def _risk_case(world):
+    from risk.models import Case
+
+    return {"code": Case.objects.create(workspace=world["conversion"].workspace, conversion=world["conversion"]).code}
+
+
+case("risk:case")(_risk_case)
 
 
 def _sync_run(world):

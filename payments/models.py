@@ -297,10 +297,31 @@ class Rail(models.TextChoices):
     PAYPAL = "paypal", "PayPal Payouts"
 
 
+class TwoPersonRule(TimeStamped):
+    """Payment runs above ``threshold`` wait for a second finance user's approval before they are sent.
+
+    The threshold is in ``currency``; a run in any other currency always needs the
+    second approver while the rule is set (no exchange rate decides for finance).
+    """
+
+    workspace = models.OneToOneField(Workspace, models.CASCADE, related_name="+")
+    currency = models.CharField(max_length=3)
+    threshold = models.DecimalField(max_digits=14, decimal_places=2)
+    set_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(threshold__gte=0), name="twoperson_threshold_gte_0")]
+
+    def needs_approval(self, *, currency: str, total: Decimal) -> bool:
+        return currency != self.currency or total > self.threshold
+
+
 class PaymentBatch(TimeStamped):
     """One payment run: one or many members paid together on one rail."""
 
     class Status(models.TextChoices):
+        AWAITING_APPROVAL = "awaiting", "Awaiting a second approver"
+        DECLINED = "declined", "Declined by the approver"
         QUEUED = "queued", "Queued"
         PROCESSING = "processing", "Processing"
         COMPLETED = "completed", "Completed"
@@ -316,6 +337,9 @@ class PaymentBatch(TimeStamped):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     status_message = models.CharField(max_length=500, blank=True)
     created_by = models.CharField(max_length=150, blank=True)
+    # Two-person payments: who approved (or declined) a run prepared by ``created_by``, and when.
+    approved_by = models.CharField(max_length=150, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
     reference = models.CharField(max_length=200, blank=True)
     paid_on = models.DateField(null=True, blank=True)
     # PayPal: payout_batch_id returned for our sender_batch_id (= idempotency_key).

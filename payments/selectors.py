@@ -231,7 +231,7 @@ def ledger_rows(*, workspace: Workspace):
     """The ledger export: one row per entry, in posting order (iterated, never loaded whole)."""
     return (
         Entry.objects.filter(workspace=workspace)
-        .select_related("transaction", "account", "account__member", "account__connection")
+        .select_related("transaction__payment__batch", "account", "account__member", "account__connection")
         .order_by("transaction_id", "id")
         .iterator(chunk_size=2000)
     )

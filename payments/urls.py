@@ -15,5 +15,8 @@ urlpatterns = [
     path("payments/pay/confirm/", views.confirm_payment, name="confirm_pay"),
     path("payments/runs/", views.history, name="history"),
     path("payments/runs/<uuid:code>/", views.run_detail, name="run"),
+    path("payments/runs/<uuid:code>/approve/", views.approve_run, name="approve_run"),
+    path("payments/runs/<uuid:code>/decline/", views.decline_run, name="decline_run"),
+    path("payments/two-person/", views.set_two_person_rule, name="two_person"),
     path("payments/items/<uuid:code>/retry/", views.retry_payment, name="retry"),
 ]

@@ -73,8 +73,16 @@ class TwoPersonRuleForm(forms.Form):
         min_value=Decimal("0"),
         max_digits=14,
         decimal_places=2,
-        label="Second approver above",
-        widget=forms.NumberInput(attrs={"placeholder": "Threshold (empty: off)", "step": "0.01"}),
+        label="Payment runs above",
+        widget=forms.NumberInput(attrs={"placeholder": "Empty: off", "step": "0.01"}),
+    )
+    settlement_threshold = forms.DecimalField(
+        required=False,
+        min_value=Decimal("0"),
+        max_digits=14,
+        decimal_places=2,
+        label="Settlement receipts above",
+        widget=forms.NumberInput(attrs={"placeholder": "Empty: off", "step": "0.01"}),
     )
 
 

@@ -223,6 +223,11 @@ class Settlement(TimeStamped):
     received_on = models.DateField(null=True, blank=True)
     reference = models.CharField(max_length=200, blank=True)
     received_by = models.CharField(max_length=150, blank=True)
+    # Two-person receipts: a receipt above the workspace's threshold is credited only once
+    # someone other than ``received_by`` confirms it.
+    needs_confirmation = models.BooleanField(default=False)
+    confirmed_by = models.CharField(max_length=150, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
     credit_due_on = models.DateField(null=True, blank=True)
     credited_at = models.DateTimeField(null=True, blank=True)
     # What the network's own data says it paid for this settlement (matched by match_network_payouts),
@@ -298,22 +303,35 @@ class Rail(models.TextChoices):
 
 
 class TwoPersonRule(TimeStamped):
-    """Payment runs above ``threshold`` wait for a second finance user's approval before they are sent.
+    """Money above a threshold needs a second finance user: payment runs before they are sent,
+    settlement receipts before they are credited to the balance.
 
-    The threshold is in ``currency``; a run in any other currency always needs the
-    second approver while the rule is set (no exchange rate decides for finance).
+    Thresholds are in ``currency``; a run or receipt in any other currency always needs the
+    second person while that threshold is set (no exchange rate decides for finance).
+    None switches that half of the rule off.
     """
 
     workspace = models.OneToOneField(Workspace, models.CASCADE, related_name="+")
     currency = models.CharField(max_length=3)
-    threshold = models.DecimalField(max_digits=14, decimal_places=2)
+    threshold = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    settlement_threshold = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     set_by = models.CharField(max_length=150, blank=True)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=models.Q(threshold__gte=0), name="twoperson_threshold_gte_0")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(threshold__isnull=True) | models.Q(threshold__gte=0))
+                & (models.Q(settlement_threshold__isnull=True) | models.Q(settlement_threshold__gte=0)),
+                name="twoperson_thresholds_gte_0",
+            )
+        ]
 
     def needs_approval(self, *, currency: str, total: Decimal) -> bool:
-        return currency != self.currency or total > self.threshold
+        return self.threshold is not None and (currency != self.currency or total > self.threshold)
+
+    def needs_confirmation(self, *, currency: str, amount: Decimal) -> bool:
+        limit = self.settlement_threshold
+        return limit is not None and (currency != self.currency or amount > limit)
 
 
 class PaymentBatch(TimeStamped):

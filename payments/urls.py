@@ -11,6 +11,7 @@ urlpatterns = [
     path("payments/members/<uuid:code>/", views.member_statement, name="statement"),
     path("payments/settlements/<uuid:code>/", views.settlement_detail, name="settlement"),
     path("payments/settlements/<uuid:code>/receive/", views.receive_settlement, name="receive_settlement"),
+    path("payments/settlements/<uuid:code>/confirm/", views.confirm_receipt, name="confirm_receipt"),
     path("payments/pay/", views.make_payment, name="pay"),
     path("payments/pay/confirm/", views.confirm_payment, name="confirm_pay"),
     path("payments/runs/", views.history, name="history"),

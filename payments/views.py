@@ -42,7 +42,13 @@ def overview(request):
     ctx["card"], ctx["card_form"] = card, FundingCardForm()
     ctx["card_headroom"] = services.card_headroom(card=card) if card else None
     ctx["two_person"] = TwoPersonRule.objects.filter(workspace=ws).first()
-    ctx["two_person_form"] = TwoPersonRuleForm(initial={"threshold": getattr(ctx["two_person"], "threshold", None)})
+    rule = ctx["two_person"]
+    ctx["two_person_form"] = TwoPersonRuleForm(
+        initial={
+            "threshold": getattr(rule, "threshold", None),
+            "settlement_threshold": getattr(rule, "settlement_threshold", None),
+        }
+    )
     ctx["can_admin"] = request.membership.can("admin")
     return render(request, "payments/overview.html", ctx)
 
@@ -54,13 +60,16 @@ def set_two_person_rule(request):
     if not form.is_valid():
         messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
         return redirect("payments:overview")
-    threshold = form.cleaned_data["threshold"]
     ws = request.workspace
-    services.set_two_person_rule(workspace=ws, threshold=threshold, currency=ws.currency, actor=request.user.email)
-    if threshold is None:
-        messages.success(request, "Two-person payments are off: a payment run is sent when its preparer confirms it.")
+    rule = services.set_two_person_rule(
+        workspace=ws, currency=ws.currency, actor=request.user.email, **form.cleaned_data
+    )
+    if rule is None:
+        messages.success(
+            request, "Two-person approval is off: runs are sent and receipts credited without a second person."
+        )
     else:
-        messages.success(request, f"Payment runs above {threshold} {ws.currency} now need a second approver.")
+        messages.success(request, "Saved: money above the thresholds now needs a second finance user.")
     return redirect("payments:overview")
 
 
@@ -140,6 +149,19 @@ def _settlement_page(request, code, form=None, status=200):
         "can_pay": request.membership.can("finance"),
     }
     return render(request, "payments/settlement.html", ctx, status=status)
+
+
+@workspace_view("finance")
+@require_POST
+def confirm_receipt(request, code):
+    settlement = get_for_request(request, Settlement, code=code, right="finance")
+    try:
+        services.confirm_settlement_receipt(settlement=settlement, actor=request.user.email)
+    except DomainError as e:
+        messages.error(request, e.message)
+        return redirect("payments:settlement", code=settlement.code)
+    messages.success(request, f"Confirmed: it will be credited to the balance on {settlement.credit_due_on:%Y-%m-%d}.")
+    return redirect("payments:settlement", code=settlement.code)
 
 
 @workspace_view("finance")

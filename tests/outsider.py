@@ -113,7 +113,9 @@ case(
 case("offers:remove_override")(lambda w: {"code": w["offer"].code, "member_code": w["member"].code})
 case("offers:link_qr_png", "offers:link_qr_svg", "offers:archive_link")(lambda w: {"code": w["link"].code})
 case("payments:statement")(lambda w: {"code": w["member"].code})
-case("payments:settlement", "payments:receive_settlement")(lambda w: {"code": w["settlement"].code})
+case("payments:settlement", "payments:receive_settlement", "payments:confirm_receipt")(
+    lambda w: {"code": w["settlement"].code}
+)
 case("payments:run", "payments:approve_run", "payments:decline_run")(lambda w: {"code": w["payment_batch"].code})
 case("payments:retry")(lambda w: {"code": w["payment"].code})
 case("risk:hold_member", "risk:lift_member_hold")(lambda w: {"code": w["member"].code})

@@ -52,6 +52,7 @@ from payments.services.runs import (
     retry_payment,
 )
 from payments.services.settlements import (
+    confirm_settlement_receipt,
     create_expected_settlements_all_workspaces,
     credit_due_settlements_all_workspaces,
     credit_settlement,
@@ -65,6 +66,7 @@ __all__ = [
     "approve_payment_run",
     "card_headroom",
     "count_stale_conversion_events_all_workspaces",
+    "confirm_settlement_receipt",
     "create_expected_settlements_all_workspaces",
     "create_payment_run",
     "credit_due_settlements_all_workspaces",

@@ -1,5 +1,8 @@
 """Two-person payments: a run above the workspace's threshold waits for a second finance user.
 
+(Settlement receipts above their own threshold wait likewise before they are credited:
+``confirm_settlement_receipt`` in settlements.py.)
+
 The run is posted when it is prepared (its payables and the balance are spoken for,
 so nothing can pay them twice meanwhile) but not sent: a PayPal run is submitted, and a
 manual run's payments marked paid, only when someone other than the preparer approves
@@ -21,15 +24,29 @@ from workspaces.models import Workspace
 AWAITING = PaymentBatch.Status.AWAITING_APPROVAL
 
 
-def set_two_person_rule(*, workspace: Workspace, threshold: Decimal | None, currency: str, actor: str = ""):
-    """Require a second approver above ``threshold`` (in ``currency``); None switches the rule off."""
-    if threshold is None:
+def set_two_person_rule(
+    *,
+    workspace: Workspace,
+    threshold: Decimal | None,
+    currency: str,
+    settlement_threshold: Decimal | None = None,
+    actor: str = "",
+):
+    """Require a second person above ``threshold`` for payment runs and above ``settlement_threshold``
+    for settlement receipts (both in ``currency``); None switches each off, both None removes the rule."""
+    if threshold is None and settlement_threshold is None:
         TwoPersonRule.objects.filter(workspace=workspace).delete()
         return None
-    if threshold < 0:
-        raise DomainError("The threshold cannot be negative.")
+    if (threshold or 0) < 0 or (settlement_threshold or 0) < 0:
+        raise DomainError("A threshold cannot be negative.")
     rule, _ = TwoPersonRule.objects.update_or_create(
-        workspace=workspace, defaults={"threshold": threshold, "currency": currency.upper(), "set_by": actor}
+        workspace=workspace,
+        defaults={
+            "threshold": threshold,
+            "settlement_threshold": settlement_threshold,
+            "currency": currency.upper(),
+            "set_by": actor,
+        },
     )
     return rule
 

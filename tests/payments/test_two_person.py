@@ -148,3 +148,63 @@ def test_an_owner_sets_and_clears_the_threshold(alice_client, workspace):
     assert 'id="two-person-rule"' in alice_client.get("/payments/").content.decode()
     alice_client.post("/payments/two-person/", {"threshold": ""})
     assert not TwoPersonRule.objects.filter(workspace=workspace).exists()
+
+
+def receive(workspace, *, amount="300.00", actor=ALICE):
+    from datetime import timedelta
+
+    from payments.models import Settlement
+    from tests.payments.helpers import convert as record
+
+    connection = make_connection(workspace)
+    record(connection, None, payout=amount, sale=amount)
+    drain()
+    today = timezone.localdate()
+    services.refresh_expected_settlement(connection=connection, today=today)
+    settlement = Settlement.objects.filter(connection=connection).latest("id")
+    return services.mark_settlement_received(
+        settlement=settlement, amount=settlement.expected_amount, received_on=today - timedelta(days=10), actor=actor
+    )
+
+
+def test_a_receipt_above_the_threshold_is_credited_only_once_another_person_confirms_it(workspace):
+    from tests.payments.helpers import far_future
+
+    services.set_two_person_rule(
+        workspace=workspace, threshold=None, settlement_threshold=Decimal("200.00"), currency="USD"
+    )
+    settlement = receive(workspace)
+    assert settlement.needs_confirmation
+    assert not services.credit_settlement(settlement=settlement)
+    assert services.credit_due_settlements_all_workspaces(today=far_future()) == 0
+    with pytest.raises(DomainError, match="another finance user"):
+        services.confirm_settlement_receipt(settlement=settlement, actor=ALICE)
+    settlement = services.confirm_settlement_receipt(settlement=settlement, actor=BOB)
+    assert settlement.confirmed_by == BOB
+    with pytest.raises(DomainError, match="not waiting"):
+        services.confirm_settlement_receipt(settlement=settlement, actor="carol@brand.test")
+    assert services.credit_due_settlements_all_workspaces(today=far_future()) == 1
+    assert check_ledger(workspace=workspace).ok
+
+
+def test_a_receipt_at_or_under_the_threshold_is_credited_as_before(workspace):
+    services.set_two_person_rule(
+        workspace=workspace, threshold=Decimal("10"), settlement_threshold=Decimal("300.00"), currency="USD"
+    )
+    settlement = receive(workspace)
+    assert not settlement.needs_confirmation
+    assert services.credit_settlement(settlement=settlement)
+
+
+def test_the_settlement_page_asks_another_person_to_confirm(alice_client, workspace, bob):
+    services.set_two_person_rule(workspace=workspace, threshold=None, settlement_threshold=Decimal("1"), currency="USD")
+    settlement = receive(workspace, actor=BOB)
+    page = alice_client.get(f"/payments/settlements/{settlement.code}/").content.decode()
+    assert 'id="confirm-receipt-button"' in page
+    alice_client.post(f"/payments/settlements/{settlement.code}/confirm/")
+    settlement.refresh_from_db()
+    assert settlement.confirmed_by == ALICE
+    assert (
+        f"Confirmed {settlement.confirmed_at:%Y-%m-%d}"
+        in alice_client.get(f"/payments/settlements/{settlement.code}/").content.decode()
+    )

@@ -31,6 +31,13 @@ from workspaces.models import Workspace
 SENT = [Payment.Status.PENDING, Payment.Status.UNCLAIMED, Payment.Status.PAID]
 
 
+def sent_payments(*, workspace: Workspace, currency: str):
+    """Payments on their way or paid; a run still waiting for its second approver is not sent yet."""
+    return Payment.objects.filter(workspace=workspace, currency=currency, status__in=SENT).exclude(
+        batch__status=PaymentBatch.Status.AWAITING_APPROVAL
+    )
+
+
 def workspace_currencies(*, workspace: Workspace) -> list[str]:
     found = set(Account.objects.filter(workspace=workspace).values_list("currency", flat=True).distinct())
     found.add(workspace.currency)
@@ -51,7 +58,7 @@ def overview_figures(*, workspace: Workspace, currency: str, today: date | None 
     payables = Account.objects.filter(
         workspace=workspace, kind=AccountKind.PAYABLE, currency=currency, member__is_test=False
     )
-    sent = Payment.objects.filter(workspace=workspace, currency=currency, status__in=SENT)
+    sent = sent_payments(workspace=workspace, currency=currency)
     expected = Settlement.objects.filter(workspace=workspace, currency=currency, status=Settlement.Status.EXPECTED)
     return {
         "available": account_balance(workspace=workspace, kind=AccountKind.AVAILABLE, currency=currency),
@@ -121,7 +128,7 @@ def member_rows(*, workspace: Workspace, currency: str) -> list[MemberRow]:
         else:
             row(account.member_id).on_hold = -account.balance
     paid = (
-        Payment.objects.filter(workspace=workspace, currency=currency, status__in=SENT)
+        sent_payments(workspace=workspace, currency=currency)
         .values("member_id")
         .annotate(t=Sum("amount"), last=Max("created_at"))
     )
@@ -210,7 +217,7 @@ def list_batches(*, workspace: Workspace):
 def paid_by_month(*, workspace: Workspace, currency: str, months: int = 12) -> dict:
     """A Chart.js bar chart config of money sent to members per month."""
     rows = (
-        Payment.objects.filter(workspace=workspace, currency=currency, status__in=SENT)
+        sent_payments(workspace=workspace, currency=currency)
         .annotate(month=TruncMonth("created_at"))
         .values("month")
         .annotate(t=Sum("amount"))

@@ -208,3 +208,13 @@ def test_the_settlement_page_asks_another_person_to_confirm(alice_client, worksp
         f"Confirmed {settlement.confirmed_at:%Y-%m-%d}"
         in alice_client.get(f"/payments/settlements/{settlement.code}/").content.decode()
     )
+
+
+def test_a_run_awaiting_approval_is_not_counted_as_paid(workspace, owed):
+    from payments.selectors import member_rows, overview_figures
+
+    batch = prepare(workspace, owed)
+    assert overview_figures(workspace=workspace, currency="USD")["paid_to_date"] == Decimal("0.00")
+    assert [r.paid for r in member_rows(workspace=workspace, currency="USD") if r.member == owed] == [Decimal("0.00")]
+    services.approve_payment_run(batch=batch, actor=BOB)
+    assert overview_figures(workspace=workspace, currency="USD")["paid_to_date"] == Decimal("100.00")

@@ -7,8 +7,8 @@ from offers.models import Member
 from payments import services as payments
 from risk import selectors, services
 from risk.forms import DecideForm, MemberHoldForm, RiskSettingsForm
-from risk.models import Case, RiskSettings
-from workspaces.access import get_for_request
+from risk.models import Case
+from workspaces.access import get_for_request, require_right
 from workspaces.csv_export import stream_csv
 from workspaces.decorators import workspace_view
 from workspaces.errors import DomainError
@@ -134,7 +134,7 @@ def rule_settings(request):
     if request.method != "POST":
         initial = {f: getattr(current, f) for f in RiskSettingsForm().fields}
         return render(request, "risk/settings.html", {"form": RiskSettingsForm(initial=initial)})
-    get_for_request(request, RiskSettings, pk=current.pk, right="manage")
+    require_right(request.membership, "manage")
     form = RiskSettingsForm(request.POST)
     if not form.is_valid():
         return render(request, "risk/settings.html", {"form": form}, status=400)

@@ -3,6 +3,7 @@ from django.urls import path
 from offers import views
 
 app_name = "offers"
+# The offer and member pages themselves show clicks and earnings: tracking/urls.py serves them.
 urlpatterns = [
     # Projects
     path("projects/", views.project_list, name="project_list"),
@@ -10,12 +11,9 @@ urlpatterns = [
     path("projects/<uuid:code>/edit/", views.edit_project, name="edit_project"),
     path("projects/<uuid:code>/archive/", views.archive_project, name="archive_project"),
     path("projects/<uuid:code>/restore/", views.restore_project, name="restore_project"),
-    # Members
-    path("members/", views.member_list, name="member_list"),
-    path("members/export.csv", views.export_members, name="export_members"),
+    # Members (the list and its CSV are in reports/list_views.py, with their figures)
     path("members/new/", views.add_member, name="add_member"),
     path("members/import/", views.import_members, name="import_members"),
-    path("members/<uuid:code>/", views.member_detail, name="member_detail"),
     path("members/<uuid:code>/edit/", views.edit_member, name="edit_member"),
     path("members/<uuid:code>/archive/", views.archive_member, name="archive_member"),
     path("members/<uuid:code>/restore/", views.restore_member, name="restore_member"),
@@ -25,7 +23,6 @@ urlpatterns = [
     path("offers/new/link-tracking/", views.add_offer, name="add_offer"),
     path("offers/preview/", views.offer_preview, name="offer_preview"),
     path("offers/network-params/", views.offer_network_params, name="offer_network_params"),
-    path("offers/<uuid:code>/", views.offer_detail, name="offer_detail"),
     path("offers/<uuid:code>/edit/", views.edit_offer, name="edit_offer"),
     path("offers/<uuid:code>/pause/", views.pause_offer, name="pause_offer"),
     path("offers/<uuid:code>/resume/", views.resume_offer, name="resume_offer"),
@@ -33,9 +30,7 @@ urlpatterns = [
     path("offers/<uuid:code>/restore/", views.restore_offer, name="restore_offer"),
     path("offers/<uuid:code>/overrides/", views.add_override, name="add_override"),
     path("offers/<uuid:code>/overrides/<uuid:member_code>/delete/", views.remove_override, name="remove_override"),
-    # Links
-    path("links/", views.link_list, name="link_list"),
-    path("links/export.csv", views.export_links, name="export_links"),
+    # Links (the list and its CSV are in reports/list_views.py, with their figures)
     path("links/new/", views.add_links, name="add_links"),
     path("links/<str:code>/qr.png", views.link_qr_png, name="link_qr_png"),
     path("links/<str:code>/qr.svg", views.link_qr_svg, name="link_qr_svg"),

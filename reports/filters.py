@@ -11,10 +11,12 @@ import dataclasses
 from datetime import date, datetime, timedelta
 
 from django import forms
+from django.http import Http404
 from django.utils import timezone
 
 from offers.models import Member, NetworkConnection, Offer, Project
 from tracking.models import ConversionStatus
+from workspaces.access import get_in_workspace
 from workspaces.dates import FIRST_DAY, LAST_DAY, day_bounds
 from workspaces.models import Workspace
 
@@ -104,44 +106,15 @@ def preset_range(preset: str, today: date) -> tuple[date, date]:
     return today - timedelta(days=29), today
 
 
-class ReportFilterForm(forms.Form):
-    """The filter bar of every report page and the query parameters of the report API."""
+class PeriodForm(forms.Form):
+    """A range of days picked by preset (default the last 30 days) or by two dates (inclusive).
+
+    The report filters and the per-row figures of the Members and Links lists read the range this way.
+    """
 
     preset = forms.ChoiceField(choices=list(PRESETS.items()), required=False)
     start = forms.DateField(required=False, help_text="YYYY-MM-DD, inclusive")
     end = forms.DateField(required=False, help_text="YYYY-MM-DD, inclusive")
-    offer = forms.UUIDField(required=False)
-    member = forms.UUIDField(required=False)
-    project = forms.UUIDField(required=False)
-    network = forms.UUIDField(required=False)
-    status = forms.ChoiceField(choices=list(STATUS_CHOICES.items()), required=False)
-    currency = forms.RegexField(regex=r"^[A-Z]{3}$", required=False, error_messages={"invalid": "Use a 3-letter code."})
-
-    def __init__(self, data, *, workspace: Workspace):
-        super().__init__(data)
-        self.workspace = workspace
-
-    def _resolve(self, name: str, model):
-        code = self.cleaned_data.get(name)
-        if code is None:
-            return None
-        # Resolved inside the workspace: another workspace's code is just "not found".
-        obj = model.objects.filter(workspace=self.workspace, code=code).first()
-        if obj is None:
-            raise forms.ValidationError(f"No such {name} in this workspace.", code="not_found")
-        return obj
-
-    def clean_offer(self):
-        return self._resolve("offer", Offer)
-
-    def clean_member(self):
-        return self._resolve("member", Member)
-
-    def clean_project(self):
-        return self._resolve("project", Project)
-
-    def clean_network(self):
-        return self._resolve("network", NetworkConnection)
 
     def clean(self):
         data = super().clean()
@@ -168,6 +141,43 @@ class ReportFilterForm(forms.Form):
             raise forms.ValidationError({"start": f"Choose a range of at most {MAX_RANGE_DAYS} days."})
         data.update(preset=preset, start=start, end=end)
         return data
+
+
+class ReportFilterForm(PeriodForm):
+    """The filter bar of every report page and the query parameters of the report API."""
+
+    offer = forms.UUIDField(required=False)
+    member = forms.UUIDField(required=False)
+    project = forms.UUIDField(required=False)
+    network = forms.UUIDField(required=False)
+    status = forms.ChoiceField(choices=list(STATUS_CHOICES.items()), required=False)
+    currency = forms.RegexField(regex=r"^[A-Z]{3}$", required=False, error_messages={"invalid": "Use a 3-letter code."})
+
+    def __init__(self, data, *, workspace: Workspace):
+        super().__init__(data)
+        self.workspace = workspace
+
+    def _resolve(self, name: str, model):
+        code = self.cleaned_data.get(name)
+        if code is None:
+            return None
+        # Through the tenant gate: another workspace's code is just "not found".
+        try:
+            return get_in_workspace(self.workspace, model, code=code)
+        except Http404:
+            raise forms.ValidationError(f"No such {name} in this workspace.", code="not_found") from None
+
+    def clean_offer(self):
+        return self._resolve("offer", Offer)
+
+    def clean_member(self):
+        return self._resolve("member", Member)
+
+    def clean_project(self):
+        return self._resolve("project", Project)
+
+    def clean_network(self):
+        return self._resolve("network", NetworkConnection)
 
     def filters(self) -> ReportFilters:
         d = self.cleaned_data

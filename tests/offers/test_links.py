@@ -162,13 +162,13 @@ def test_the_qr_code_encodes_the_link_url(link):
 
 
 def test_it_archives_a_link(alice_client, link, member):
-    back = reverse("offers:member_detail", args=[member.code])
+    back = reverse("tracking:member_detail", args=[member.code])
     r = alice_client.post(reverse("offers:archive_link", args=[link.code]), {"next": back})
     assert r.status_code == 302 and r.url == back
     link.refresh_from_db()
     assert link.archived_at is not None
     r = alice_client.post(reverse("offers:archive_link", args=[link.code]), {"next": "https://evil.test/"})
-    assert r.url == reverse("offers:link_list")
+    assert r.url == reverse("reports:link_list")
 
 
 def test_it_requires_write_access(bob_client, bob, workspace, offer, member, link):

@@ -81,6 +81,13 @@ app.conf.beat_schedule = {
         "schedule": 10.0,
         "options": {"expires": 30},
     },
+    # Every 10 seconds (finer than cron can say): run the fraud rules on conversions changed since the
+    # last run (the risk app reads the conversion outbox with its own cursor), holding the ones that trip.
+    "evaluate-conversion-events": {
+        "task": "risk.tasks.evaluate_conversion_events",
+        "schedule": 10.0,
+        "options": {"expires": 30},
+    },
     # Every 5 minutes (*/5 * * * *): report and re-queue conversion events unprocessed after 3 minutes.
     "sweep-stale-conversion-events": {
         "task": "payments.tasks.sweep_stale_conversion_events",

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "payments",
     "reports",
     "outbound",
+    "risk",
 ]
 
 MIDDLEWARE = [

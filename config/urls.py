@@ -58,5 +58,6 @@ urlpatterns = [
     path("", include("payments.urls")),
     path("", include("reports.urls")),
     path("", include("outbound.urls")),
+    path("", include("risk.urls")),
     path("", include("workspaces.urls")),
 ]

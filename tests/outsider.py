@@ -117,8 +117,10 @@ case(
 case("offers:remove_override")(lambda w: {"code": w["offer"].code, "member_code": w["member"].code})
 case("offers:link_qr_png", "offers:link_qr_svg", "offers:archive_link")(lambda w: {"code": w["link"].code})
 case("payments:statement")(lambda w: {"code": w["member"].code})
-case("payments:settlement", "payments:receive_settlement")(lambda w: {"code": w["settlement"].code})
-case("payments:run")(lambda w: {"code": w["payment_batch"].code})
+case("payments:settlement", "payments:receive_settlement", "payments:confirm_receipt")(
+    lambda w: {"code": w["settlement"].code}
+)
+case("payments:run", "payments:approve_run", "payments:decline_run")(lambda w: {"code": w["payment_batch"].code})
 case("payments:retry")(lambda w: {"code": w["payment"].code})
 case(
     "outbound:webhook_detail",
@@ -140,6 +142,18 @@ case(
     "outbound:disable_member_postback",
     "outbound:test_member_postback",
 )(lambda w: {"code": w["member_postback"].code})
+
+
+case("risk:hold_member", "risk:lift_member_hold")(lambda w: {"code": w["member"].code})
+
+
+def _risk_case(world):
+    from risk.models import Case
+
+    return {"code": Case.objects.create(workspace=world["conversion"].workspace, conversion=world["conversion"]).code}
+
+
+case("risk:case")(_risk_case)
 
 
 def _sync_run(world):

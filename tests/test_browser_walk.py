@@ -35,6 +35,8 @@ NAVIGATION = [
     "/payments/",
     "/reports/",
     "/reports/members/",
+    "/review/",
+    "/review/rules/",
     "/settings/",
     "/settings/webhooks/",
     "/alerts/",

@@ -17,6 +17,8 @@ from django.utils import timezone
 from networks.models import NetworkClickCount
 from offers.models import PayoutType
 from reports.rollups import rebuild_rollups
+from risk.models import Verdict
+from risk.services import hold_conversion
 from tests.outsider import CASES, build_world
 from tests.payments.helpers import convert, drain
 from tests.reports.reportdata import at, build_report_world
@@ -38,6 +40,7 @@ KNOWN = {
     "reports:off_state",
     "reports:network_clicks",
     "reports:postbacks",
+    "risk:queue_csv",
 }
 # Exports with no text a user or network could write: only days, counts and money.
 NUMBERS_ONLY = {"reports:days", "reports:postbacks"}
@@ -78,8 +81,11 @@ def hostile_world(workspace, alice) -> dict:
     # Money in the ledger, owed to the member named like a formula (10 % of the sale).
     w["boots"].payout_type, w["boots"].payout_percent = PayoutType.PERCENT, Decimal("10")
     w["boots"].save(update_fields=["payout_type", "payout_percent"])
-    convert(w["connection"], w["ava"], external_id="@external", sale="100.00", payout="10.00")
+    held = convert(w["connection"], w["ava"], external_id="@external", sale="100.00", payout="10.00")
     drain()
+    # Held for review, with a rule's reason that starts like a formula.
+    Verdict.objects.create(workspace=workspace, conversion=held, rule="too_soon", reason="-3 s after its click")
+    hold_conversion(conversion=held, reason="-3 s after its click")
     objects = build_world(workspace, alice)  # for the URLs that name an object
     rebuild_rollups(workspace=workspace)
     return objects

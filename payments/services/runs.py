@@ -21,9 +21,11 @@ from payments.models import (
     AccountKind,
     FundingCard,
     LedgerTransaction,
+    MemberHold,
     Payment,
     PaymentBatch,
     Rail,
+    TwoPersonRule,
     TxnKind,
 )
 from payments.services.funding import card_headroom, fund_by_card
@@ -79,6 +81,8 @@ def blocked_reason(*, member: Member, rail: str) -> str:
         return "Member is archived."
     if member.is_test:
         return "Test members are never paid."
+    if MemberHold.objects.filter(member=member).exists():
+        return "Member is on hold."
     if rail == Rail.PAYPAL and not member.paypal_email:
         return "No PayPal email on file."
     return ""
@@ -161,11 +165,16 @@ def create_payment_run(
         if existing is None:
             raise
         return existing, False
-    if rail == Rail.PAYPAL:
-        from payments.tasks import send_paypal_batch as send_paypal_batch_task
-
-        transaction.on_commit(lambda: send_paypal_batch_task.delay(batch.pk))
+    if batch.status == PaymentBatch.Status.QUEUED:
+        send_on_commit(batch)
     return batch, True
+
+
+def send_on_commit(batch: PaymentBatch) -> None:
+    """Hand a queued PayPal run to the rail once the transaction that queued it commits."""
+    from payments.tasks import send_paypal_batch as send_paypal_batch_task
+
+    transaction.on_commit(lambda: send_paypal_batch_task.delay(batch.pk))
 
 
 def _fill_batch(*, batch: PaymentBatch, member_ids, minimum: Decimal, retry_of, paid_on) -> None:
@@ -188,6 +197,12 @@ def _fill_batch(*, batch: PaymentBatch, member_ids, minimum: Decimal, retry_of, 
     if not lines:
         raise DomainError("Nothing to pay: the selected members have no payable balance (or are blocked).")
     total = sum((owed for _, owed in lines), ZERO)
+    rule = TwoPersonRule.objects.filter(workspace=ws).first()
+    if rule is not None and rule.needs_approval(currency=currency, total=total):
+        # Posted now, so the payables and the balance are spoken for; sent (or, for a manual
+        # run, marked paid) only when a second finance user approves it.
+        batch.status = PaymentBatch.Status.AWAITING_APPROVAL
+    awaiting = batch.status == PaymentBatch.Status.AWAITING_APPROVAL
     if total > available.balance:
         fund_by_card(batch=batch, available=available, shortfall=total - available.balance)
     for account, owed in lines:
@@ -199,7 +214,7 @@ def _fill_batch(*, batch: PaymentBatch, member_ids, minimum: Decimal, retry_of, 
             amount=owed,
             currency=currency,
             rail=batch.rail,
-            status=Payment.Status.PAID if batch.rail == Rail.MANUAL else Payment.Status.PENDING,
+            status=Payment.Status.PAID if batch.rail == Rail.MANUAL and not awaiting else Payment.Status.PENDING,
             idempotency_key=f"{batch.idempotency_key}:{member.pk}",
             receiver=member.paypal_email if batch.rail == Rail.PAYPAL else "",
             reference=batch.reference,
@@ -211,13 +226,13 @@ def _fill_batch(*, batch: PaymentBatch, member_ids, minimum: Decimal, retry_of, 
             key=f"payment:{payment.pk}",
             kind=TxnKind.PAYMENT,
             legs=[(account, owed), (available, -owed)],
-            memo=f"Payment to {member.name} ({batch.get_rail_display()})",
+            memo=f"Payment to {member.name} ({batch.get_rail_display()}), prepared by {batch.created_by or 'the hub'}",
             payment=payment,
         )
         if payment.status == Payment.Status.PAID:
             announce_payment(payment=payment, topic="payment.sent")
     batch.total = total
-    batch.save(update_fields=["total", "updated_at"])
+    batch.save(update_fields=["total", "status", "updated_at"])
 
 
 def announce_payment(*, payment: Payment, topic: str) -> None:

@@ -57,5 +57,7 @@ urlpatterns = [
     path("", include("networks.urls")),
     path("", include("payments.urls")),
     path("", include("reports.urls")),
+    path("", include("portal.urls")),
+    path("", include("portal.staff_urls")),
     path("", include("workspaces.urls")),
 ]

@@ -1,0 +1,56 @@
+from django import forms
+from django.core.validators import RegexValidator
+
+from portal.models import TaxForm
+
+
+class SignInForm(forms.Form):
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+
+
+class DeepLinkForm(forms.Form):
+    link = forms.CharField(max_length=50, widget=forms.Select)
+    url = forms.CharField(
+        label="Page on the brand's site",
+        max_length=2000,
+        widget=forms.URLInput(attrs={"placeholder": "https://"}),
+    )
+
+
+class VanityForm(forms.Form):
+    slug = forms.CharField(label="Vanity slug", max_length=50)
+
+
+class PayoutEmailForm(forms.Form):
+    paypal_email = forms.EmailField(label="PayPal email", max_length=254)
+
+
+class NotificationsForm(forms.Form):
+    notify_conversion_approved = forms.BooleanField(label="A conversion is approved", required=False)
+    notify_payment_sent = forms.BooleanField(label="A payment is sent", required=False)
+
+
+class TaxFormForm(forms.Form):
+    kind = forms.ChoiceField(label="Form", choices=TaxForm.Kind.choices, widget=forms.RadioSelect)
+    legal_name = forms.CharField(label="Legal name", max_length=200)
+    country = forms.CharField(
+        label="Country (2 letters)",
+        max_length=2,
+        min_length=2,
+        validators=[RegexValidator(r"^[A-Za-z]{2}$", "Two letters, e.g. US or DE.")],
+    )
+    address = forms.CharField(label="Address", max_length=300)
+    tax_id = forms.CharField(
+        label="Tax id (SSN/EIN for a W-9, foreign tax id for a W-8BEN)",
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    signed_name = forms.CharField(label="Signature (type your legal name)", max_length=200)
+
+
+class BulkInviteForm(forms.Form):
+    members = forms.CharField(required=False)
+
+
+class PortalSettingsForm(forms.Form):
+    require_tax_form = forms.BooleanField(label="Require a tax form before paying a member", required=False)

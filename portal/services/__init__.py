@@ -1,0 +1,52 @@
+"""Writes of the member portal.
+
+- access.py: inviting members (one or many), one-time sign-in links (issue, email, redeem)
+  and the sign-in request form.
+- member.py: what a member does (deep links, vanity slug requests, PayPal email changes
+  confirmed by email, the tax form, notification choices) and what the brand decides
+  (vanity requests, requiring a tax form).
+"""
+
+from portal.services.access import (
+    find_sign_in_link,
+    invite_member,
+    invite_members,
+    invite_problem,
+    issue_sign_in_link,
+    redeem_sign_in_link,
+    request_sign_in,
+    send_sign_in_email,
+)
+from portal.services.member import (
+    confirm_payout_email_change,
+    create_deep_link,
+    decide_vanity_request,
+    find_payout_email_change,
+    request_payout_email_change,
+    request_vanity,
+    save_tax_form,
+    send_payout_email_confirmation,
+    update_notifications,
+    update_portal_settings,
+)
+
+__all__ = [
+    "confirm_payout_email_change",
+    "create_deep_link",
+    "decide_vanity_request",
+    "find_payout_email_change",
+    "find_sign_in_link",
+    "invite_member",
+    "invite_members",
+    "invite_problem",
+    "issue_sign_in_link",
+    "redeem_sign_in_link",
+    "request_payout_email_change",
+    "request_sign_in",
+    "request_vanity",
+    "save_tax_form",
+    "send_payout_email_confirmation",
+    "send_sign_in_email",
+    "update_notifications",
+    "update_portal_settings",
+]

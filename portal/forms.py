@@ -9,12 +9,23 @@ class SignInForm(forms.Form):
 
 
 class DeepLinkForm(forms.Form):
-    link = forms.CharField(max_length=50, widget=forms.Select)
+    """Pick one of your links (its offer) and a page of the brand's site to land on."""
+
+    link = forms.ChoiceField(label="Offer")
     url = forms.CharField(
         label="Page on the brand's site",
         max_length=2000,
         widget=forms.URLInput(attrs={"placeholder": "https://"}),
     )
+
+    def __init__(self, *args, links=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        seen, choices = set(), []
+        for link in links:  # one entry per offer: the deep link is a new link to that offer
+            if link.offer_id not in seen:
+                seen.add(link.offer_id)
+                choices.append((link.code, f"{link.offer.name} ({', '.join(link.offer.allowed_domain_list)})"))
+        self.fields["link"].choices = choices
 
 
 class VanityForm(forms.Form):

@@ -9,4 +9,11 @@ urlpatterns = [
     path("portal/sign-out/", views.sign_out, name="sign_out"),
     path("portal/brands/<uuid:code>/switch/", views.switch, name="switch"),
     path("portal/<slug:workspace_slug>/sign-in/<str:token>/", views.redeem, name="redeem"),
+    path("portal/links/", views.links, name="links"),
+    path("portal/links/<str:code>/", views.link_detail, name="link_detail"),
+    path("portal/links/<str:code>/qr.png", views.link_qr_png, name="link_qr_png"),
+    path("portal/links/<str:code>/qr.svg", views.link_qr_svg, name="link_qr_svg"),
+    path("portal/links/<str:code>/vanity/", views.request_vanity, name="request_vanity"),
+    path("portal/clicks/<str:transaction_id>/", views.click_detail, name="click_detail"),
+    path("portal/conversions/<uuid:code>/", views.conversion_detail, name="conversion_detail"),
 ]

@@ -3,13 +3,16 @@
 import json
 
 from django.contrib import messages
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from offers import services as offer_services
 from portal import access, forms, selectors, services
 from portal.access import portal_view
+from portal.models import VanityRequest
 from workspaces.errors import DomainError
 
 
@@ -69,3 +72,87 @@ def home(request):
         "today": today,
     }
     return render(request, "portal/home.html", ctx)
+
+
+@portal_view
+def links(request):
+    member = request.portal.member
+    my_links = list(selectors.my_links(member=member))
+    deep_form = forms.DeepLinkForm(request.POST or None, links=[lk for lk in my_links if lk.offer.allowed_domains])
+    if request.method == "POST" and deep_form.is_valid():
+        link = access.get_my_link(request, deep_form.cleaned_data["link"])
+        try:
+            made = services.create_deep_link(member=member, link=link, url=deep_form.cleaned_data["url"])
+        except DomainError as e:
+            deep_form.add_error("url", e.message)
+        else:
+            messages.success(request, f"Your deep link is ready: {made.url}")
+            return redirect("portal:link_detail", code=made.code)
+    pending = dict(
+        VanityRequest.objects.filter(member=member, status=VanityRequest.Status.PENDING).values_list("link_id", "slug")
+    )
+    for link in my_links:
+        link.pending_slug = pending.get(link.id, "")
+    ctx = {"links": my_links, "deep_form": deep_form}
+    return render(request, "portal/links.html", ctx, status=400 if deep_form.errors else 200)
+
+
+@portal_view
+def link_detail(request, code):
+    member = request.portal.member
+    link = access.get_my_link(request, code)
+    ctx = {
+        "link": link,
+        "clicks": selectors.link_clicks(member=member, link=link),
+        "conversions": selectors.link_conversions(member=member, link=link),
+        "requests": VanityRequest.objects.filter(link=link).order_by("-created_at")[:5],
+        "vanity_form": forms.VanityForm(),
+    }
+    return render(request, "portal/link_detail.html", ctx)
+
+
+@portal_view
+def link_qr_png(request, code):
+    link = access.get_my_link(request, code)
+    response = HttpResponse(offer_services.link_qr_png(link), content_type="image/png")
+    response["Content-Disposition"] = f'attachment; filename="link-{link.vanity or link.code}.png"'
+    return response
+
+
+@portal_view
+def link_qr_svg(request, code):
+    link = access.get_my_link(request, code)
+    response = HttpResponse(offer_services.link_qr_svg(link), content_type="image/svg+xml")
+    response["Content-Disposition"] = f'attachment; filename="link-{link.vanity or link.code}.svg"'
+    return response
+
+
+@portal_view
+@require_POST
+def request_vanity(request, code):
+    link = access.get_my_link(request, code)
+    form = forms.VanityForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise DomainError("Type the vanity slug you would like.")
+        made = services.request_vanity(member=request.portal.member, link=link, slug=form.cleaned_data["slug"])
+    except DomainError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(
+            request, f"Asked {request.portal.workspace.name} for /c/{made.slug}. You will see it here once approved."
+        )
+    return redirect("portal:link_detail", code=link.code)
+
+
+@portal_view
+def click_detail(request, transaction_id):
+    click = access.get_my_click(request, transaction_id)
+    conversions = click.conversions.filter(member=request.portal.member).order_by("-event_at")
+    return render(request, "portal/click_detail.html", {"click": click, "conversions": conversions})
+
+
+@portal_view
+def conversion_detail(request, code):
+    conversion = access.get_my_conversion(request, code)
+    return render(request, "portal/conversion_detail.html", {"c": conversion})

@@ -44,6 +44,12 @@ CASES = {}
 # of another workspace, and each must answer 404.
 PORTAL_CASES = {
     "portal:switch": lambda r: {"code": r["access"].code},
+    "portal:link_detail": lambda r: {"code": r["link"].code},
+    "portal:link_qr_png": lambda r: {"code": r["link"].code},
+    "portal:link_qr_svg": lambda r: {"code": r["link"].code},
+    "portal:request_vanity": lambda r: {"code": r["link"].code},
+    "portal:click_detail": lambda r: {"transaction_id": r["click"].transaction_id},
+    "portal:conversion_detail": lambda r: {"code": r["conversion"].code},
 }
 
 

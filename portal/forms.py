@@ -2,6 +2,7 @@ from django import forms
 from django.core.validators import RegexValidator
 
 from portal.models import TaxForm
+from tracking.models import ConversionStatus
 
 
 class SignInForm(forms.Form):
@@ -65,3 +66,22 @@ class BulkInviteForm(forms.Form):
 
 class PortalSettingsForm(forms.Form):
     require_tax_form = forms.BooleanField(label="Require a tax form before paying a member", required=False)
+
+
+class ConversionFilterForm(forms.Form):
+    status = forms.ChoiceField(required=False, choices=[("", "All statuses"), *ConversionStatus.choices])
+    offer = forms.ChoiceField(required=False)
+    start = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, offers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["offer"].choices = [("", "All offers"), *((str(o.code), o.name) for o in offers)]
+        for name in ("status", "offer"):
+            self.fields[name].widget.attrs["aria-label"] = self.fields[name].choices[0][1]
+
+    def filters(self) -> dict:
+        if not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        return {"status": data["status"], "offer_code": data["offer"], "start": data["start"], "end": data["end"]}

@@ -15,5 +15,9 @@ urlpatterns = [
     path("portal/links/<str:code>/qr.svg", views.link_qr_svg, name="link_qr_svg"),
     path("portal/links/<str:code>/vanity/", views.request_vanity, name="request_vanity"),
     path("portal/clicks/<str:transaction_id>/", views.click_detail, name="click_detail"),
+    path("portal/conversions/", views.conversions, name="conversions"),
+    path("portal/conversions.csv", views.conversions_csv, name="conversions_csv"),
     path("portal/conversions/<uuid:code>/", views.conversion_detail, name="conversion_detail"),
+    path("portal/statement/", views.statement, name="statement"),
+    path("portal/payments/<uuid:code>/", views.payment_detail, name="payment_detail"),
 ]

@@ -3,6 +3,7 @@
 import json
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -10,9 +11,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from offers import services as offer_services
+from offers.models import Offer
+from payments import selectors as payment_selectors
 from portal import access, forms, selectors, services
 from portal.access import portal_view
 from portal.models import VanityRequest
+from workspaces.csv_export import stream_csv
 from workspaces.errors import DomainError
 
 
@@ -156,3 +160,55 @@ def click_detail(request, transaction_id):
 def conversion_detail(request, code):
     conversion = access.get_my_conversion(request, code)
     return render(request, "portal/conversion_detail.html", {"c": conversion})
+
+
+def _conversion_filters(request):
+    member = request.portal.member
+    offers = Offer.objects.filter(workspace_id=member.workspace_id, links__member=member).distinct().order_by("name")
+    form = forms.ConversionFilterForm(request.GET or None, offers=offers)
+    return form, form.filters()
+
+
+@portal_view
+def conversions(request):
+    form, filters = _conversion_filters(request)
+    rows = selectors.my_conversions(member=request.portal.member, **filters)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    ctx = {"form": form, "page": page, "filtered": any(filters.values()), "query": query.urlencode()}
+    return render(request, "portal/conversions.html", ctx)
+
+
+@portal_view
+def conversions_csv(request):
+    _, filters = _conversion_filters(request)
+    rows = (
+        [
+            c.event_at,
+            c.offer.name if c.offer else "",
+            c.status,
+            c.sale_amount,
+            c.member_payout,
+            c.currency,
+            c.transaction_id,
+            c.locking_at,
+            str(c.code),
+        ]
+        for c in selectors.my_conversions(member=request.portal.member, **filters).iterator(chunk_size=500)
+    )
+    header = ["date", "offer", "status", "sale_amount", "payout", "currency", "transaction_id", "locks_at", "id"]
+    return stream_csv("conversions.csv", header, rows)
+
+
+@portal_view
+def statement(request):
+    member = request.portal.member
+    ctx = payment_selectors.member_statement(workspace=request.portal.workspace, member=member)
+    return render(request, "portal/statement.html", ctx)
+
+
+@portal_view
+def payment_detail(request, code):
+    payment = access.get_my_payment(request, code)
+    return render(request, "portal/payment_detail.html", {"p": payment})

@@ -50,6 +50,7 @@ PORTAL_CASES = {
     "portal:request_vanity": lambda r: {"code": r["link"].code},
     "portal:click_detail": lambda r: {"transaction_id": r["click"].transaction_id},
     "portal:conversion_detail": lambda r: {"code": r["conversion"].code},
+    "portal:payment_detail": lambda r: {"code": r["payment"].code},
 }
 
 

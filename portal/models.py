@@ -156,6 +156,30 @@ class PortalSettings(models.Model):
     require_tax_form = models.BooleanField(default=False)
 
 
+class Notification(models.Model):
+    """An email to a member about their conversion or payment, written once per outbox row it comes from."""
+
+    class Kind(models.TextChoices):
+        CONVERSION_APPROVED = "conversion_approved", "Conversion approved"
+        PAYMENT_SENT = "payment_sent", "Payment sent"
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+")
+    access = models.ForeignKey(PortalAccess, models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    # The outbox row it comes from ("convevent:<id>", "event:<id>"): written once.
+    key = models.CharField(max_length=40)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "key"], name="notification_once")]
+        indexes = [
+            # The sender: notifications not sent yet, oldest first.
+            models.Index(fields=["id"], condition=models.Q(sent_at__isnull=True), name="notification_unsent"),
+        ]
+
+
 SIGN_IN_LINK_LIFETIME = timedelta(minutes=30)
 INVITATION_LINK_LIFETIME = timedelta(days=7)
 PAYOUT_CONFIRM_LIFETIME = timedelta(hours=24)

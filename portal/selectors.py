@@ -16,10 +16,13 @@ from portal.models import PortalSettings, TaxForm
 from tracking.models import Click, Conversion, ConversionSource, ConversionStatus
 
 
+def tax_form_required(*, member: Member) -> bool:
+    return PortalSettings.objects.filter(workspace_id=member.workspace_id, require_tax_form=True).exists()
+
+
 def tax_form_block(member: Member) -> str:
     """Make a Payment's reason not to pay ``member``: the brand requires a tax form and there is none."""
-    required = PortalSettings.objects.filter(workspace_id=member.workspace_id, require_tax_form=True).exists()
-    if required and not TaxForm.objects.filter(member=member).exists():
+    if tax_form_required(member=member) and not TaxForm.objects.filter(member=member).exists():
         return "No tax form on file (this brand requires one before paying)."
     return ""
 

@@ -11,3 +11,9 @@ def send_sign_in_email(access_ids: list[int], purpose: str) -> int:
 @shared_task
 def send_payout_email_confirmation(change_id: int) -> bool:
     return services.send_payout_email_confirmation(change_id=change_id)
+
+
+@shared_task
+def notify_members() -> int:
+    services.collect_notifications_all_workspaces()
+    return services.send_notifications_all_workspaces()

@@ -20,4 +20,13 @@ urlpatterns = [
     path("portal/conversions/<uuid:code>/", views.conversion_detail, name="conversion_detail"),
     path("portal/statement/", views.statement, name="statement"),
     path("portal/payments/<uuid:code>/", views.payment_detail, name="payment_detail"),
+    path("portal/settings/", views.settings_page, name="settings"),
+    path("portal/settings/payout-email/", views.change_payout_email, name="change_payout_email"),
+    path("portal/settings/notifications/", views.update_notifications, name="update_notifications"),
+    path("portal/tax-form/", views.tax_form, name="tax_form"),
+    path(
+        "portal/<slug:workspace_slug>/payout-email/<str:token>/",
+        views.confirm_payout_email,
+        name="confirm_payout_email",
+    ),
 ]

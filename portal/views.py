@@ -15,7 +15,7 @@ from offers.models import Offer
 from payments import selectors as payment_selectors
 from portal import access, forms, selectors, services
 from portal.access import portal_view
-from portal.models import VanityRequest
+from portal.models import TaxForm, VanityRequest
 from workspaces.csv_export import stream_csv
 from workspaces.errors import DomainError
 
@@ -212,3 +212,83 @@ def statement(request):
 def payment_detail(request, code):
     payment = access.get_my_payment(request, code)
     return render(request, "portal/payment_detail.html", {"p": payment})
+
+
+def _settings_context(request, **forms_given) -> dict:
+    portal_access = request.portal.access
+    initial = {
+        "notify_conversion_approved": portal_access.notify_conversion_approved,
+        "notify_payment_sent": portal_access.notify_payment_sent,
+    }
+    return {
+        "payout_form": forms.PayoutEmailForm(),
+        "notifications_form": forms.NotificationsForm(initial=initial),
+        "waiting": portal_access.payout_changes.filter(confirmed_at=None, expires_at__gt=timezone.now())
+        .order_by("-created_at")
+        .first(),
+        "tax_form": TaxForm.objects.filter(member=request.portal.member).first(),
+        **forms_given,
+    }
+
+
+@portal_view
+def settings_page(request):
+    return render(request, "portal/settings.html", _settings_context(request))
+
+
+@portal_view
+@require_POST
+def change_payout_email(request):
+    form = forms.PayoutEmailForm(request.POST)
+    if not form.is_valid():
+        return render(request, "portal/settings.html", _settings_context(request, payout_form=form), status=400)
+    services.request_payout_email_change(access=request.portal.access, new_email=form.cleaned_data["paypal_email"])
+    messages.success(
+        request,
+        f"We emailed a confirmation link to {request.portal.person.email}. Payments go to "
+        f"{form.cleaned_data['paypal_email']} once you confirm it.",
+    )
+    return redirect("portal:settings")
+
+
+@portal_view
+@require_POST
+def update_notifications(request):
+    form = forms.NotificationsForm(request.POST)
+    form.is_valid()
+    services.update_notifications(
+        access=request.portal.access,
+        conversion_approved=form.cleaned_data["notify_conversion_approved"],
+        payment_sent=form.cleaned_data["notify_payment_sent"],
+    )
+    messages.success(request, "Email notifications saved.")
+    return redirect("portal:settings")
+
+
+def confirm_payout_email(request, workspace_slug, token):
+    """The link from the confirmation email: GET asks, POST applies (the token is the credential)."""
+    try:
+        if request.method == "POST":
+            member = services.confirm_payout_email_change(workspace_slug=workspace_slug, token=token)
+            return render(request, "portal/payout_confirmed.html", {"member": member})
+        change = services.find_payout_email_change(workspace_slug=workspace_slug, token=token)
+    except DomainError as e:
+        return render(request, "portal/payout_confirm.html", {"problem": e.message}, status=400)
+    return render(request, "portal/payout_confirm.html", {"change": change})
+
+
+@portal_view
+def tax_form(request):
+    member = request.portal.member
+    current = TaxForm.objects.filter(member=member).first()
+    form = forms.TaxFormForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_tax_form(member=member, data=form.cleaned_data)
+        except services.TaxFormProblem as e:
+            form.add_error(e.field, e.message)
+        else:
+            messages.success(request, "Tax form saved. The brand sees your tax id masked.")
+            return redirect("portal:settings")
+    ctx = {"form": form, "current": current, "required": selectors.tax_form_required(member=member)}
+    return render(request, "portal/tax_form.html", ctx, status=400 if form.errors else 200)

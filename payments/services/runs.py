@@ -30,6 +30,7 @@ from payments.models import (
 from payments.services.funding import card_headroom, fund_by_card
 from workspaces.errors import DomainError
 from workspaces.models import Workspace
+from workspaces.outbox import publish
 
 
 @dataclass
@@ -213,6 +214,12 @@ def _fill_batch(*, batch: PaymentBatch, member_ids, minimum: Decimal, retry_of, 
             legs=[(account, owed), (available, -owed)],
             memo=f"Payment to {member.name} ({batch.get_rail_display()})",
             payment=payment,
+        )
+        publish(
+            workspace=ws,
+            topic="payment.sent",
+            subject=f"payment:{payment.code}",
+            data={"payment_id": payment.pk, "member_id": member.pk, "amount": str(owed), "currency": currency},
         )
     batch.total = total
     batch.save(update_fields=["total", "updated_at"])

@@ -5,6 +5,8 @@
 - member.py: what a member does (deep links, vanity slug requests, PayPal email changes
   confirmed by email, the tax form, notification choices) and what the brand decides
   (vanity requests, requiring a tax form).
+- notifications.py: emails when a member's conversion is approved or a payment is sent,
+  read from the outboxes once each.
 """
 
 from portal.services.access import (
@@ -18,6 +20,7 @@ from portal.services.access import (
     send_sign_in_email,
 )
 from portal.services.member import (
+    TaxFormProblem,
     confirm_payout_email_change,
     create_deep_link,
     decide_vanity_request,
@@ -29,8 +32,15 @@ from portal.services.member import (
     update_notifications,
     update_portal_settings,
 )
+from portal.services.notifications import (
+    collect_notifications_all_workspaces,
+    send_notifications_all_workspaces,
+)
 
 __all__ = [
+    "collect_notifications_all_workspaces",
+    "send_notifications_all_workspaces",
+    "TaxFormProblem",
     "confirm_payout_email_change",
     "create_deep_link",
     "decide_vanity_request",

@@ -134,11 +134,19 @@ def confirm_payout_email_change(*, workspace_slug: str, token: str) -> Member:
     return member
 
 
+class TaxFormProblem(DomainError):
+    """A tax form rule said no, about one field of the form."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
 def save_tax_form(*, member: Member, data: dict) -> TaxForm:
     """Store (or replace) the member's tax form; the tax id is kept encrypted, only its last 4 in clear."""
     tax_id = re.sub(r"[\s-]", "", data["tax_id"])
     if len(tax_id) < 4 or not tax_id.isalnum():
-        raise DomainError("A tax id has at least 4 letters or digits (spaces and dashes are ignored).")
+        raise TaxFormProblem("tax_id", "A tax id has at least 4 letters or digits (spaces and dashes are ignored).")
     values = {
         "workspace_id": member.workspace_id,
         "kind": data["kind"],
@@ -151,9 +159,11 @@ def save_tax_form(*, member: Member, data: dict) -> TaxForm:
         "signed_at": timezone.now(),
     }
     if values["kind"] == TaxForm.Kind.W9 and values["country"] != "US":
-        raise DomainError("A W-9 is for US persons: choose W-8BEN, or give US as the country.")
+        raise TaxFormProblem("country", "A W-9 is for US persons: choose W-8BEN, or give US as the country.")
+    if values["kind"] == TaxForm.Kind.W8BEN and values["country"] == "US":
+        raise TaxFormProblem("kind", "US persons fill in a W-9, not a W-8BEN.")
     if values["signed_name"].lower() != values["legal_name"].lower():
-        raise DomainError("Sign by typing your legal name exactly as above.")
+        raise TaxFormProblem("signed_name", "Sign by typing your legal name exactly as above.")
     form, _ = TaxForm.objects.update_or_create(member=member, defaults=values)
     return form
 

@@ -82,3 +82,26 @@ def test_a_member_session_reaches_no_staff_page(name, client, workspace, alice):
         assert response.status_code in (302, 404, 405), url
         if response.status_code == 302:
             assert response["Location"].startswith(reverse("login")), url
+
+
+STAFF_NAMESPACES = APP_NAMESPACES - {"portal", "api"}
+# Staff-side names anyone may open: the public endpoints and the invitation acceptance (its token decides).
+OPEN_TO_ANYONE = {"workspaces:accept_invitation"}
+
+
+def test_a_member_session_reaches_no_staff_page_without_parameters(client, workspace):
+    ava = make_access(workspace, name="Ava", email="ava@creators.test")
+    sign_in_as(client, ava)
+    reached, checked = [], 0
+    for name, pattern in _named_patterns():
+        if name.split(":")[0] not in STAFF_NAMESPACES or pattern.pattern.regex.groupindex:
+            continue
+        if name in PUBLIC or name in OPEN_TO_ANYONE:
+            continue
+        checked += 1
+        response = client.get(reverse(name))
+        if response.status_code in (404, 405):
+            continue
+        if response.status_code != 302 or not response["Location"].startswith(reverse("login")):
+            reached.append(f"{name}: {response.status_code}")
+    assert checked > 30 and not reached, (checked, reached)

@@ -77,7 +77,7 @@ def test_it_invites_in_bulk_those_not_yet_invited(alice_client, workspace):
 
 
 def test_the_members_list_offers_the_bulk_invitation(alice_client, workspace):
-    page = alice_client.get(reverse("offers:member_list")).content.decode()
+    page = alice_client.get(reverse("reports:member_list")).content.decode()
     assert reverse("portal_staff:invite_members") in page and "Invite all to the portal" in page
 
 

@@ -116,3 +116,14 @@ def test_a_click_and_a_conversion_of_ones_own_open(client, ava):
     assert (
         "10.00 USD" in client.get(reverse("portal:conversion_detail", args=[rows["conversion"].code])).content.decode()
     )
+
+
+def test_another_members_link_is_a_portal_404_page(client, ava, ben, settings):
+    settings.DEBUG = False
+    theirs = member_rows(ben.member, tag="ben")
+    sign_in_as(client, ava)
+    r = client.get(reverse("portal:link_detail", args=[theirs["link"].code]))
+    assert r.status_code == 404
+    page = r.content.decode()
+    assert "another member or another brand" in page and reverse("portal:home") in page
+    assert theirs["link"].url not in page

@@ -8,12 +8,10 @@ signed-in member: another member's row, of this workspace or another, is a 404.
 
 from dataclasses import dataclass
 from functools import wraps
-from urllib.parse import urlencode
 
 from django.apps import apps
 from django.http import Http404
 from django.shortcuts import redirect
-from django.urls import reverse
 from django.utils import timezone
 
 from portal.models import Person, PortalAccess
@@ -79,7 +77,7 @@ def portal_view(view):
     def wrapper(request, *args, **kwargs):
         user = current_portal_user(request)
         if user is None:
-            return redirect(reverse("portal:sign_in") + "?" + urlencode({"next": request.get_full_path()}))
+            return redirect("portal:sign_in")
         request.portal = user
         return view(request, *args, **kwargs)
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -21,8 +21,12 @@ def tax_form_required(*, member: Member) -> bool:
 
 
 def tax_form_block(member: Member) -> str:
-    """Make a Payment's reason not to pay ``member``: the brand requires a tax form and there is none."""
-    if tax_form_required(member=member) and not TaxForm.objects.filter(member=member).exists():
+    """Make a Payment's reason not to pay ``member``: the brand requires a tax form and there is none
+    (one query per member)."""
+    missing = PortalSettings.objects.filter(workspace_id=member.workspace_id, require_tax_form=True).filter(
+        ~Exists(TaxForm.objects.filter(member=member))
+    )
+    if missing.exists():
         return "No tax form on file (this brand requires one before paying)."
     return ""
 

@@ -7,7 +7,6 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from offers import services as offer_services
@@ -18,13 +17,6 @@ from portal.access import portal_view
 from portal.models import TaxForm, VanityRequest
 from workspaces.csv_export import stream_csv
 from workspaces.errors import DomainError
-
-
-def _safe_next(request, fallback="portal:home"):
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target.startswith("/portal/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect(fallback)
 
 
 def sign_in(request):

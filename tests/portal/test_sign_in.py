@@ -118,3 +118,12 @@ def test_a_member_session_never_reaches_staff_pages(client, ava, url):
     sign_in_as(client, ava)
     r = client.get(url)
     assert r.status_code == 302 and r["Location"].startswith(reverse("login")), url
+
+
+def test_one_email_carries_a_link_for_each_brand(client, ava, other_workspace):
+    make_access(other_workspace, name="Ava T.", email="ava@creators.test")
+    ask_for_link(client, "ava@creators.test")
+    assert len(mail.outbox) == 1
+    body = mail.outbox[0].body
+    assert "Alice Brand (as Ava Trails)" in body and "Charlie Brand (as Ava T.)" in body
+    assert SignInLink.objects.count() == 2

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from networks.crypto import encrypt_credentials
+from networks.crypto import CredentialsUnreadable, encrypt_credentials, rotate_token
 from offers import services as offer_services
 from offers.models import Link, Member
 from portal.models import (
@@ -178,3 +178,17 @@ def update_portal_settings(*, workspace: Workspace, require_tax_form: bool) -> P
         workspace=workspace, defaults={"require_tax_form": require_tax_form}
     )
     return settings_row
+
+
+def rotate_tax_ids_all_workspaces() -> tuple[int, list[str]]:
+    """Re-encrypt every stored tax id with the newest FERNET_KEYS key; returns (rotated, problems)."""
+    rotated, problems = 0, []
+    for form in TaxForm.objects.select_related("member").order_by("id").iterator(chunk_size=500):
+        try:
+            token = rotate_token(form.tax_id_encrypted)
+        except CredentialsUnreadable:
+            problems.append(f"The tax form of {form.member} (workspace {form.workspace_id}) cannot be decrypted.")
+            continue
+        TaxForm.objects.filter(pk=form.pk).update(tax_id_encrypted=token)
+        rotated += 1
+    return rotated, problems

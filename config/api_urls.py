@@ -23,8 +23,7 @@ from tracking.api import (
     ConversionListApi,
     ConversionRejectApi,
 )
-from workspaces.api import WorkspaceDetailApi
-from workspaces.api_errors import NotFoundApi
+from workspaces.api import NotFoundApi, WorkspaceDetailApi
 
 app_name = "api"
 urlpatterns = [

@@ -3,6 +3,7 @@ from django.urls import path
 from offers import views
 
 app_name = "offers"
+# The offer and member pages themselves show clicks and earnings: tracking/urls.py serves them.
 urlpatterns = [
     # Projects
     path("projects/", views.project_list, name="project_list"),
@@ -13,7 +14,6 @@ urlpatterns = [
     # Members (the list and its CSV are in reports/list_views.py, with their figures)
     path("members/new/", views.add_member, name="add_member"),
     path("members/import/", views.import_members, name="import_members"),
-    path("members/<uuid:code>/", views.member_detail, name="member_detail"),
     path("members/<uuid:code>/edit/", views.edit_member, name="edit_member"),
     path("members/<uuid:code>/archive/", views.archive_member, name="archive_member"),
     path("members/<uuid:code>/restore/", views.restore_member, name="restore_member"),
@@ -23,7 +23,6 @@ urlpatterns = [
     path("offers/new/link-tracking/", views.add_offer, name="add_offer"),
     path("offers/preview/", views.offer_preview, name="offer_preview"),
     path("offers/network-params/", views.offer_network_params, name="offer_network_params"),
-    path("offers/<uuid:code>/", views.offer_detail, name="offer_detail"),
     path("offers/<uuid:code>/edit/", views.edit_offer, name="edit_offer"),
     path("offers/<uuid:code>/pause/", views.pause_offer, name="pause_offer"),
     path("offers/<uuid:code>/resume/", views.resume_offer, name="resume_offer"),

@@ -9,12 +9,14 @@ signed-in member: another member's row, of this workspace or another, is a 404.
 from dataclasses import dataclass
 from functools import wraps
 
-from django.apps import apps
 from django.http import Http404
 from django.shortcuts import redirect
 from django.utils import timezone
 
+from offers.models import Link
+from payments.models import Payment
 from portal.models import Person, PortalAccess
+from tracking.models import Click, Conversion
 
 PERSON_KEY = "portal_person"
 ACCESS_KEY = "portal_access"
@@ -84,10 +86,9 @@ def portal_view(view):
     return wrapper
 
 
-def get_mine(request, source, **lookup):
-    """One row of ``source`` ("app.Model" or a queryset) belonging to the signed-in member, else 404."""
-    if isinstance(source, str):
-        source = apps.get_model(source)._default_manager.all()
+def get_mine(request, model, **lookup):
+    """One row of ``model`` belonging to the signed-in member, else 404."""
+    source = model._default_manager.all()
     member = request.portal.member
     try:
         return source.get(workspace=member.workspace_id, member=member, **lookup)
@@ -96,19 +97,19 @@ def get_mine(request, source, **lookup):
 
 
 def get_my_link(request, code):
-    return get_mine(request, "offers.Link", code=code)
+    return get_mine(request, Link, code=code)
 
 
 def get_my_conversion(request, code):
-    return get_mine(request, "tracking.Conversion", code=code)
+    return get_mine(request, Conversion, code=code)
 
 
 def get_my_click(request, transaction_id):
-    return get_mine(request, "tracking.Click", transaction_id=transaction_id)
+    return get_mine(request, Click, transaction_id=transaction_id)
 
 
 def get_my_payment(request, code):
-    return get_mine(request, "payments.Payment", code=code)
+    return get_mine(request, Payment, code=code)
 
 
 def get_my_access(request, code) -> PortalAccess:

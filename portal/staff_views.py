@@ -8,10 +8,10 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from offers import access
 from offers.models import Member
 from portal import forms, services
 from portal.models import PortalAccess, PortalSettings, TaxForm, VanityRequest
-from workspaces import access
 from workspaces.access import get_for_request
 from workspaces.decorators import workspace_view
 from workspaces.errors import DomainError
@@ -47,7 +47,7 @@ def invite_member(request, code):
         messages.error(request, e.message)
     else:
         messages.success(request, f"Emailed {member.name} a sign-in link to the member portal ({member.email}).")
-    return redirect("offers:member_detail", code=member.code)
+    return redirect("tracking:member_detail", code=member.code)
 
 
 @workspace_view("manage")

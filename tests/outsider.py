@@ -119,13 +119,13 @@ case(
     "offers:restore_project",
 )(lambda w: {"code": w["project"].code})
 case(
-    "offers:member_detail",
+    "tracking:member_detail",
     "offers:edit_member",
     "offers:archive_member",
     "offers:restore_member",
 )(lambda w: {"code": w["member"].code})
 case(
-    "offers:offer_detail",
+    "tracking:offer_detail",
     "offers:edit_offer",
     "offers:pause_offer",
     "offers:resume_offer",

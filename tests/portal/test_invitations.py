@@ -12,7 +12,7 @@ from tests.portal.helpers import emailed_path, run_email_tasks
 def test_it_invites_a_member_from_their_page(alice_client, workspace, alice, settings):
     settings.SITE_URL = "https://hub.example.test"
     member = Member.objects.create(workspace=workspace, name="Ava Trails", email="Ava@Creators.test")
-    page = alice_client.get(reverse("offers:member_detail", args=[member.code])).content.decode()
+    page = alice_client.get(reverse("tracking:member_detail", args=[member.code])).content.decode()
     assert "Invite to the portal" in page
     r = run_email_tasks(lambda: alice_client.post(reverse("portal_staff:invite_member", args=[member.code])))
     assert r.status_code == 302
@@ -28,7 +28,7 @@ def test_it_invites_a_member_from_their_page(alice_client, workspace, alice, set
     assert client.post(emailed_path()).status_code == 302
     assert (
         "Email a new sign-in link"
-        in alice_client.get(reverse("offers:member_detail", args=[member.code])).content.decode()
+        in alice_client.get(reverse("tracking:member_detail", args=[member.code])).content.decode()
     )
 
 

@@ -31,7 +31,7 @@ def test_it_stores_the_tax_id_encrypted_and_shows_it_masked(client, alice_client
     assert (form.country, form.tax_id_last4) == ("US", "6789")
     for page in (
         client.get(reverse("portal:settings")).content.decode(),
-        alice_client.get(reverse("offers:member_detail", args=[ava.member.code])).content.decode(),
+        alice_client.get(reverse("tracking:member_detail", args=[ava.member.code])).content.decode(),
     ):
         assert "•••• 6789" in page and "123-45-6789" not in page and "123456789" not in page
 

@@ -59,5 +59,6 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("", include("portal.urls")),
     path("", include("portal.staff_urls")),
+    path("", include("outbound.urls")),
     path("", include("workspaces.urls")),
 ]

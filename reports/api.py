@@ -2,10 +2,12 @@
 
 from dataclasses import dataclass
 
+from django.utils.decorators import method_decorator
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from config.db_router import reads_from_replica
 from reports import selectors
 from reports.filters import PRESETS, STATUS_CHOICES, ReportFilterForm, ReportFilters
 from workspaces.api_common import ApiInput, CurrencyField, WorkspaceApiView, read_query
@@ -95,6 +97,7 @@ class ReportSummaryApi(WorkspaceApiView):
         },
     )
 
+    @method_decorator(reads_from_replica)
     @extend_schema(parameters=[ReportQuery], responses={200: OutputSerializer, **errors(400, 422)})
     def get(self, request):
         f = _report_filters(request)
@@ -167,6 +170,7 @@ class ReportTableApi(WorkspaceApiView):
     schema = ReportTableSchema()
     table: Table | None = None  # set by the URL: ReportTableApi.as_view(table=BY_MEMBER)
 
+    @method_decorator(reads_from_replica)
     def get(self, request):
         f = _report_filters(request, TableQuery)
         p = read_query(TableQuery, request)
@@ -182,6 +186,7 @@ class DayFigures(Figures):
 class ReportByDayApi(WorkspaceApiView):
     """One row per day of the range (days without activity are zeros)."""
 
+    @method_decorator(reads_from_replica)
     @extend_schema(
         parameters=[ReportQuery],
         responses={

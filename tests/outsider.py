@@ -94,6 +94,9 @@ def build_world(workspace, owner):
     from portal.models import VanityRequest
 
     vanity_request = VanityRequest.objects.create(workspace=workspace, member=member, link=link, slug="m1-spring")
+    from tests.outbound.helpers import outsider_objects as outbound_objects
+
+    outbound_world = outbound_objects(workspace=workspace, member=member)
     return {
         "connection": conn,
         "project": project,
@@ -107,6 +110,7 @@ def build_world(workspace, owner):
         "membership": membership,
         "vanity_request": vanity_request,
         **payments_world,
+        **outbound_world,
     }
 
 
@@ -140,6 +144,26 @@ case("portal_staff:decide_vanity")(lambda w: {"code": w["vanity_request"].code, 
 case("payments:settlement", "payments:receive_settlement")(lambda w: {"code": w["settlement"].code})
 case("payments:run")(lambda w: {"code": w["payment_batch"].code})
 case("payments:retry")(lambda w: {"code": w["payment"].code})
+case(
+    "outbound:webhook_detail",
+    "outbound:webhook_deliveries_csv",
+    "outbound:edit_webhook",
+    "outbound:rotate_webhook_secret",
+    "outbound:test_webhook",
+    "outbound:enable_webhook",
+    "outbound:disable_webhook",
+    "outbound:delete_webhook",
+)(lambda w: {"code": w["webhook"].code})
+case("outbound:delivery_detail", "outbound:resend_delivery")(lambda w: {"code": w["delivery"].code})
+case("outbound:member_postbacks", "outbound:member_postback_deliveries_csv")(lambda w: {"code": w["member"].code})
+case("outbound:check_offer_links")(lambda w: {"code": w["offer"].code})
+case(
+    "outbound:edit_member_postback",
+    "outbound:remove_member_postback",
+    "outbound:enable_member_postback",
+    "outbound:disable_member_postback",
+    "outbound:test_member_postback",
+)(lambda w: {"code": w["member_postback"].code})
 
 
 def _sync_run(world):

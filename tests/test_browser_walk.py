@@ -37,6 +37,8 @@ NAVIGATION = [
     "/reports/",
     "/reports/members/",
     "/settings/",
+    "/settings/webhooks/",
+    "/alerts/",
     "/account/",
 ]
 SERIOUS = """async () => {
@@ -58,6 +60,7 @@ def detail_pages(workspace) -> list[str]:
         f"/conversions/{conversion.code}/",
         f"/payments/settlements/{settlement.code}/",
         f"/payments/members/{member.code}/",
+        f"/members/{member.code}/postbacks/",
     ]
 
 

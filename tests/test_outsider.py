@@ -16,6 +16,7 @@ APP_NAMESPACES = {
     "api",
     "portal",
     "portal_staff",
+    "outbound",
 }
 
 

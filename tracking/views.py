@@ -4,6 +4,7 @@ the offer page's postback panel."""
 
 import json
 
+import redis
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -227,7 +228,11 @@ def reattribute(request, code):
         return redirect("tracking:conversion_detail", code=conversion.code)
     click = None
     if form.cleaned_data["transaction_id"]:
-        click = find_click(workspace=request.workspace, transaction_id=form.cleaned_data["transaction_id"])
+        try:
+            click = find_click(workspace=request.workspace, transaction_id=form.cleaned_data["transaction_id"])
+        except redis.RedisError:
+            messages.error(request, "Clicks waiting in the click buffer cannot be read right now; try again shortly.")
+            return redirect("tracking:conversion_detail", code=conversion.code)
         if click is None:
             messages.error(request, "No click with that transaction id in this workspace.")
             return redirect("tracking:conversion_detail", code=conversion.code)

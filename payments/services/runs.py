@@ -215,14 +215,30 @@ def _fill_batch(*, batch: PaymentBatch, member_ids, minimum: Decimal, retry_of, 
             memo=f"Payment to {member.name} ({batch.get_rail_display()})",
             payment=payment,
         )
-        publish(
-            workspace=ws,
-            topic="payment.sent",
-            subject=f"payment:{payment.code}",
-            data={"payment_id": payment.pk, "member_id": member.pk, "amount": str(owed), "currency": currency},
-        )
+        if payment.status == Payment.Status.PAID:
+            announce_payment(payment=payment, topic="payment.sent")
     batch.total = total
     batch.save(update_fields=["total", "updated_at"])
+
+
+def announce_payment(*, payment: Payment, topic: str) -> None:
+    """Tell the outbox (webhooks, alerts) that a payment was sent or failed; in the change's transaction."""
+    member = payment.member
+    publish(
+        workspace=payment.workspace,
+        topic=topic,
+        subject=f"payment:{payment.code}",
+        data={
+            "id": str(payment.code),
+            "member": {"id": str(member.code), "affiliate_id": member.affiliate_id, "name": member.name},
+            "amount": f"{payment.amount:.2f}",
+            "currency": payment.currency,
+            "rail": payment.rail,
+            "status": payment.status,
+            "reference": payment.reference,
+            "message": payment.status_message,
+        },
+    )
 
 
 def paypal_configured() -> bool:
@@ -245,6 +261,8 @@ def fail_payment(*, payment: Payment, status: str, message: str = "") -> bool:
     )
     if claimed != 1:
         return False
+    payment.status, payment.status_message = status, message[:500]
+    announce_payment(payment=payment, topic="payment.failed")
     original = LedgerTransaction.objects.get(workspace=payment.workspace, key=f"payment:{payment.pk}")
     reverse_transaction(
         original=original,

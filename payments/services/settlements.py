@@ -14,6 +14,7 @@ from payments.ledger import get_account, post_transaction
 from payments.models import ZERO, AccountKind, Settlement, SettlementLine, TxnKind
 from tracking.models import Conversion, ConversionSource, ConversionStatus
 from workspaces.errors import DomainError
+from workspaces.outbox import publish
 
 
 @transaction.atomic
@@ -195,6 +196,21 @@ def mark_settlement_received(
             "credit_due_on",
             "updated_at",
         ]
+    )
+    publish(
+        workspace=ws,
+        topic="settlement.received",
+        subject=f"settlement:{settlement.code}",
+        data={
+            "id": str(settlement.code),
+            "connection": {"id": str(settlement.connection.code), "label": settlement.connection.label},
+            "expected_on": settlement.expected_on.isoformat(),
+            "expected_amount": f"{expected:.2f}",
+            "received_amount": f"{amount:.2f}",
+            "currency": currency,
+            "received_on": received_on.isoformat(),
+            "reference": reference,
+        },
     )
     return settlement
 

@@ -55,19 +55,24 @@ def note_approved_conversions(events) -> None:
 
 
 def note_sent_payments(events) -> None:
-    sent = [e for e in events if e.topic == "payment.sent" and e.data.get("member_id")]
-    accesses = _accesses((e.data["member_id"] for e in sent), "notify_payment_sent")
+    """``payment.sent`` events (payments' ``announce_payment``) name the member by code."""
+    sent = [e for e in events if e.topic == "payment.sent" and (e.data.get("member") or {}).get("id")]
+    codes = {e.data["member"]["id"] for e in sent}
+    accesses = {
+        str(a.member.code): a
+        for a in PortalAccess.objects.filter(member__code__in=codes, notify_payment_sent=True).select_related("member")
+    }
     Notification.objects.bulk_create(
         [
             Notification(
                 workspace_id=e.workspace_id,
-                access=accesses[e.data["member_id"]],
+                access=accesses[e.data["member"]["id"]],
                 kind=Notification.Kind.PAYMENT_SENT,
                 key=f"event:{e.pk}",
                 data={"amount": e.data["amount"], "currency": e.data["currency"]},
             )
             for e in sent
-            if e.data["member_id"] in accesses
+            if e.data["member"]["id"] in accesses and accesses[e.data["member"]["id"]].workspace_id == e.workspace_id
         ],
         ignore_conflicts=True,
     )

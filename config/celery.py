@@ -103,6 +103,13 @@ app.conf.beat_schedule = {
         "task": "payments.tasks.credit_due_settlements",
         "schedule": crontab(hour=6, minute=0),
     },
+    # Every 30 seconds (finer than cron can say): email members whose conversion was approved or
+    # who were sent a payment (read from the outboxes, each once; members can turn each off).
+    "notify-members": {
+        "task": "portal.tasks.notify_members",
+        "schedule": 30.0,
+        "options": {"expires": 60},
+    },
     # Every 5 minutes (*/5 * * * *): poll PayPal for payout runs still processing.
     "poll-paypal-batches": {
         "task": "payments.tasks.poll_paypal_batches",

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "networks",
     "payments",
     "reports",
+    "portal",
     "outbound",
     "risk",
 ]

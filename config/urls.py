@@ -57,6 +57,8 @@ urlpatterns = [
     path("", include("networks.urls")),
     path("", include("payments.urls")),
     path("", include("reports.urls")),
+    path("", include("portal.urls")),
+    path("", include("portal.staff_urls")),
     path("", include("outbound.urls")),
     path("", include("risk.urls")),
     path("", include("workspaces.urls")),

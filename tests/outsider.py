@@ -3,6 +3,8 @@
 ``tests/test_outsider.py`` logs in as charlie (owner of another workspace) and
 checks that each of these answers 404 for alice's object, for GET and POST; it
 also fails if a URL with parameters exists that is neither here nor in PUBLIC.
+Member portal URLs are in PORTAL_CASES: another member, of the same workspace or
+another, must get 404 for them.
 When you add a URL with a parameter, add it here.
 """
 
@@ -30,9 +32,26 @@ PUBLIC = {
     "api:conversion_detail",
     "api:conversion_approve",
     "api:conversion_reject",
+    # Member portal links whose one-time token is the credential (tests/portal/test_sign_in.py, test_payout.py).
+    "portal:redeem",
+    "portal:confirm_payout_email",
 }
 
 CASES = {}
+
+# The member portal's URLs, built from one member's rows (tests/portal/helpers.py:member_rows plus
+# "access"): tests/test_outsider.py signs in as another member of the same workspace and as a member
+# of another workspace, and each must answer 404.
+PORTAL_CASES = {
+    "portal:switch": lambda r: {"code": r["access"].code},
+    "portal:link_detail": lambda r: {"code": r["link"].code},
+    "portal:link_qr_png": lambda r: {"code": r["link"].code},
+    "portal:link_qr_svg": lambda r: {"code": r["link"].code},
+    "portal:request_vanity": lambda r: {"code": r["link"].code},
+    "portal:click_detail": lambda r: {"transaction_id": r["click"].transaction_id},
+    "portal:conversion_detail": lambda r: {"code": r["conversion"].code},
+    "portal:payment_detail": lambda r: {"code": r["payment"].code},
+}
 
 
 def case(*names):
@@ -72,6 +91,9 @@ def build_world(workspace, owner):
     from tests.payments.helpers import outsider_objects
 
     payments_world = outsider_objects(workspace=workspace, connection=conn, member=member)
+    from portal.models import VanityRequest
+
+    vanity_request = VanityRequest.objects.create(workspace=workspace, member=member, link=link, slug="m1-spring")
     from tests.outbound.helpers import outsider_objects as outbound_objects
 
     outbound_world = outbound_objects(workspace=workspace, member=member)
@@ -86,6 +108,7 @@ def build_world(workspace, owner):
         "api_key": key,
         "invitation": invitation,
         "membership": membership,
+        "vanity_request": vanity_request,
         **payments_world,
         **outbound_world,
     }
@@ -116,7 +139,8 @@ case(
 )(lambda w: {"code": w["offer"].code})
 case("offers:remove_override")(lambda w: {"code": w["offer"].code, "member_code": w["member"].code})
 case("offers:link_qr_png", "offers:link_qr_svg", "offers:archive_link")(lambda w: {"code": w["link"].code})
-case("payments:statement")(lambda w: {"code": w["member"].code})
+case("payments:statement", "portal_staff:invite_member")(lambda w: {"code": w["member"].code})
+case("portal_staff:decide_vanity")(lambda w: {"code": w["vanity_request"].code, "decision": "approve"})
 case("payments:settlement", "payments:receive_settlement", "payments:confirm_receipt")(
     lambda w: {"code": w["settlement"].code}
 )

@@ -28,6 +28,7 @@ NAVIGATION = [
     "/dashboard/",
     "/offers/",
     "/members/",
+    "/members/portal/",
     "/links/",
     "/conversions/",
     "/postbacks/",

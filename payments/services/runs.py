@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from offers.models import Member
+from payments.blocks import registered_block_reason
 from payments.ledger import get_account, lock_account, post_transaction, reverse_transaction
 from payments.models import (
     ZERO,
@@ -85,7 +86,7 @@ def blocked_reason(*, member: Member, rail: str) -> str:
         return "Member is on hold."
     if rail == Rail.PAYPAL and not member.paypal_email:
         return "No PayPal email on file."
-    return ""
+    return registered_block_reason(member)
 
 
 def plan_payment_run(

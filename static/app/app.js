@@ -116,7 +116,7 @@ window.addEventListener("load", () => document.querySelectorAll("[data-payout-sw
 
 // A table wider than the screen scrolls in its own box: keyboard users can focus it to scroll.
 function markScrollableTables() {
-  document.querySelectorAll(".content table").forEach((table) => {
+  document.querySelectorAll(".content table, .portal-main table").forEach((table) => {
     if (table.scrollWidth > table.clientWidth + 1) {
       table.setAttribute("tabindex", "0");
       if (!table.hasAttribute("aria-label")) table.setAttribute("aria-label", "Table (scrolls sideways)");

@@ -148,3 +148,13 @@ def test_a_member_sees_and_reaches_only_their_own_postbacks(client, ava, ben, cl
         other["postback"].refresh_from_db()
         assert other["postback"].status == "active" and other["postback"].url != GOOD
     assert Delivery.objects.count() == 3
+
+
+def test_a_sixth_url_is_refused_above_the_form(ava_client, ava):
+    for n in range(5):
+        assert ava_client.post(PAGE, {"url": f"{GOOD}&n={n}"}).status_code == 302
+    response = ava_client.post(PAGE, {"url": GOOD})
+    assert response.status_code == 400
+    assert response.context["form"].non_field_errors() == ["A member can have 5 postback URLs; remove one first."]
+    assert "remove one first" in response.content.decode().split('id="postback-form"')[1]
+    assert MemberPostback.objects.filter(member=ava.member).count() == 5

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal import views
+from portal import postback_views, views
 
 app_name = "portal"
 urlpatterns = [
@@ -24,6 +24,14 @@ urlpatterns = [
     path("portal/settings/payout-email/", views.change_payout_email, name="change_payout_email"),
     path("portal/settings/notifications/", views.update_notifications, name="update_notifications"),
     path("portal/tax-form/", views.tax_form, name="tax_form"),
+    path("portal/postbacks/", postback_views.postbacks, name="postbacks"),
+    path("portal/postbacks/deliveries.csv", postback_views.deliveries_csv, name="postback_deliveries_csv"),
+    path("portal/postbacks/<uuid:code>/edit/", postback_views.edit_postback, name="edit_postback"),
+    path("portal/postbacks/<uuid:code>/turn-on/", postback_views.enable_postback, name="enable_postback"),
+    path("portal/postbacks/<uuid:code>/turn-off/", postback_views.disable_postback, name="disable_postback"),
+    path("portal/postbacks/<uuid:code>/remove/", postback_views.remove_postback, name="remove_postback"),
+    path("portal/postbacks/<uuid:code>/test/", postback_views.test_postback, name="test_postback"),
+    path("portal/postbacks/deliveries/<uuid:code>/replay/", postback_views.replay_delivery, name="replay_delivery"),
     path(
         "portal/<slug:workspace_slug>/payout-email/<str:token>/",
         views.confirm_payout_email,

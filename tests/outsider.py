@@ -51,6 +51,12 @@ PORTAL_CASES = {
     "portal:click_detail": lambda r: {"transaction_id": r["click"].transaction_id},
     "portal:conversion_detail": lambda r: {"code": r["conversion"].code},
     "portal:payment_detail": lambda r: {"code": r["payment"].code},
+    "portal:edit_postback": lambda r: {"code": r["postback"].code},
+    "portal:enable_postback": lambda r: {"code": r["postback"].code},
+    "portal:disable_postback": lambda r: {"code": r["postback"].code},
+    "portal:remove_postback": lambda r: {"code": r["postback"].code},
+    "portal:test_postback": lambda r: {"code": r["postback"].code},
+    "portal:replay_delivery": lambda r: {"code": r["delivery"].code},
 }
 
 

@@ -9,11 +9,14 @@ from django.test import TestCase
 from django.utils import timezone
 
 from offers.models import Link, Member, NetworkConnection, Offer
+from outbound.models import Delivery, MemberPostback
 from payments.models import Payment, PaymentBatch
 from portal import services
 from portal.access import ACCESS_KEY, PERSON_KEY
 from portal.models import Person, PortalAccess
 from tracking.models import Click, Conversion
+
+POSTBACK_URL = "https://member.example.net/pb?tid={transaction_id}&p={payout}"
 
 
 def make_access(workspace, *, name: str, email: str) -> PortalAccess:
@@ -31,7 +34,8 @@ def sign_in_as(client, access: PortalAccess):
 
 
 def member_rows(member, *, tag: str = "") -> dict:
-    """One link, click, conversion and payment of ``member`` (for the isolation registry)."""
+    """One link, click, conversion, payment, postback URL and postback delivery of ``member`` (for the isolation
+    registry)."""
     ws = member.workspace
     conn = NetworkConnection.objects.filter(workspace=ws).first() or NetworkConnection.objects.create(
         workspace=ws, kind="impact", label="Impact"
@@ -75,7 +79,27 @@ def member_rows(member, *, tag: str = "") -> dict:
         paid_on=timezone.localdate(),
         idempotency_key=f"pay-{member.pk}-{tag}",
     )
-    return {"offer": offer, "link": link, "click": click, "conversion": conversion, "payment": payment}
+    # Straight to the tables (the service would resolve the host name): a postback URL and one call to it.
+    postback = MemberPostback.objects.create(workspace=ws, member=member, url=POSTBACK_URL)
+    delivery = Delivery.objects.create(
+        workspace=ws,
+        postback=postback,
+        topic="conversion.created",
+        msg_id=f"msg-{member.pk}-{tag}",
+        url=POSTBACK_URL.replace("{transaction_id}", click.transaction_id),
+        status=Delivery.Status.DELIVERED,
+        attempts=1,
+        last_status_code=200,
+    )
+    return {
+        "offer": offer,
+        "link": link,
+        "click": click,
+        "conversion": conversion,
+        "payment": payment,
+        "postback": postback,
+        "delivery": delivery,
+    }
 
 
 def run_email_tasks(call):

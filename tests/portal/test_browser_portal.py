@@ -1,12 +1,14 @@
 """The member portal in a browser, on a desktop and on a 390 px phone: sign-in by link, home,
-links and the deep-link builder, statement, payout settings and the tax form."""
+links and the deep-link builder, statement, payout settings, the tax form and the member's postbacks."""
 
 import re
 from unittest import mock
 
 import pytest
+import respx
 from django.core import mail
 
+from outbound.models import Delivery, MemberPostback
 from portal import services
 from portal.models import TaxForm
 from tests.portal.helpers import member_rows
@@ -144,6 +146,72 @@ def test_a_member_reads_the_statement_and_sets_payout_and_tax_form(
     fits(page)
 
 
+@pytest.mark.parametrize("width", WIDTHS)
+@respx.mock
+def test_a_member_adds_a_postback_sends_a_test_and_replays_it(
+    width, live_server, browser_page, settings, monkeypatch, ava
+):
+    from outbound import services as outbound
+    from outbound import tasks, transport
+
+    real = transport.lookup
+    monkeypatch.setattr(
+        transport, "lookup", lambda h, p: ["93.184.216.35"] if h == "member.example.net" else real(h, p)
+    )
+    monkeypatch.setattr(tasks.deliver, "delay", lambda *args: None)  # the worker's part is run below
+    receiver = respx.get(url__startswith="https://member.example.net/").respond(200, text="ok")
+    settings.SITE_URL = live_server.url
+    page = browser_page
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(services.issue_sign_in_link(access=ava, purpose="sign_in"))
+    page.click("button[type=submit]")
+    page.wait_for_url("**/portal/")
+
+    page.click("nav[aria-label=Portal] >> text=Postbacks")
+    page.wait_for_selector("text=No postback URL yet")
+    page.click("text=Macros you can put in the URL")
+    assert "what you earn on this conversion" in page.locator("details.macros").inner_text()
+    fits(page)
+
+    # A private address is refused next to the field; a public https URL is added.
+    page.fill("input[name=url]", "https://localhost/pb?tid={transaction_id}")
+    page.click("#postback-form button[type=submit]")
+    assert "private" in page.locator("#id_url_error").inner_text()
+    fits(page)
+    page.fill("input[name=url]", "https://member.example.net/pb?tid={transaction_id}&p={payout}")
+    page.click("#postback-form button[type=submit]")
+    page.wait_for_selector("text=Postback added")
+    postback = MemberPostback.objects.get(member=ava.member)
+    assert "https://member.example.net/pb?tid={transaction_id}" in page.locator("#postback-urls").inner_text()
+    fits(page)
+
+    # The test call, delivered, is in the log with its response; replaying it adds a row.
+    page.click("button:has-text('Send test')")
+    page.wait_for_selector("text=Test postback queued")
+    assert outbound.deliver_target(kind="postback", target_id=postback.pk) == 1
+    page.reload()
+    log = page.locator("#deliveries").inner_text()
+    assert "postback.test" in log and "HTTP 200" in log and "member.example.net/pb?tid=test" in log
+    fits(page)
+    page.click("#deliveries button:has-text('Replay')")
+    page.wait_for_selector("text=Sent again")
+    assert outbound.deliver_target(kind="postback", target_id=postback.pk) == 1
+    assert len(receiver.calls) == 2
+    page.reload()
+    assert page.locator("#deliveries tbody tr").count() == 2
+    assert "replay" in page.locator("#deliveries tbody tr").first.inner_text()
+    fits(page)
+
+    # Removing asks first.
+    asked = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.accept()))
+    page.click("#postback-urls button:has-text('Remove')")
+    page.wait_for_selector("text=Postback removed")
+    assert asked == ["Remove this postback URL and its delivery log?"]
+    assert not MemberPostback.objects.exists()
+    fits(page)
+
+
 PORTAL_PAGES = [
     "/portal/",
     "/portal/links/",
@@ -151,6 +219,7 @@ PORTAL_PAGES = [
     "/portal/statement/",
     "/portal/settings/",
     "/portal/tax-form/",
+    "/portal/postbacks/",
 ]
 
 
@@ -167,7 +236,27 @@ def test_every_portal_page_fits_and_passes_the_accessibility_scan(live_server, b
     access = PortalAccess.objects.get(member__name="Ava Trails")
     link = Link.objects.filter(member=access.member).first()
     conversion = Conversion.objects.filter(member=access.member).first()
-    paths = [*PORTAL_PAGES, f"/portal/links/{link.code}/", f"/portal/conversions/{conversion.code}/"]
+    # A postback URL and a call to it, so the Postbacks page is walked with its list and log filled.
+    postback = MemberPostback.objects.create(
+        workspace=access.workspace, member=access.member, url="https://tracker.example/pb?click={transaction_id}"
+    )
+    Delivery.objects.create(
+        workspace=access.workspace,
+        postback=postback,
+        topic="conversion.created",
+        msg_id="msg_walk",
+        url="https://tracker.example/pb?click=" + "a" * 32,
+        status="failed",
+        attempts=3,
+        last_status_code=502,
+        last_error="HTTP 502",
+    )
+    paths = [
+        *PORTAL_PAGES,
+        f"/portal/links/{link.code}/",
+        f"/portal/conversions/{conversion.code}/",
+        f"/portal/postbacks/{postback.code}/edit/",
+    ]
     problems = []
     for width in WIDTHS:
         page = browser_page.context.browser.new_context(viewport={"width": width, "height": 900}).new_page()

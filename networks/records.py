@@ -119,9 +119,8 @@ def to_conversion_data(item: NetworkRecord | NetworkChange) -> ConversionData:
     """A record or change as tracking's ConversionData (the conversion core's input).
 
     A reversal carries only the status; an amount change only the new amounts (its
-    status stays what the conversion has). ConversionData has no place yet for the
-    order reference, promo code, paid flag, payment reference or old amounts: they stay
-    on the record for the sync.
+    status stays what the conversion has). The order reference, paid flag, payment
+    reference and old amounts stay on the record for the sync.
     """
     if isinstance(item, NetworkChange):
         reversal = item.kind == "reversal"
@@ -143,4 +142,5 @@ def to_conversion_data(item: NetworkRecord | NetworkChange) -> ConversionData:
         currency=item.currency,
         event_at=item.event_at,
         locking_at=item.locking_at,
+        promo_code=item.promo_code[:64],
     )

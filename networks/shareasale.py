@@ -304,6 +304,8 @@ def activity_item(row: dict, *, currency: str = CURRENCY) -> NetworkRecord | Net
         event_at=parse_central(row.get("transdate", ""), what=f"Trans Date of {trans_id}"),
         locking_at=parse_central(row.get("lockdate", ""), what=f"Lock Date of {trans_id}"),
         order_ref=order_ref(row.get("comment", "")),
+        # A coupon column, where the report carries one (the postback's couponcode).
+        promo_code=(row.get("couponcode") or row.get("coupon") or "").strip(),
         paid=paid_date is not None,
         payment_ref=central_date(paid_date).isoformat() if paid_date else "",
         raw=row,

@@ -256,3 +256,22 @@ class LinkGenerateForm(forms.Form):
 
     def subs(self) -> dict:
         return {f"sub{i}": self.cleaned_data.get(f"sub{i}", "") for i in range(1, 6)}
+
+
+class PromoCodeForm(forms.Form):
+    text = forms.CharField(max_length=64, label="Promo code", help_text="Not case-sensitive; no spaces.")
+    offer = forms.ModelChoiceField(
+        queryset=Offer.objects.none(), required=False, to_field_name="code", label="For offer"
+    )
+
+    def __init__(self, *args, workspace, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["offer"].queryset = Offer.objects.filter(workspace=workspace, archived_at=None).order_by("name")
+        self.fields["offer"].empty_label = "All of the member's offers"
+
+    def clean_text(self):
+        text = self.cleaned_data["text"].strip()
+        problem = services.promo_code_problem(text)
+        if problem:
+            raise forms.ValidationError(problem)
+        return text

@@ -304,3 +304,33 @@ class Link(TimeStamped):
         return not (
             self.destination_url or self.vanity or self.sub1 or self.sub2 or self.sub3 or self.sub4 or self.sub5
         )
+
+
+def promo_key(text: str) -> str:
+    """How a promo code is compared: codes are case-insensitive ("summer20" is "SUMMER20")."""
+    return text.strip().upper()
+
+
+class PromoCode(TimeStamped):
+    """A discount code that credits its member with the sales it is used on.
+
+    A code is for one offer, or for every offer of its member (``offer`` empty); a member
+    may have several. Codes are unique per workspace whatever their case: ``key`` holds
+    the upper-cased code, and the constraint is on it.
+    """
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+", db_index=False)
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    member = models.ForeignKey(Member, models.CASCADE, related_name="promo_codes")
+    offer = models.ForeignKey(Offer, models.CASCADE, null=True, blank=True, related_name="promo_codes")
+    text = models.CharField(max_length=64)
+    key = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            # Also the index of attribution's lookup: a workspace's code by its key.
+            models.UniqueConstraint(fields=["workspace", "key"], name="promo_code_key_unique"),
+        ]
+
+    def __str__(self):
+        return self.text

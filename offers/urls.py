@@ -1,6 +1,6 @@
 from django.urls import path
 
-from offers import views
+from offers import promo_views, views
 
 app_name = "offers"
 urlpatterns = [
@@ -15,7 +15,11 @@ urlpatterns = [
     path("members/export.csv", views.export_members, name="export_members"),
     path("members/new/", views.add_member, name="add_member"),
     path("members/import/", views.import_members, name="import_members"),
+    path("members/promo-codes/import/", promo_views.import_promo_codes, name="import_promo_codes"),
+    path("members/promo-codes/export.csv", promo_views.export_promo_codes, name="export_promo_codes"),
     path("members/<uuid:code>/", views.member_detail, name="member_detail"),
+    path("members/<uuid:code>/promo-codes/", promo_views.add_promo_code, name="add_promo_code"),
+    path("promo-codes/<uuid:code>/delete/", promo_views.delete_promo_code, name="delete_promo_code"),
     path("members/<uuid:code>/edit/", views.edit_member, name="edit_member"),
     path("members/<uuid:code>/archive/", views.archive_member, name="archive_member"),
     path("members/<uuid:code>/restore/", views.restore_member, name="restore_member"),

@@ -162,9 +162,15 @@ def import_members(request):
 
 @workspace_view()
 def member_detail(request, code):
-    member = access.get_member(request, code)
+    return member_page(request, access.get_member(request, code))
+
+
+def member_page(request, member, *, promo_form=None, status=200):
+    """The member page; ``promo_form`` is a promo code form to show with its errors."""
     series = selectors.clicks_per_day(member=member, days=30)
     ctx = {
+        "promo_codes": member.promo_codes.select_related("offer").order_by("key"),
+        "promo_form": promo_form or forms.PromoCodeForm(workspace=request.workspace),
         "member": member,
         "links": selectors.list_links(workspace=request.workspace, member=member)[:100],
         "series": series,
@@ -173,7 +179,7 @@ def member_detail(request, code):
         "earnings": selectors.member_earnings(member=member),
         "offers": Offer.objects.filter(workspace=request.workspace, archived_at=None).order_by("name"),
     }
-    return _render(request, "offers/member_detail.html", ctx)
+    return _render(request, "offers/member_detail.html", ctx, status)
 
 
 @workspace_view("manage")

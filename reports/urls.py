@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reports import specs, views
+from reports import attribution_specs, specs, views
 
 app_name = "reports"
 urlpatterns = [
@@ -10,6 +10,7 @@ urlpatterns = [
     path("reports/members/", views.report_page, {"report": specs.BY_MEMBER}, name="members"),
     path("reports/offers/", views.report_page, {"report": specs.BY_OFFER}, name="offers"),
     path("reports/days/", views.report_page, {"report": specs.BY_DAY}, name="days"),
+    path("reports/channels/", views.report_page, {"report": attribution_specs.BY_CHANNEL}, name="channels"),
     path("reports/risk/", views.report_page, {"report": specs.RISK}, name="risk"),
     path("reports/off-state/", views.report_page, {"report": specs.OFF_STATE}, name="off_state"),
     path("reports/network-clicks/", views.report_page, {"report": specs.NETWORK_CLICKS}, name="network_clicks"),

@@ -8,7 +8,7 @@ When you add a URL with a parameter, add it here.
 
 from decimal import Decimal
 
-from offers.models import Link, Member, NetworkConnection, Offer, Project
+from offers.models import Link, Member, NetworkConnection, Offer, Project, PromoCode
 from tracking.models import Conversion, PostbackLog
 from workspaces.models import ApiKey, Invitation, Membership
 
@@ -53,6 +53,7 @@ def build_world(workspace, owner):
         workspace=workspace, name="O1", offer_url="https://shop.test/?t={transaction_id}", connection=conn
     )
     link = Link.objects.create(workspace=workspace, offer=offer, member=member)
+    promo_code = PromoCode.objects.create(workspace=workspace, member=member, text="M1CODE", key="M1CODE")
     conversion = Conversion.objects.create(
         workspace=workspace,
         connection=conn,
@@ -78,6 +79,7 @@ def build_world(workspace, owner):
         "member": member,
         "offer": offer,
         "link": link,
+        "promo_code": promo_code,
         "conversion": conversion,
         "postback": postback,
         "api_key": key,
@@ -100,7 +102,9 @@ case(
     "offers:edit_member",
     "offers:archive_member",
     "offers:restore_member",
+    "offers:add_promo_code",
 )(lambda w: {"code": w["member"].code})
+case("offers:delete_promo_code")(lambda w: {"code": w["promo_code"].code})
 case(
     "offers:offer_detail",
     "offers:edit_offer",

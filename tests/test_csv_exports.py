@@ -15,7 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from networks.models import NetworkClickCount
-from offers.models import PayoutType
+from offers.models import PayoutType, PromoCode
 from reports.rollups import rebuild_rollups
 from tests.outsider import CASES, build_world
 from tests.payments.helpers import convert, drain
@@ -38,6 +38,8 @@ KNOWN = {
     "reports:off_state",
     "reports:network_clicks",
     "reports:postbacks",
+    "reports:channels",
+    "offers:export_promo_codes",
 }
 # Exports with no text a user or network could write: only days, counts and money.
 NUMBERS_ONLY = {"reports:days", "reports:postbacks"}
@@ -68,6 +70,8 @@ def hostile_world(workspace, alice) -> dict:
         obj.save(update_fields=[field])
     w["ava_boots"].sub1 = "=cmd|' /C calc'!A0"
     w["ava_boots"].save(update_fields=["sub1"])
+    # A promo code that looks like a number, on the offer named like a formula.
+    PromoCode.objects.create(workspace=workspace, member=w["ava"], offer=w["boots"], text="+1", key="+1")
     # The network counted more clicks than we did: a negative difference, which must stay a number.
     NetworkClickCount.objects.create(
         workspace=workspace, connection=w["connection"], program_id="1", date=at(2).date(), clicks=5

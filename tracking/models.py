@@ -66,6 +66,15 @@ class ConversionSource(models.TextChoices):
     TEST = "test", "Test"
 
 
+class AttributedBy(models.TextChoices):
+    """What tied a conversion to its member; "" when nothing did (unattributed)."""
+
+    CLICK = "click", "Link click"
+    CODE = "code", "Promo code"
+    AFFILIATE = "member", "Affiliate id"
+    MANUAL = "manual", "Manager"
+
+
 class Conversion(TimeStamped):
     """A sale, lead or install reported by a network.
 
@@ -105,6 +114,11 @@ class Conversion(TimeStamped):
     locking_at = models.DateTimeField(null=True, blank=True)
     affiliate_id_given = models.CharField(max_length=64, blank=True)
     affiliate_mismatch = models.BooleanField(default=False)
+    # The promo code the network reported (as sent), what attributed the conversion, and
+    # whether the code belongs to another member than the click that won.
+    promo_code = models.CharField(max_length=64, blank=True, default="")
+    attributed_by = models.CharField(max_length=8, choices=AttributedBy.choices, blank=True, default="")
+    promo_code_mismatch = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

@@ -1,5 +1,8 @@
 """Parsing postback and pixel parameters into a ConversionData. Pure: no database, no request.
 
+A coupon or voucher code (``promo_code``, ``coupon``, ``voucher``, Impact's ``PromoCode``,
+Awin's ``voucherCode``) attributes a conversion that has no click id to the code's member.
+
 What a postback must carry: our ``transaction_id`` (under any of its names) or the
 network's conversion id (Impact ActionId, ShareASale transID, TUNE adv_sub...), so
 that it has a dedupe key. The "server postback with affiliate ID" protocol sends
@@ -48,7 +51,18 @@ NAMES = {
     "currency": ("currency",),
     "event_at": ("event_date", "eventdate", "transdate"),
     "locking_at": ("locking_date", "lockingdate"),
+    "promo_code": (
+        "promo_code",
+        "promocode",
+        "coupon",
+        "couponcode",
+        "coupon_code",
+        "voucher",
+        "vouchercode",
+        "voucher_code",
+    ),
 }
+PROMO_CODE_LENGTH = 64
 
 STATUSES = {
     "pending": "pending",
@@ -175,6 +189,7 @@ def parse_conversion(params: dict[str, str], *, network: str, now: datetime | No
         currency=_currency(params),
         event_at=_date(params, "event_at", network, now),
         locking_at=_date(params, "locking_at", network, now, allow_future=True),
+        promo_code=_id(params, "promo_code", max_length=PROMO_CODE_LENGTH),
     )
 
 

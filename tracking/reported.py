@@ -24,6 +24,7 @@ class ConversionData:
     currency: str = ""
     event_at: datetime | None = None
     locking_at: datetime | None = None
+    promo_code: str = ""  # a coupon or voucher the customer used, as the network sent it
 
     @property
     def dedupe_key(self) -> str:

@@ -68,6 +68,10 @@ def get_offer(request, code, *, write=False):
     return get_for_request(request, "offers.Offer", code=code, right="manage" if write else None)
 
 
+def get_promo_code(request, code, *, write=False):
+    return get_for_request(request, "offers.PromoCode", code=code, right="manage" if write else None)
+
+
 def get_link(request, code, *, write=False):
     return get_for_request(request, "offers.Link", code=code, right="manage" if write else None)
 

@@ -158,6 +158,7 @@ def action_to_data(record: dict, connection: NetworkConnection) -> ConversionDat
         currency=(record.get("Currency") or connection.currency or "").upper(),
         event_at=impact.parse_datetime_value(record.get("EventDate"), "EventDate"),
         locking_at=impact.parse_datetime_value(record.get("LockingDate"), "LockingDate"),
+        promo_code=(record.get("PromoCode") or "").strip()[:64],
     )
 
 

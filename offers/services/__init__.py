@@ -9,6 +9,7 @@ with a message fit for the user when a business rule says no.
 - offers.py: the offer URL rules (protocol macros, network parameters, allowed
   domains), create and edit an offer, pause, resume, archive, restore, payout
   overrides, the destination preview.
+- promo_codes.py: give members promo codes, retire them, import them from CSV.
 - links.py: generate members' links (deep links, vanity slugs, sub-ids), archive
   them, their URL and QR codes.
 
@@ -56,6 +57,12 @@ from offers.services.projects import (
     restore_project,
     update_project,
 )
+from offers.services.promo_codes import (
+    create_promo_code,
+    delete_promo_code,
+    import_promo_codes,
+    promo_code_problem,
+)
 
 __all__ = [
     "IMPORT_COLUMNS",
@@ -70,6 +77,10 @@ __all__ = [
     "create_member",
     "create_offer",
     "create_project",
+    "create_promo_code",
+    "delete_promo_code",
+    "import_promo_codes",
+    "promo_code_problem",
     "deep_link_problems",
     "generate_links",
     "import_members",

@@ -20,7 +20,15 @@ from offers.payouts import Payout, compute_payout, no_offer_payout, terms_for
 from tracking import attribution as core
 from tracking import sql
 from tracking.attribution import STATUS_RANK, HitLookup, RecordResult
-from tracking.models import Click, Conversion, ConversionEvent, ConversionSource, ConversionStatus, PostbackLog
+from tracking.models import (
+    AttributedBy,
+    Click,
+    Conversion,
+    ConversionEvent,
+    ConversionSource,
+    ConversionStatus,
+    PostbackLog,
+)
 from tracking.reported import ConversionData
 from workspaces.errors import DomainError
 from workspaces.models import Workspace
@@ -361,12 +369,22 @@ def reattribute_conversion(
     }
     conversion.click, conversion.member, conversion.offer = new_click, new_member, new_offer
     conversion.affiliate_mismatch = False
+    conversion.attributed_by = AttributedBy.CLICK if new_click is not None else AttributedBy.MANUAL
     payout = _current_payout(conversion)
     if payout.amount != conversion.member_payout:
         changes["member_payout"] = [str(conversion.member_payout), str(payout.amount)]
     conversion.member_payout, conversion.payout_basis = payout.amount, payout.basis
     conversion.save(
-        update_fields=["click", "member", "offer", "affiliate_mismatch", "member_payout", "payout_basis", "updated_at"]
+        update_fields=[
+            "click",
+            "member",
+            "offer",
+            "affiliate_mismatch",
+            "attributed_by",
+            "member_payout",
+            "payout_basis",
+            "updated_at",
+        ]
     )
     core.write_history(
         conversion=conversion, changes=changes, source=ConversionSource.MANUAL, note="re-attributed", actor=actor

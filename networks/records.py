@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from tracking.reported import ConversionData
+from tracking.reported import ConversionData, ReportedItem
 
 STATUSES = ("pending", "approved", "reversed")
 CHANGE_KINDS = ("reversal", "amount")
@@ -46,6 +46,7 @@ class NetworkRecord:
     amended: bool = False
     old_sale_amount: Decimal | None = None
     old_payout: Decimal | None = None
+    items: tuple[ReportedItem, ...] = ()  # the order's lines (ShareASale's SKU list, Awin's transactionParts)
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
@@ -143,4 +144,5 @@ def to_conversion_data(item: NetworkRecord | NetworkChange) -> ConversionData:
         event_at=item.event_at,
         locking_at=item.locking_at,
         promo_code=item.promo_code[:64],
+        items=item.items,
     )

@@ -334,3 +334,43 @@ class PromoCode(TimeStamped):
 
     def __str__(self):
         return self.text
+
+
+class PayoutRule(TimeStamped):
+    """A member payout for the items of one SKU or category on an offer.
+
+    An offer's rules are tried in ``position`` order and the first that matches an item
+    prices it (flat per unit, or percent of the item's sale); items no rule matches are
+    priced together with the offer's payout (or the member's override). offers/payouts.py
+    has the maths.
+    """
+
+    class Match(models.TextChoices):
+        SKU = "sku", "SKU"
+        CATEGORY = "category", "Category"
+
+    class Kind(models.TextChoices):
+        FLAT = "flat", "Flat amount per unit"
+        PERCENT = "percent", "Percent of the item's sale"
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+", db_index=False)
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    offer = models.ForeignKey(Offer, models.CASCADE, related_name="payout_rules", db_index=False)
+    position = models.PositiveSmallIntegerField(default=0)
+    match = models.CharField(max_length=10, choices=Match.choices)
+    value = models.CharField(max_length=100)  # compared without regard to case
+    payout_type = models.CharField(max_length=10, choices=Kind.choices)
+    payout_flat = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    payout_percent = models.DecimalField(max_digits=6, decimal_places=3, default=Decimal("0.000"))
+
+    class Meta:
+        indexes = [
+            # Pricing a conversion with items: an offer's rules in order.
+            models.Index(fields=["offer", "position"], name="payoutrule_offer_position"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(payout_flat__gte=0), name="payoutrule_flat_gte_0"),
+            models.CheckConstraint(
+                condition=models.Q(payout_percent__gte=0, payout_percent__lte=100), name="payoutrule_percent_0_100"
+            ),
+        ]

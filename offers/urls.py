@@ -1,6 +1,6 @@
 from django.urls import path
 
-from offers import promo_views, views
+from offers import promo_views, rule_views, views
 
 app_name = "offers"
 urlpatterns = [
@@ -37,6 +37,9 @@ urlpatterns = [
     path("offers/<uuid:code>/restore/", views.restore_offer, name="restore_offer"),
     path("offers/<uuid:code>/overrides/", views.add_override, name="add_override"),
     path("offers/<uuid:code>/overrides/<uuid:member_code>/delete/", views.remove_override, name="remove_override"),
+    path("offers/<uuid:code>/payout-rules/", rule_views.add_payout_rule, name="add_payout_rule"),
+    path("payout-rules/<uuid:code>/up/", rule_views.move_payout_rule_up, name="move_payout_rule_up"),
+    path("payout-rules/<uuid:code>/delete/", rule_views.delete_payout_rule, name="delete_payout_rule"),
     # Links
     path("links/", views.link_list, name="link_list"),
     path("links/export.csv", views.export_links, name="export_links"),

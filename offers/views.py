@@ -336,7 +336,11 @@ def offer_preview(request):
 
 @workspace_view()
 def offer_detail(request, code):
-    offer = access.get_offer(request, code)
+    return offer_page(request, access.get_offer(request, code))
+
+
+def offer_page(request, offer, *, rule_form=None, status=200):
+    """The offer page; ``rule_form`` is a payout rule form to show with its errors."""
     series = selectors.clicks_per_day(offer=offer, days=30)
     links = selectors.list_links(workspace=request.workspace, offer=offer)
     ctx = {
@@ -348,8 +352,10 @@ def offer_detail(request, code):
         "overrides": selectors.list_overrides(offer=offer),
         "override_form": forms.PayoutOverrideForm(workspace=request.workspace),
         "preview": _safe_preview(offer),
+        "payout_rules": offer.payout_rules.order_by("position", "id"),
+        "rule_form": rule_form or forms.PayoutRuleForm(),
     }
-    return _render(request, "offers/offer_detail.html", ctx)
+    return _render(request, "offers/offer_detail.html", ctx, status)
 
 
 def _safe_preview(offer):

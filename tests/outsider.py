@@ -8,7 +8,7 @@ When you add a URL with a parameter, add it here.
 
 from decimal import Decimal
 
-from offers.models import Link, Member, NetworkConnection, Offer, Project, PromoCode
+from offers.models import Link, Member, NetworkConnection, Offer, PayoutRule, Project, PromoCode
 from tracking.models import Conversion, PostbackLog
 from workspaces.models import ApiKey, Invitation, Membership
 
@@ -54,6 +54,9 @@ def build_world(workspace, owner):
     )
     link = Link.objects.create(workspace=workspace, offer=offer, member=member)
     promo_code = PromoCode.objects.create(workspace=workspace, member=member, text="M1CODE", key="M1CODE")
+    payout_rule = PayoutRule.objects.create(
+        workspace=workspace, offer=offer, match="sku", value="S1", payout_type="flat", payout_flat=Decimal("1.00")
+    )
     conversion = Conversion.objects.create(
         workspace=workspace,
         connection=conn,
@@ -80,6 +83,7 @@ def build_world(workspace, owner):
         "offer": offer,
         "link": link,
         "promo_code": promo_code,
+        "payout_rule": payout_rule,
         "conversion": conversion,
         "postback": postback,
         "api_key": key,
@@ -113,7 +117,9 @@ case(
     "offers:archive_offer",
     "offers:restore_offer",
     "offers:add_override",
+    "offers:add_payout_rule",
 )(lambda w: {"code": w["offer"].code})
+case("offers:move_payout_rule_up", "offers:delete_payout_rule")(lambda w: {"code": w["payout_rule"].code})
 case("offers:remove_override")(lambda w: {"code": w["offer"].code, "member_code": w["member"].code})
 case("offers:link_qr_png", "offers:link_qr_svg", "offers:archive_link")(lambda w: {"code": w["link"].code})
 case("payments:statement")(lambda w: {"code": w["member"].code})

@@ -11,10 +11,12 @@ network sync pages inserted in bulk (networks/bulk.py). All three take from here
   ``attribute_batch`` for a page: the same rule over the same facts, fetched in bulk).
   With a click and a code of another member, the click wins and the disagreement is
   noted (the postback log's reason, ``Conversion.promo_code_mismatch``);
-- **pricing**: the member's payout from the offer's terms or the member's override;
+- **pricing**: the member's payout from the offer's terms or the member's override, line
+  by line with the offer's payout rules when the conversion comes with its items (the
+  rules are read only then);
 - **the dedupe decision**: which key a conversion is stored under, whether it owns
   its click's id-less slot, and what a conflicting insert means (``resolve``);
-- **the write-down**: the new row, its history and its outbox event.
+- **the write-down**: the new row, its items, its history and its outbox event.
 
 Dedupe rules (README, "Postbacks and pixels", has them as a table):
 
@@ -47,8 +49,19 @@ from functools import lru_cache
 
 from django.utils import timezone
 
-from offers.models import Link, Member, NetworkConnection, Offer, PayoutOverride, PromoCode, promo_key
-from offers.payouts import Payout, Terms, compute_payout, no_offer_payout, terms_for, terms_from_basis
+from offers.models import Link, Member, NetworkConnection, Offer, PayoutOverride, PayoutRule, PromoCode, promo_key
+from offers.payouts import (
+    Payout,
+    Terms,
+    compute_item_payout,
+    compute_payout,
+    item_payout_from_lines,
+    item_rule,
+    no_offer_payout,
+    rules_for,
+    terms_for,
+    terms_from_basis,
+)
 from tracking import sql
 from tracking.clicks.buffer import store_buffered_click
 from tracking.models import (
@@ -58,6 +71,7 @@ from tracking.models import (
     ConversionAlias,
     ConversionChange,
     ConversionEvent,
+    ConversionItem,
     ConversionSource,
     ConversionStatus,
     PostbackLog,
@@ -212,6 +226,7 @@ class Attribution:
     notes: dict[str, str]
     terms: Terms | None  # the payout terms for member x offer; None without an offer
     via: str = ""  # an AttributedBy value: what tied the conversion to its member
+    rules: tuple = ()  # the offer's payout rules (ItemRule), read only for a conversion with items
 
 
 def _decide(*, connection, data: ConversionData, click, member_by_affiliate, offer_for_member, promo_code_for) -> tuple:
@@ -288,10 +303,11 @@ def attribute(*, connection: NetworkConnection, data: ConversionData, lookup: Hi
         offer_for_member=lambda member: offer_for_member(connection=connection, member=member),
         promo_code_for=lambda key: find_promo_code(workspace_id=workspace.pk, key=key),
     )
-    terms = None
+    terms, rules = None, ()
     if offer is not None:
         terms = terms_for(offer=offer, member=member, has_override=getattr(click, "has_payout_override", None))
-    return Attribution(click, member, offer, notes, terms, via)
+        rules = rules_for(offer.id) if data.items else ()
+    return Attribution(click, member, offer, notes, terms, via, rules)
 
 
 def offer_for_member(*, connection, member) -> Offer | None:
@@ -337,15 +353,26 @@ def attribute_batch(*, connection: NetworkConnection, items: list[ConversionData
         for data in items
     ]
     overrides = _overrides({(offer.id, member.id) for _, member, offer, _, _ in decided if offer and member})
+    rules = _rules({offer.id for data, (_, _, offer, _, _) in zip(items, decided, strict=True) if data.items and offer})
     attributions = []
-    for click, member, offer, notes, via in decided:
+    for data, (click, member, offer, notes, via) in zip(items, decided, strict=True):
         terms = None
         if offer is not None:
             terms = overrides.get((offer.id, member.id if member else None)) or Terms(
                 offer.payout_type, offer.payout_flat, offer.payout_percent, "offer"
             )
-        attributions.append(Attribution(click, member, offer, notes, terms, via))
+        offer_rules = rules.get(offer.id, ()) if offer is not None and data.items else ()
+        attributions.append(Attribution(click, member, offer, notes, terms, via, offer_rules))
     return attributions
+
+
+def _rules(offer_ids) -> dict:
+    """offer id -> its payout rules in order (one query, none without offers)."""
+    found = defaultdict(tuple)
+    if offer_ids:
+        for rule in PayoutRule.objects.filter(offer_id__in=offer_ids).order_by("offer_id", "position", "id"):
+            found[rule.offer_id] += (item_rule(rule),)
+    return found
 
 
 def _single_offers(connection, members) -> dict:
@@ -392,10 +419,31 @@ def conversion_key(data: ConversionData, offer: Offer | None) -> str:
     return data.dedupe_key[:KEY_LENGTH]
 
 
-def price(*, terms: Terms | None, sale_amount: Decimal, network_payout: Decimal) -> Payout:
+def price(*, terms: Terms | None, sale_amount: Decimal, network_payout: Decimal, items=(), rules=()) -> Payout:
     if terms is None:
         return no_offer_payout("unattributed: no click or member matched")
+    if items:
+        return compute_item_payout(
+            terms=terms, rules=rules, items=items, sale_amount=sale_amount, network_payout=network_payout
+        )
     return compute_payout(terms=terms, sale_amount=sale_amount, network_payout=network_payout)
+
+
+def item_rows(conversion: Conversion, data: ConversionData) -> list[ConversionItem]:
+    """The unsaved item lines of a new conversion (saved already: its pk is set)."""
+    return [
+        ConversionItem(
+            workspace_id=conversion.workspace_id,
+            conversion_id=conversion.pk,
+            sku=item.sku[:100],
+            name=item.name[:255],
+            category=item.category[:100],
+            quantity=item.quantity,
+            sale_amount=item.sale_amount,
+            network_payout=item.network_payout,
+        )
+        for item in data.items
+    ]
 
 
 def new_conversion(
@@ -410,7 +458,13 @@ def new_conversion(
     currency = (data.currency or connection.currency or (offer.currency if offer else "") or "USD").upper()
     sale_amount = data.sale_amount if data.sale_amount is not None else Decimal("0.00")
     network_payout = data.network_payout if data.network_payout is not None else Decimal("0.00")
-    payout = price(terms=attribution.terms, sale_amount=sale_amount, network_payout=network_payout)
+    payout = price(
+        terms=attribution.terms,
+        sale_amount=sale_amount,
+        network_payout=network_payout,
+        items=data.items,
+        rules=attribution.rules,
+    )
     now = now or timezone.now()
     status = data.status or ConversionStatus.PENDING
     return Conversion(
@@ -542,6 +596,11 @@ def reprice_with_stored_terms(conversion: Conversion) -> Payout:
     terms = terms_from_basis(conversion.payout_basis)
     if terms is None:
         return no_offer_payout(conversion.payout_basis.get("formula") or "no payout terms")
+    lines = conversion.payout_basis.get("items")
+    if lines:
+        return item_payout_from_lines(
+            terms=terms, lines=lines, sale_amount=conversion.sale_amount, network_payout=conversion.network_payout
+        )
     return compute_payout(terms=terms, sale_amount=conversion.sale_amount, network_payout=conversion.network_payout)
 
 

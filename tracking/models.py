@@ -147,6 +147,24 @@ class Conversion(TimeStamped):
         return self.member_id is not None
 
 
+class ConversionItem(models.Model):
+    """One line of a conversion's order (SKU, category, quantity, the line's sale), as the network reported it.
+
+    Stored when the conversion is created; the payout maths of each line is in the
+    conversion's ``payout_basis["items"]``.
+    """
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+", db_index=False)
+    conversion = models.ForeignKey(Conversion, models.CASCADE, related_name="items")
+    sku = models.CharField(max_length=100, blank=True)
+    name = models.CharField(max_length=255, blank=True)
+    category = models.CharField(max_length=100, blank=True)
+    quantity = models.PositiveIntegerField(default=1)
+    # The line's sale amount and the network's commission on it, when the network gives them.
+    sale_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    network_payout = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+
+
 class ConversionChange(models.Model):
     """History of a conversion: every status, amount or payout change, with its cause."""
 

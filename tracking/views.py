@@ -131,6 +131,9 @@ def conversion_detail(request, code):
         "changes": changes,
         "events": list(conversion.events.order_by("id")),
         "basis": conversion.payout_basis,
+        # A conversion priced line by line (its items and the offer's payout rules).
+        "item_lines": conversion.payout_basis.get("items") or [],
+        "item_rest": conversion.payout_basis.get("rest") or {},
         "can_manage": _can_manage(request),
         "reattribute_form": ReattributeForm(workspace=request.workspace),
     }

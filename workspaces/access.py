@@ -72,6 +72,10 @@ def get_promo_code(request, code, *, write=False):
     return get_for_request(request, "offers.PromoCode", code=code, right="manage" if write else None)
 
 
+def get_payout_rule(request, code, *, write=False):
+    return get_for_request(request, "offers.PayoutRule", code=code, right="manage" if write else None)
+
+
 def get_link(request, code, *, write=False):
     return get_for_request(request, "offers.Link", code=code, right="manage" if write else None)
 

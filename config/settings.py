@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "networks",
     "payments",
     "reports",
+    "cpc",
 ]
 
 MIDDLEWARE = [

@@ -57,5 +57,6 @@ urlpatterns = [
     path("", include("networks.urls")),
     path("", include("payments.urls")),
     path("", include("reports.urls")),
+    path("", include("cpc.urls")),
     path("", include("workspaces.urls")),
 ]

@@ -105,6 +105,7 @@ class TxnKind(models.TextChoices):
     PAYMENT_FAILED = "payment_failed", "Payment failed or returned"
     CARD_FUNDING = "card_funding", "Funded by card"
     CORRECTION = "correction", "Correction"
+    PAID_CLICKS = "paid_clicks", "Paid clicks"
 
 
 class LedgerTransaction(models.Model):

@@ -123,6 +123,16 @@ case("offers:move_payout_rule_up", "offers:delete_payout_rule")(lambda w: {"code
 case("offers:remove_override")(lambda w: {"code": w["offer"].code, "member_code": w["member"].code})
 case("offers:link_qr_png", "offers:link_qr_svg", "offers:archive_link")(lambda w: {"code": w["link"].code})
 case("payments:statement")(lambda w: {"code": w["member"].code})
+
+
+def _click_rate(world):
+    from cpc.models import ClickRate
+
+    offer = world["offer"]
+    return ClickRate.objects.create(workspace=offer.workspace, offer=offer, rate=Decimal("0.05"), daily_cap=10)
+
+
+case("cpc:remove_click_rate")(lambda w: {"code": _click_rate(w).code})
 case("payments:settlement", "payments:receive_settlement")(lambda w: {"code": w["settlement"].code})
 case("payments:run")(lambda w: {"code": w["payment_batch"].code})
 case("payments:retry")(lambda w: {"code": w["payment"].code})

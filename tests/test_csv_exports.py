@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from cpc.services import post_paid_clicks, set_click_rate
 from networks.models import NetworkClickCount
 from offers.models import PayoutType, PromoCode
 from reports.rollups import rebuild_rollups
@@ -40,6 +41,7 @@ KNOWN = {
     "reports:postbacks",
     "reports:channels",
     "offers:export_promo_codes",
+    "cpc:paid_clicks",
 }
 # Exports with no text a user or network could write: only days, counts and money.
 NUMBERS_ONLY = {"reports:days", "reports:postbacks"}
@@ -84,6 +86,9 @@ def hostile_world(workspace, alice) -> dict:
     w["boots"].save(update_fields=["payout_type", "payout_percent"])
     convert(w["connection"], w["ava"], external_id="@external", sale="100.00", payout="10.00")
     drain()
+    # Ava's counted clicks two days ago are paid per click.
+    set_click_rate(offer=w["boots"], member=None, rate=Decimal("0.05"), daily_cap=10)
+    post_paid_clicks(workspace=workspace, day=at(2).date())
     objects = build_world(workspace, alice)  # for the URLs that name an object
     rebuild_rollups(workspace=workspace)
     return objects

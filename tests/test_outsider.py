@@ -5,7 +5,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.outsider import CASES, PUBLIC, build_world
 
-APP_NAMESPACES = {"workspaces", "offers", "tracking", "networks", "payments", "reports", "api"}
+APP_NAMESPACES = {"workspaces", "offers", "tracking", "networks", "payments", "reports", "api", "cpc"}
 
 
 def _named_patterns(resolver=None, namespace=""):

@@ -7,12 +7,14 @@
   balance.
 - runs.py: planning and making a payment run from the available balance (locked, keyed
   for idempotency), and a failed or returned payment's money back, or a retry.
+- clicks.py: a member's paid clicks of a day, owed to them.
 - funding.py: a linked card that tops a run up within its monthly limit.
 - paypal.py: the PayPal rail: submit a run, apply its status, poll it.
 
 Views, tasks and commands use the names below (``from payments import services``).
 """
 
+from payments.services.clicks import post_paid_clicks
 from payments.services.funding import (
     card_headroom,
     link_funding_card,
@@ -47,6 +49,7 @@ from payments.services.settlements import (
 )
 
 __all__ = [
+    "post_paid_clicks",
     "card_headroom",
     "count_stale_conversion_events_all_workspaces",
     "create_expected_settlements_all_workspaces",

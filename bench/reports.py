@@ -262,6 +262,7 @@ def inner() -> dict:
     for label, preset in (("30d", "30d"), ("90d", "90d")):
         timings[f"dashboard_{label}"] = _time(client, f"/dashboard/?preset={preset}")
         timings[f"by_member_{label}"] = _time(client, f"/reports/members/?preset={preset}")
+        timings[f"top_paths_{label}"] = _time(client, f"/reports/paths/?preset={preset}")
     for key, t in timings.items():
         verdict = "ok" if t["median_ms"] < TARGET_MS else f"over the {TARGET_MS} ms target"
         _say(f"  {key:<16} median {t['median_ms']:>7.1f} ms  max {t['max_ms']:>7.1f} ms  ({verdict})")

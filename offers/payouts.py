@@ -150,7 +150,7 @@ def compute_item_payout(*, terms: Terms, rules, items, sale_amount: Decimal, net
             "sale_amount": _text(item.sale_amount),
             "network_payout": _text(item.network_payout),
             "rule": None,
-            "formula": "with the offer's payout",
+            "formula": "no rule: priced with the rest",
             "amount": None,
         }
         if rule is not None:

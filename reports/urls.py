@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reports import attribution_specs, specs, views
+from reports import attribution_specs, paths, specs, views
 
 app_name = "reports"
 urlpatterns = [
@@ -11,6 +11,7 @@ urlpatterns = [
     path("reports/offers/", views.report_page, {"report": specs.BY_OFFER}, name="offers"),
     path("reports/days/", views.report_page, {"report": specs.BY_DAY}, name="days"),
     path("reports/channels/", views.report_page, {"report": attribution_specs.BY_CHANNEL}, name="channels"),
+    path("reports/paths/", views.report_page, {"report": paths.TOP_PATHS}, name="paths"),
     path("reports/risk/", views.report_page, {"report": specs.RISK}, name="risk"),
     path("reports/off-state/", views.report_page, {"report": specs.OFF_STATE}, name="off_state"),
     path("reports/network-clicks/", views.report_page, {"report": specs.NETWORK_CLICKS}, name="network_clicks"),

@@ -44,6 +44,8 @@ class Click(models.Model):
             # Offer page chart and member page: clicks per offer/member over time.
             models.Index(fields=["offer", "created_at"], name="click_offer_created"),
             models.Index(fields=["member", "created_at"], name="click_member_created"),
+            # Top paths report: one visitor's (hashed IP's) earlier clicks.
+            models.Index(fields=["workspace", "ip_hash", "created_at"], name="click_ws_visitor_created"),
         ]
 
     @property

@@ -5,3 +5,4 @@ COPY pyproject.toml ./
 COPY . .
 RUN pip install --no-cache-dir . && DEBUG=false SECRET_KEY=build-only python manage.py collectstatic --noinput
 EXPOSE 8000
+CMD ["python", "-m", "config.serve"]

@@ -1,34 +1,41 @@
-"""`make bench ARGS=postbacks`: the postback endpoint against a bare 302 under the same server.
+"""`make bench ARGS=postbacks`: postbacks and pixels against the fastest bare Django 302.
 
 1. A throwaway PostgreSQL database is created and migrated; an Impact connection, an
-   offer, a member, enough clicks for every request and 20,000 earlier conversions
-   with their log rows are seeded, then ANALYZEd (as autovacuum would have).
-2. gunicorn (config/gunicorn.py, DEBUG=false) is started.
-3. wrk drives GET /bench/302, then GET /postback/impact/<secret> with a unique
-   transaction id and ActionId per request (a Lua script), then the same postback
-   over and over (all duplicates), each for 15 s with 64 connections.
+   offer, a member, a click for every attributed request and 20,000 earlier
+   conversions with their log rows are seeded, then ANALYZEd (as autovacuum would have).
+2. The project is started under the production server (`python -m config.serve`;
+   --server=granian|gunicorn, default WEB_SERVER or granian), with the bare references
+   of bench/servers.py beside it.
+3. wrk (2 threads, 64 connections) drives, in turn and PASSES times over: each bare
+   302; GET /postback/impact/<secret> with a unique transaction id and ActionId per
+   request whose click exists (attributed) and whose click is unknown (unattributed);
+   the same postback over and over (duplicates); and the pixel with unique attributed
+   hits. A Lua script numbers the requests.
 4. Conversions stored are compared with the 200 answers wrk received: every accepted
-   postback is stored (it is committed before it is answered), none twice, and the
+   hit is stored (it is committed before it is answered), none twice, and the
    duplicate phase stores nothing.
 
-Options (in ARGS): --seconds=N, --connections=N, --port=N, --keep (keep the database).
+Options (in ARGS): --seconds=N, --connections=N, --passes=N, --port=N, --server=NAME,
+--keep (keep the database).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import tempfile
 from pathlib import Path
 
-from bench import common
-from workspaces.public_paths import postback_path
+from bench import common, servers
+from workspaces.public_paths import pixel_path, postback_path
 
-TITLE = "Postbacks: /postback/impact/<secret> (unique, then duplicates) vs a bare 302"
+TITLE = "Postbacks and pixels: /postback/impact/<secret> and /pixel/<secret>.gif vs the fastest bare Django 302"
 DATABASE = "bench_postbacks"
-TARGET_RATIO = 0.20
-TARGET_P99_MS = 200.0
-CLICKS_PER_THREAD = 40000
+TARGET_RATIO = 0.25
+TARGET_DUPLICATE_RATIO = 0.35
+TARGET_P99_MS = 150.0
+CLICKS_PER_THREAD = 30000
 EARLIER_CONVERSIONS = 20000
 WRK_THREADS = 2
 
@@ -46,10 +53,18 @@ offer = Offer.objects.create(
 )
 member = Member.objects.create(workspace=ws, name="Bench member")
 link = Link.objects.create(workspace=ws, offer=offer, member=member)
-tids = ["dup-target"] + [f"bm{t}n{i}" for t in range(1, %(threads)d + 1) for i in range(1, %(per_thread)d + 1)]
-Click.objects.bulk_create(
-    [Click(workspace=ws, transaction_id=t, link=link, offer=offer, member=member) for t in tids], batch_size=5000
-)
+Click.objects.create(workspace=ws, transaction_id="dup-target", link=link, offer=offer, member=member)
+# The attributed phases' clicks: b<tag>t<thread>n<counter>, as the Lua script numbers its requests.
+from django.db import connection
+with connection.cursor() as cursor:
+    for tag in %(tags)r:
+        cursor.execute(
+            "INSERT INTO tracking_click (transaction_id, created_at, ip_hash, user_agent, referrer, sub1, sub2, sub3,"
+            " sub4, sub5, is_unique, is_bot, offer_state, destination, link_id, member_id, offer_id, workspace_id)"
+            " SELECT 'b' || %%s || 't' || t || 'n' || n, now(), '', '', '', '', '', '', '', '', true, false, 'active',"
+            " '', %%s, %%s, %%s, %%s FROM generate_series(1, %(threads)d) t, generate_series(1, %(per_thread)d) n",
+            [tag, link.pk, member.pk, offer.pk, ws.pk],
+        )
 # A hub that has been running holds earlier conversions and their log rows; the planner's
 # statistics (analyzed after seeding) then describe tables of that size, not empty ones.
 earlier = Click.objects.bulk_create(
@@ -77,7 +92,7 @@ PostbackLog.objects.bulk_create(
     ],
     batch_size=5000,
 )
-print(json.dumps({"secret": conn.postback_secret, "clicks": len(tids)}))
+print(json.dumps({"secret": conn.postback_secret, "clicks": Click.objects.count()}))
 """
 
 COUNT = """
@@ -87,7 +102,8 @@ accepted = PostbackLog.objects.filter(outcome__in=["accepted", "unattributed"]).
 print(json.dumps({"conversions": Conversion.objects.count(), "accepted": accepted}))
 """
 
-# Each wrk thread numbers its requests; "tag" keeps the warm-up's ids apart from the measured run's.
+# Each wrk thread numbers its requests; "tag" keeps every phase's ids apart (attributed
+# phases use tags whose clicks were seeded, unattributed ones tags that were not).
 LUA = r"""
 local threads = {}
 local counter = 0
@@ -106,8 +122,8 @@ function request()
   counter = counter + 1
   local tid, action
   if mode == "unique" then
-    tid = "b" .. tag .. id .. "n" .. counter
-    action = "1000." .. tag .. id .. "." .. counter
+    tid = "b" .. tag .. "t" .. id .. "n" .. counter
+    action = "1000." .. tag .. "." .. id .. "." .. counter
   else
     tid, action = "dup-target", "1000.dup.1"
   end
@@ -130,18 +146,18 @@ end
 """
 
 
-def _option(argv: list[str], name: str, default: int) -> int:
+def _option(argv: list[str], name: str, default):
     for arg in argv:
         if arg.startswith(f"--{name}="):
-            return int(arg.split("=", 1)[1])
+            return type(default)(arg.split("=", 1)[1])
     return default
 
 
-def _wrk_postbacks(base: str, secret: str, mode: str, tag: str, *, seconds: int, connections: int) -> dict:
+def _wrk_hits(base: str, path: str, mode: str, tag: str, *, seconds: int, connections: int) -> dict:
     script = Path(tempfile.gettempdir()) / "bench-postbacks.lua"
     script.write_text(LUA)
     args = [common.WRK, f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
-    args += ["-s", str(script), base, "--", postback_path("impact", secret) + "?", mode, tag]
+    args += ["-s", str(script), base, "--", path + "?", mode, tag]
     result = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 60)
     if result.returncode != 0:
         raise common.BenchError(f"wrk failed: {result.stderr}")
@@ -156,87 +172,117 @@ def _wrk_postbacks(base: str, secret: str, mode: str, tag: str, *, seconds: int,
 def run(argv: list[str]) -> dict:
     seconds = _option(argv, "seconds", 15)
     connections = _option(argv, "connections", 64)
+    passes = _option(argv, "passes", 3)
     port = _option(argv, "port", 8104)
+    server = _option(argv, "server", os.environ.get("WEB_SERVER", "granian"))
+    tags = [f"{kind}{n}" for kind in ("m", "p", "w") for n in range(passes)]
     env = common.production_env(common.create_database(DATABASE))
+    # Per phase: conversions stored and hits the server accepted (its log is written in the
+    # conversion's transaction, so it is exact even for requests in flight when wrk stopped).
+    stored: dict[str, int] = {}
+    accepted: dict[str, int] = {}
     try:
         common.manage(env, "migrate", "--noinput")
         seed = common.django_call(
-            env, SEED % {"threads": WRK_THREADS, "per_thread": CLICKS_PER_THREAD, "earlier": EARLIER_CONVERSIONS}
+            env,
+            SEED
+            % {"threads": WRK_THREADS, "per_thread": CLICKS_PER_THREAD, "earlier": EARLIER_CONVERSIONS, "tags": tags},
         )
         secret = seed["secret"]
         common.analyze(env)
-        server = common.start_gunicorn(env, port)
-        with common.running(server):
-            base = f"http://127.0.0.1:{port}"
-            common.run_wrk(f"{base}/bench/302", seconds=3, connections=connections)
-            _wrk_postbacks(base, secret, "unique", "w", seconds=3, connections=connections)
-            bare = common.run_wrk(f"{base}/bench/302", seconds=seconds, connections=connections)
+        procs = [servers.start_bare(kind, env, port + offset) for offset, kind in enumerate(servers.KINDS)]
+        with common.running(*procs):
+            project = servers.start(server, env, port + len(servers.KINDS))
+            with common.running(project):
+                base = f"http://127.0.0.1:{port + len(servers.KINDS)}"
+                postback, pixel = postback_path("impact", secret), pixel_path(secret)
 
-            before = common.django_call(env, COUNT)
-            unique = _wrk_postbacks(base, secret, "unique", "m", seconds=seconds, connections=connections)
-            after_unique = common.django_call(env, COUNT)
+                def phase(name: str, path: str, mode: str, tag):
+                    def measure(number: int) -> dict:
+                        before = common.django_call(env, COUNT)
+                        result = _wrk_hits(base, path, mode, tag(number), seconds=seconds, connections=connections)
+                        after = common.django_call(env, COUNT)
+                        stored[name] = stored.get(name, 0) + after["conversions"] - before["conversions"]
+                        accepted[name] = accepted.get(name, 0) + after["accepted"] - before["accepted"]
+                        return result
 
-            # The duplicate phase's conversion exists before it starts, so it must store nothing.
-            _wrk_postbacks(base, secret, "dup", "d", seconds=1, connections=WRK_THREADS)
-            before_dup = common.django_call(env, COUNT)
-            dup = _wrk_postbacks(base, secret, "dup", "d", seconds=seconds, connections=connections)
-            after_dup = common.django_call(env, COUNT)
+                    return measure
+
+                bare = {
+                    f"bare 302, {kind}": (
+                        lambda _n, url=f"http://127.0.0.1:{port + offset}/bench/302": common.run_wrk(
+                            url, seconds=seconds, connections=connections
+                        )
+                    )
+                    for offset, kind in enumerate(servers.KINDS)
+                }
+                for target in bare.values():
+                    target(0)  # warm-up
+                _wrk_hits(base, postback, "unique", "w0", seconds=3, connections=connections)
+                _wrk_hits(base, pixel, "unique", "w1", seconds=3, connections=connections)
+                # The duplicate phases' conversion exists before they start, so they must store nothing.
+                _wrk_hits(base, postback, "dup", "d", seconds=1, connections=WRK_THREADS)
+                targets = {
+                    **bare,
+                    f"postback attributed, {server}": phase("attributed", postback, "unique", lambda n: f"m{n}"),
+                    f"postback unattributed, {server}": phase("unattributed", postback, "unique", lambda n: f"u{n}"),
+                    f"postback duplicate, {server}": phase("duplicate", postback, "dup", lambda n: "d"),
+                    f"pixel attributed, {server}": phase("pixel", pixel, "unique", lambda n: f"p{n}"),
+                }
+                measured = servers.interleaved(targets, passes)
     finally:
         if "--keep" not in argv:
             common.drop_database(DATABASE)
 
-    stored = after_unique["conversions"] - before["conversions"]
-    # wrk stops with requests in flight: the server still answers and stores them, so the
-    # server's own log (written in the conversion's transaction) is the exact count.
-    logged_accepted = after_unique["accepted"] - before["accepted"]
-    doubled = after_dup["conversions"] - before_dup["conversions"]
-    ratio = unique["rps"] / bare["rps"] if bare["rps"] else 0.0
-    dup_ratio = dup["rps"] / bare["rps"] if bare["rps"] else 0.0
+    ratios = servers.print_table(measured)
+    names = {
+        key: f"{label}, {server}"
+        for key, label in (
+            ("attributed", "postback attributed"),
+            ("unattributed", "postback unattributed"),
+            ("duplicate", "postback duplicate"),
+            ("pixel", "pixel attributed"),
+        )
+    }
+    unique_keys = ("attributed", "unattributed", "pixel")
+    lost = {key: max(measured[names[key]]["ok"] - stored[key], 0) for key in unique_keys}
+    doubled = stored["duplicate"]
+    non_200 = {key: measured[names[key]]["other"] + measured[names[key]]["errors"] for key in names}
+    pixel_vs_postback = measured[names["pixel"]]["rps"] / measured[names["attributed"]]["rps"]
     result = {
-        "bare_302_rps": round(bare["rps"]),
-        "postback_unique_rps": round(unique["rps"]),
-        "postback_duplicate_rps": round(dup["rps"]),
-        "ratio_unique": round(ratio, 3),
-        "ratio_duplicate": round(dup_ratio, 3),
-        "bare_302_p50_ms": bare["p50_ms"],
-        "bare_302_p99_ms": bare["p99_ms"],
-        "unique_p50_ms": unique["p50_ms"],
-        "unique_p99_ms": unique["p99_ms"],
-        "duplicate_p50_ms": dup["p50_ms"],
-        "duplicate_p99_ms": dup["p99_ms"],
-        "unique_accepted_200": unique["ok"],
-        "unique_logged_accepted": logged_accepted,
-        "unique_conversions_stored": stored,
-        "unique_non_200": unique["other"] + unique["errors"],
-        "duplicate_200": dup["ok"],
-        "duplicate_conversions_stored": doubled,
-        "duplicate_non_200": dup["other"] + dup["errors"],
-        "lost": max(unique["ok"] - stored, 0),
+        "server": server,
+        "measured": measured,
+        "ratios": {name: round(r, 3) for name, r in ratios.items()},
+        "stored": stored,
+        "accepted": accepted,
+        "lost": lost,
+        "doubled": doubled,
+        "non_200": non_200,
+        "pixel_vs_postback": round(pixel_vs_postback, 3),
         "seconds": seconds,
         "connections": connections,
+        "passes": passes,
     }
     result["targets_met"] = bool(
-        ratio >= TARGET_RATIO
-        and unique["p99_ms"] < TARGET_P99_MS
-        and dup["p99_ms"] < TARGET_P99_MS
-        and stored == logged_accepted
-        and stored >= unique["ok"]
+        all(ratios[names[key]] >= TARGET_RATIO for key in ("attributed", "unattributed"))
+        and ratios[names["duplicate"]] >= TARGET_DUPLICATE_RATIO
+        and all(measured[names[key]]["p99_ms"] < TARGET_P99_MS for key in names)
+        and all(stored[key] == accepted[key] for key in unique_keys)
+        and not any(lost.values())
         and doubled == 0
-        and result["unique_non_200"] == 0
-        and result["duplicate_non_200"] == 0
+        and not any(non_200.values())
+        and pixel_vs_postback >= 0.9
     )
-    print(f"bare 302        : {bare['rps']:>8.0f} req/s   p50 {bare['p50_ms']:.2f} ms   p99 {bare['p99_ms']:.2f} ms")
+    for key in unique_keys:
+        print(
+            f"{names[key]}: {measured[names[key]]['ok']} answered 200 before wrk stopped, {accepted[key]} accepted "
+            f"by the server, {stored[key]} stored ({lost[key]} lost)"
+        )
+    print(f"duplicates: {measured[names['duplicate']]['ok']} answered 200, {doubled} stored")
+    print(f"pixels run at {pixel_vs_postback:.0%} of attributed postbacks (target: within 10 %)")
     print(
-        f"postback unique : {unique['rps']:>8.0f} req/s   p50 {unique['p50_ms']:.2f} ms   p99 {unique['p99_ms']:.2f} ms"
-        f"   ({ratio:.1%} of the bare 302; target >= {TARGET_RATIO:.0%}, p99 < {TARGET_P99_MS:.0f} ms)"
+        f"targets: unique >= x{TARGET_RATIO:.2f}, duplicates >= x{TARGET_DUPLICATE_RATIO:.2f} of the fastest bare 302, "
+        f"p99 < {TARGET_P99_MS:.0f} ms, 0 lost, 0 doubled:",
+        "met" if result["targets_met"] else "NOT met",
     )
-    print(
-        f"postback dupes  : {dup['rps']:>8.0f} req/s   p50 {dup['p50_ms']:.2f} ms   p99 {dup['p99_ms']:.2f} ms"
-        f"   ({dup_ratio:.1%} of the bare 302)"
-    )
-    print(
-        f"conversions     : {unique['ok']} answered 200 before wrk stopped, {logged_accepted} accepted by the server, "
-        f"{stored} stored ({result['lost']} lost); duplicates: {dup['ok']} answered 200, {doubled} stored"
-    )
-    print("targets         :", "met" if result["targets_met"] else "NOT met")
     return result

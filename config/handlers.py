@@ -4,11 +4,12 @@ Click redirects (/c/), postbacks (/postback/) and pixels (/pixel/) are called by
 visitors' browsers and by networks' servers, thousands of times for every page a
 person opens. None of them uses a session, a login, messages, CSRF or the workspace
 switcher, yet the full middleware stack costs a postback about a third of its CPU.
-These paths go through a Django handler with PUBLIC_MIDDLEWARE instead (security
-headers, host and user-agent checks, frame options: what still applies to them);
-everything else, URL resolution, exception handling and the request signals
-included, is Django's own handler at work. Postbacks and pixels go one step further:
-a plain WSGI application answers them (tracking/endpoints.py). The paths themselves are
+Their everyday requests (a click on a link that exists, a postback, a pixel) are
+answered by a plain WSGI application (tracking/endpoints.py) that keeps what Django's
+handler and the public middleware would add. What it leaves (HEAD, other methods, an
+unknown link's 404 page) goes through a Django handler with PUBLIC_MIDDLEWARE instead
+of the full stack (security headers, host and user-agent checks, frame options: what
+still applies to them). The paths themselves are
 defined in workspaces/public_paths.py; tests/test_public_handler.py holds the short
 handler's answers to the full one's.
 """
@@ -53,13 +54,13 @@ class PublicEndpointHandler(PublicMiddlewareMixin, WSGIHandler):
 
 
 class SplitApplication:
-    """The WSGI entry point: postbacks and pixels to ``conversions``, the other public
-    paths (is_public) to ``public``, everything else to ``site``."""
+    """The WSGI entry point: clicks, postbacks and pixels to ``endpoints``, what it leaves
+    of the public paths (is_public) to ``public``, everything else to ``site``."""
 
-    def __init__(self, site, public, conversions):
+    def __init__(self, site, public, endpoints):
         self.site = site
         self.public = public
-        self.conversions = conversions
+        self.endpoints = endpoints
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -67,5 +68,7 @@ class SplitApplication:
             return self.site(environ, start_response)
         match = route(environ)
         if match is not None:
-            return self.conversions.respond(environ, start_response, match)
+            answer = self.endpoints.respond(environ, start_response, match)
+            if answer is not None:
+                return answer
         return self.public(environ, start_response)

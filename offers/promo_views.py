@@ -51,7 +51,7 @@ def import_promo_codes(request):
         else:
             if report.ok:
                 messages.success(request, f"Imported {report.created} promo codes.")
-                return redirect("offers:member_list")
+                return redirect("reports:member_list")
     status = 400 if request.method == "POST" and (form.errors or (report and not report.ok)) else 200
     return _render(request, "offers/promo_import.html", {"form": form, "report": report}, status)
 

@@ -10,9 +10,7 @@ urlpatterns = [
     path("projects/<uuid:code>/edit/", views.edit_project, name="edit_project"),
     path("projects/<uuid:code>/archive/", views.archive_project, name="archive_project"),
     path("projects/<uuid:code>/restore/", views.restore_project, name="restore_project"),
-    # Members
-    path("members/", views.member_list, name="member_list"),
-    path("members/export.csv", views.export_members, name="export_members"),
+    # Members (the list and its CSV are in reports/list_views.py, with their figures)
     path("members/new/", views.add_member, name="add_member"),
     path("members/import/", views.import_members, name="import_members"),
     path("members/promo-codes/import/", promo_views.import_promo_codes, name="import_promo_codes"),
@@ -40,9 +38,7 @@ urlpatterns = [
     path("offers/<uuid:code>/payout-rules/", rule_views.add_payout_rule, name="add_payout_rule"),
     path("payout-rules/<uuid:code>/up/", rule_views.move_payout_rule_up, name="move_payout_rule_up"),
     path("payout-rules/<uuid:code>/delete/", rule_views.delete_payout_rule, name="delete_payout_rule"),
-    # Links
-    path("links/", views.link_list, name="link_list"),
-    path("links/export.csv", views.export_links, name="export_links"),
+    # Links (the list and its CSV are in reports/list_views.py, with their figures)
     path("links/new/", views.add_links, name="add_links"),
     path("links/<str:code>/qr.png", views.link_qr_png, name="link_qr_png"),
     path("links/<str:code>/qr.svg", views.link_qr_svg, name="link_qr_svg"),

@@ -11,7 +11,6 @@ from django.views.decorators.http import require_POST
 from offers import forms, lib, selectors, services
 from offers.models import Member, Offer
 from workspaces import access
-from workspaces.csv_export import stream_csv
 from workspaces.decorators import workspace_view
 from workspaces.errors import DomainError
 
@@ -90,42 +89,6 @@ def restore_project(request, code):
 # --- Members ----------------------------------------------------------------
 
 
-def _member_filters(request):
-    form = forms.MemberFilterForm(request.GET, workspace=request.workspace)
-    filters = form.cleaned_data if form.is_valid() else {}
-    return form, {k: v for k, v in filters.items() if v}
-
-
-@workspace_view()
-def member_list(request):
-    form, filters = _member_filters(request)
-    members = selectors.list_members(workspace=request.workspace, **filters)
-    page = _page(request, members)
-    ctx = {"form": form, "page": page, "filtered": bool(filters), "any_members": request.workspace.members.exists()}
-    return _render(request, "offers/member_list.html", ctx)
-
-
-@workspace_view()
-def export_members(request):
-    _, filters = _member_filters(request)
-    members = selectors.list_members(workspace=request.workspace, **filters)
-    rows = (
-        [
-            m.name,
-            m.email,
-            m.handle,
-            m.paypal_email,
-            m.project.name if m.project else "",
-            m.is_test,
-            m.affiliate_id,
-            m.status,
-        ]
-        for m in members.iterator(chunk_size=500)
-    )
-    header = [*services.IMPORT_COLUMNS, *services.IMPORT_IGNORED_COLUMNS]
-    return stream_csv("members.csv", header, rows)
-
-
 @workspace_view("manage")
 def add_member(request):
     form = forms.MemberForm(request.POST or None, workspace=request.workspace)
@@ -154,7 +117,7 @@ def import_members(request):
                 messages.success(
                     request, f"Imported {report.rows} members: {report.created} new, {report.updated} updated."
                 )
-                return redirect("offers:member_list")
+                return redirect("reports:member_list")
     status = 400 if request.method == "POST" and (form.errors or (report and not report.ok)) else 200
     ctx = {"form": form, "report": report, "columns": services.IMPORT_COLUMNS}
     return _render(request, "offers/member_import.html", ctx, status)
@@ -430,65 +393,6 @@ def remove_override(request, code, member_code):
 # --- Links ------------------------------------------------------------------
 
 
-def _link_filters(request):
-    form = forms.LinkFilterForm(request.GET, workspace=request.workspace)
-    filters = form.cleaned_data if form.is_valid() else {}
-    return form, {k: v for k, v in filters.items() if v}
-
-
-@workspace_view()
-def link_list(request):
-    form, filters = _link_filters(request)
-    links = selectors.list_links(workspace=request.workspace, **filters)
-    ctx = {
-        "form": form,
-        "page": _page(request, links),
-        "filtered": bool(filters),
-        "any_links": request.workspace.links.exists(),
-    }
-    return _render(request, "offers/link_list.html", ctx)
-
-
-@workspace_view()
-def export_links(request):
-    _, filters = _link_filters(request)
-    links = selectors.list_links(workspace=request.workspace, **filters)
-    header = [
-        "url",
-        "code",
-        "vanity",
-        "offer",
-        "member",
-        "affiliate_id",
-        "destination_url",
-        "sub1",
-        "sub2",
-        "sub3",
-        "sub4",
-        "sub5",
-        "created_at",
-    ]
-    rows = (
-        [
-            services.link_url(link),
-            link.code,
-            link.vanity or "",
-            link.offer.name,
-            link.member.name,
-            link.member.affiliate_id,
-            link.destination_url,
-            link.sub1,
-            link.sub2,
-            link.sub3,
-            link.sub4,
-            link.sub5,
-            link.created_at,
-        ]
-        for link in links.iterator(chunk_size=500)
-    )
-    return stream_csv("links.csv", header, rows)
-
-
 @workspace_view("manage")
 def add_links(request):
     initial = {
@@ -541,4 +445,4 @@ def archive_link(request, code):
     back = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return redirect(back)
-    return redirect("offers:link_list")
+    return redirect("reports:link_list")

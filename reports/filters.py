@@ -104,12 +104,46 @@ def preset_range(preset: str, today: date) -> tuple[date, date]:
     return today - timedelta(days=29), today
 
 
-class ReportFilterForm(forms.Form):
-    """The filter bar of every report page and the query parameters of the report API."""
+class PeriodForm(forms.Form):
+    """A range of days picked by preset (default the last 30 days) or by two dates (inclusive).
+
+    The report filters and the per-row figures of the Members and Links lists read the range this way.
+    """
 
     preset = forms.ChoiceField(choices=list(PRESETS.items()), required=False)
     start = forms.DateField(required=False, help_text="YYYY-MM-DD, inclusive")
     end = forms.DateField(required=False, help_text="YYYY-MM-DD, inclusive")
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        today = timezone.localdate()
+        preset = data.get("preset") or ""
+        start, end = data.get("start"), data.get("end")
+        if preset and preset != "custom":
+            start, end = preset_range(preset, today)
+        elif start or end:
+            preset = "custom"
+            end = end or today
+            start = start or end - timedelta(days=29)
+        else:
+            preset = "30d"
+            start, end = preset_range(preset, today)
+        for name, value in (("start", start), ("end", end)):
+            if not (FIRST_DAY <= value <= LAST_DAY):
+                raise forms.ValidationError({name: f"Choose a day between {FIRST_DAY} and {LAST_DAY}."})
+        if start > end:
+            raise forms.ValidationError({"start": "The start date must not be after the end date."})
+        if (end - start).days + 1 > MAX_RANGE_DAYS:
+            raise forms.ValidationError({"start": f"Choose a range of at most {MAX_RANGE_DAYS} days."})
+        data.update(preset=preset, start=start, end=end)
+        return data
+
+
+class ReportFilterForm(PeriodForm):
+    """The filter bar of every report page and the query parameters of the report API."""
+
     offer = forms.UUIDField(required=False)
     member = forms.UUIDField(required=False)
     project = forms.UUIDField(required=False)
@@ -142,32 +176,6 @@ class ReportFilterForm(forms.Form):
 
     def clean_network(self):
         return self._resolve("network", NetworkConnection)
-
-    def clean(self):
-        data = super().clean()
-        if self.errors:
-            return data
-        today = timezone.localdate()
-        preset = data.get("preset") or ""
-        start, end = data.get("start"), data.get("end")
-        if preset and preset != "custom":
-            start, end = preset_range(preset, today)
-        elif start or end:
-            preset = "custom"
-            end = end or today
-            start = start or end - timedelta(days=29)
-        else:
-            preset = "30d"
-            start, end = preset_range(preset, today)
-        for name, value in (("start", start), ("end", end)):
-            if not (FIRST_DAY <= value <= LAST_DAY):
-                raise forms.ValidationError({name: f"Choose a day between {FIRST_DAY} and {LAST_DAY}."})
-        if start > end:
-            raise forms.ValidationError({"start": "The start date must not be after the end date."})
-        if (end - start).days + 1 > MAX_RANGE_DAYS:
-            raise forms.ValidationError({"start": f"Choose a range of at most {MAX_RANGE_DAYS} days."})
-        data.update(preset=preset, start=start, end=end)
-        return data
 
     def filters(self) -> ReportFilters:
         d = self.cleaned_data

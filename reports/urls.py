@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reports import attribution_specs, paths, specs, views
+from reports import attribution_specs, list_views, paths, specs, views
 
 app_name = "reports"
 urlpatterns = [
@@ -16,4 +16,9 @@ urlpatterns = [
     path("reports/off-state/", views.report_page, {"report": specs.OFF_STATE}, name="off_state"),
     path("reports/network-clicks/", views.report_page, {"report": specs.NETWORK_CLICKS}, name="network_clicks"),
     path("reports/postbacks/", views.report_page, {"report": specs.POSTBACK_OUTCOMES}, name="postbacks"),
+    # The Members and Links lists, with each row's clicks, conversions and earnings.
+    path("members/", list_views.member_list, name="member_list"),
+    path("members/export.csv", list_views.export_members, name="export_members"),
+    path("links/", list_views.link_list, name="link_list"),
+    path("links/export.csv", list_views.export_links, name="export_links"),
 ]

@@ -1,7 +1,7 @@
 """A test client routed like production (config/wsgi.py).
 
-Postbacks and pixels go to tracking/endpoints.py's WSGI application, the other public
-endpoint paths (/c/) to a handler with PUBLIC_MIDDLEWARE, the rest to the full site;
+Clicks, postbacks and pixels go to tracking/endpoints.py's WSGI application, what it
+leaves of the public paths to a handler with PUBLIC_MIDDLEWARE, the rest to the full site;
 so every test of those endpoints runs through what production runs them through.
 """
 
@@ -15,7 +15,7 @@ from django.test import Client
 from django.test.client import ClientHandler
 
 from config.handlers import PublicMiddlewareMixin
-from tracking.endpoints import ConversionEndpoints, route
+from tracking.endpoints import PublicEndpoints, route
 from workspaces.public_paths import is_public
 
 
@@ -36,10 +36,10 @@ class PublicClientHandler(PublicMiddlewareMixin, ClientHandler):
 
 
 class EndpointsClientHandler:
-    """Runs ConversionEndpoints and gives the client an HttpResponse, as ClientHandler does."""
+    """Runs PublicEndpoints and gives the client an HttpResponse, as ClientHandler does."""
 
     def __init__(self):
-        self.app = ConversionEndpoints()
+        self.app = PublicEndpoints()
 
     def __call__(self, environ, match):
         captured = {}
@@ -48,10 +48,15 @@ class EndpointsClientHandler:
             captured["status"], captured["headers"] = status, headers
 
         with transaction_kept_across_requests():
-            body = b"".join(self.app.respond(environ, start_response, match))
+            answer = self.app.respond(environ, start_response, match)
+        if answer is None:
+            return None
+        body = b"".join(answer)
         response = HttpResponse(body, status=int(captured["status"].split(" ", 1)[0]))
         for name, value in captured["headers"]:
             response[name] = value
+        if response.has_header("Location"):
+            response.url = response["Location"]  # as on HttpResponseRedirect
         response.wsgi_request = WSGIRequest(environ)
         return response
 
@@ -60,14 +65,16 @@ class SplitClientHandler:
     def __init__(self, site: ClientHandler, public: ClientHandler):
         self.site = site
         self.public = public
-        self.conversions = EndpointsClientHandler()
+        self.endpoints = EndpointsClientHandler()
 
     def __call__(self, environ):
         if not is_public(environ.get("PATH_INFO", "")):
             return self.site(environ)
         match = route(environ)
         if match is not None:
-            return self.conversions(environ, match)
+            response = self.endpoints(environ, match)
+            if response is not None:
+                return response
         return self.public(environ)
 
 

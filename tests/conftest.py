@@ -7,6 +7,7 @@ Three personas, as the style guide describes:
 """
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -229,16 +230,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_gunicorn(**env):
-    """gunicorn with config/gunicorn.py on the test database (tests using it must be transaction=True);
-    ``env`` adds settings. Yields its base URL."""
+def running_server(kind: str = "granian", **env):
+    """The production web server (`python -m config.serve`, WEB_SERVER=``kind``) on the test database,
+    one worker; tests using it must be transaction=True. ``env`` adds settings. Yields its base URL."""
     from django.db import connection
 
     port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": _database_url_for(connection.settings_dict["NAME"]),
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_SERVER": kind,
+        "WEB_BIND": f"127.0.0.1:{port}",
+        "WEB_WORKERS": "1",
         "GUNICORN_WORKERS": "1",
         "ALLOWED_HOSTS": "127.0.0.1",
         "CONN_MAX_AGE": "0",
@@ -247,11 +250,12 @@ def running_gunicorn(**env):
     # The log goes to a file: a pipe nobody reads fills up and stops the workers mid-request.
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "-c", "config/gunicorn.py"],
+        [sys.executable, "-m", "config.serve"],
         cwd=ROOT,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
 
@@ -262,11 +266,15 @@ def running_gunicorn(**env):
             return False
 
     try:
-        assert wait_for(up, timeout=30), "gunicorn did not start"
+        assert wait_for(up, timeout=30), f"{kind} did not start"
         yield url
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
         log.close()
 
 

@@ -28,8 +28,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 NUMBER = re.compile(r"-?\d+(\.\d+)?")
 # Exports known today: discovery must find at least these (it finds new ones by itself).
 KNOWN = {
-    "offers:export_members",
-    "offers:export_links",
+    "reports:export_members",
+    "reports:export_links",
     "tracking:export_conversions",
     "payments:ledger_csv",
     "reports:members",

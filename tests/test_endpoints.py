@@ -1,8 +1,8 @@
-"""tracking/endpoints.py answers postbacks and pixels exactly as Django's views and middleware would.
+"""tracking/endpoints.py answers clicks, postbacks and pixels exactly as Django's views and middleware would.
 
 Each case sends the same request through both: Django's handler with the public
 middleware (PublicEndpointHandler, which reaches the views in tracking/public_views.py) and the
-plain WSGI application (application.conversions). State-changing requests go to two
+plain WSGI application (application.endpoints). State-changing requests go to two
 equal worlds, so both see the same starting point.
 """
 
@@ -17,7 +17,7 @@ from config.handlers import PublicEndpointHandler
 from config.wsgi import application
 from tests.tracking.postback_world import make_world
 from tracking.endpoints import route
-from tracking.models import Conversion, PostbackLog
+from tracking.models import Click, Conversion, PostbackLog
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,7 +46,7 @@ def django_app():
 def both(method, path_for, **kw):
     """(django, plain) results for the same request against world one and world two."""
     django = run(django_app(), method, path_for(0), **kw)
-    plain = run(application.conversions, method, path_for(1), **kw)
+    plain = run(application.endpoints, method, path_for(1), **kw)
     return django, plain
 
 
@@ -81,9 +81,7 @@ def test_a_post_body_and_a_bad_amount(worlds):
 
     body = "action_id=88.1&amount=NaN"
     django = run(application.public, "post", path_for(0), data=body, content_type="application/x-www-form-urlencoded")
-    plain = run(
-        application.conversions, "post", path_for(1), data=body, content_type="application/x-www-form-urlencoded"
-    )
+    plain = run(application.endpoints, "post", path_for(1), data=body, content_type="application/x-www-form-urlencoded")
     assert django == plain
     assert django[0] == "400 Bad Request" and django[2].startswith(b"amount ")
     assert PostbackLog.objects.filter(outcome="rejected").count() == 2
@@ -141,13 +139,48 @@ def test_what_the_plain_application_leaves_to_django(settings):
     assert route(environ("get", "/postback/impact/abc")) is not None
     assert route(environ("post", "/postback/impact/abc")) is not None
     assert route(environ("get", "/pixel/abc.gif")) is not None
+    assert route(environ("get", "/c/Ab3dE9xY")) is not None
+    assert route(environ("get", "/c/spring-tents")) is not None
+    assert route(environ("head", "/c/Ab3dE9xY")) is None  # require_safe's HEAD: the view
+    assert route(environ("post", "/c/Ab3dE9xY")) is None  # 405 from the view
+    assert route(environ("get", "/c/Ab3dE9xY/more")) is None  # the 404 page that costs no query
     assert route(environ("post", "/pixel/abc.gif")) is None  # 405 from the view
     assert route(environ("head", "/postback/impact/abc")) is None
     assert route(environ("get", "/postback/impact/abc/")) is None
     assert route(environ("get", "/postback/impact/a%20b")) is None
     with pytest.raises(LookupError):  # the dispatcher never sends these; called directly, it refuses
-        application.conversions(environ("head", "/postback/impact/abc"), lambda status, headers: None)
+        application.endpoints(environ("head", "/postback/impact/abc"), lambda status, headers: None)
     settings.SECURE_SSL_REDIRECT = True
     assert route(environ("get", "/postback/impact/abc")) is not None  # exempt in settings
     settings.SECURE_REDIRECT_EXEMPT = []
     assert route(environ("get", "/postback/impact/abc")) is None  # Django redirects to HTTPS
+
+
+BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+
+
+def test_a_click_redirects_with_djangos_headers(worlds, settings):
+    settings.CLICK_BUFFER = "direct"
+    django, plain = both("get", lambda i: f"/c/{worlds[i]['link'].code}?sub1=a", HTTP_USER_AGENT=BROWSER_UA)
+    assert django[0] == plain[0] == "302 Found"
+    # Each redirect carries its own click id; every other header is the same.
+    django_location, plain_location = django[1].pop("Location"), plain[1].pop("Location")
+    assert django == plain
+    assert django[1]["X-Robots-Tag"] == "noindex, nofollow" and "no-store" in django[1]["Cache-Control"]
+    assert django_location.split("?")[0] == plain_location.split("?")[0]
+    assert Click.objects.filter(sub1="a").count() == 2
+
+
+def test_a_click_on_an_unknown_link_is_left_to_djangos_404_page(worlds):
+    environ = RequestFactory().get("/c/Zz9Zz9Zz", HTTP_HOST="testserver").environ
+    called = []
+    assert application.endpoints.respond(environ, lambda *a: called.append(a), route(environ)) is None
+    assert called == []
+    status, headers, body = run(application, "get", "/c/Zz9Zz9Zz")
+    assert status == "404 Not Found" and b"<html" in body.lower()
+
+
+def test_a_click_host_check_like_django(worlds):
+    django, plain = both("get", lambda i: f"/c/{worlds[i]['link'].code}", HTTP_HOST="evil.example")
+    assert django[0] == plain[0] == "400 Bad Request"
+    assert not Click.objects.exclude(pk__in=[w["click"].pk for w in worlds]).exists()

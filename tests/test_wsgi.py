@@ -9,7 +9,7 @@ from django.test import RequestFactory
 from config.handlers import PublicEndpointHandler, SplitApplication
 from config.wsgi import application
 from tests.tracking.postback_world import make_world
-from tracking.endpoints import ConversionEndpoints
+from tracking.endpoints import PublicEndpoints
 from tracking.models import Conversion, PostbackLog
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -44,7 +44,7 @@ def postback_path(world):
 def test_the_entry_point_splits_public_paths_from_the_site():
     assert isinstance(application, SplitApplication)
     assert isinstance(application.public, PublicEndpointHandler)
-    assert isinstance(application.conversions, ConversionEndpoints)
+    assert isinstance(application.endpoints, PublicEndpoints)
     assert not isinstance(application.site, PublicEndpointHandler)
 
 

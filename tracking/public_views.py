@@ -30,9 +30,18 @@ from workspaces.public_paths import CLICK_NOT_FOUND_HEADERS, CLICK_REDIRECT_HEAD
 
 @require_safe
 def click(request, code):
+    return click_redirect(request, code) or _click_not_found_page(request)
+
+
+def click_redirect(request, code) -> HttpResponseRedirect | None:
+    """Record the click on link ``code`` and redirect the visitor; None when there is no such link.
+
+    The GET requests of the click path are answered with this by the plain WSGI
+    application (tracking/endpoints.py); HEAD requests and unknown codes by the view above.
+    """
     link = find_link(code)
     if link is None:
-        return _click_not_found_page(request)
+        return None
     # Most clicks carry no query string: skip building a QueryDict for them.
     query = request.GET if request.META.get("QUERY_STRING") else {}
     recorded = record_click(

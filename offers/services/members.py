@@ -85,8 +85,9 @@ def restore_member(*, member: Member) -> Member:
 # CSV import ------------------------------------------------------------------
 
 IMPORT_COLUMNS = ("name", "email", "handle", "paypal_email", "project", "is_test")
-# Columns of the members CSV export that an import accepts and ignores (a round trip works).
-IMPORT_IGNORED_COLUMNS = ("affiliate_id", "status")
+# Columns of the members CSV export that an import accepts and ignores (a round trip works): the
+# affiliate id and status, and the period's figures the Members list adds to each row.
+IMPORT_IGNORED_COLUMNS = ("affiliate_id", "status", "clicks", "conversions", "earnings", "currency")
 IMPORT_MAX_ROWS = 5000
 IMPORT_MAX_BYTES = 2 * 1024 * 1024
 TRUE_WORDS = {"1", "true", "yes", "y", "x"}

@@ -17,7 +17,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT, running_gunicorn
+from tests.conftest import ROOT, running_server
 from tests.reports.reportdata import build_report_world
 
 # Cases per operation in the fuzzing and stateful phases (the coverage phase makes its own set);
@@ -33,7 +33,7 @@ SEED = 20261204
 def test_the_api_conforms_to_its_schema(workspace, api_key):
     build_report_world(workspace)
     # The fuzz sends more requests in a minute than a key may.
-    with running_gunicorn(GUNICORN_WORKERS="2", API_RATE_LIMIT="1000000/minute") as url:
+    with running_server(WEB_WORKERS="2", API_RATE_LIMIT="1000000/minute") as url:
         command = [
             *(sys.executable, "-m", "schemathesis.cli", "run", f"{url}/api/v1/schema/"),
             *("--checks", "all", "--header", f"Authorization: Bearer {api_key}"),

@@ -8,27 +8,27 @@ def test_it_lists_filters_and_searches_links(alice_client, workspace, offer, mem
     other_offer = make_offer(workspace, name="Autumn")
     ben = make_member(workspace, "Ben Summit")
     l2 = Link.objects.create(workspace=workspace, offer=other_offer, member=ben, vanity="ben-autumn")
-    r = alice_client.get(reverse("offers:link_list"))
+    r = alice_client.get(reverse("reports:link_list"))
     assert {x.pk for x in r.context["page"].object_list} == {link.pk, l2.pk}
-    r = alice_client.get(reverse("offers:link_list"), {"offer": str(offer.code)})
+    r = alice_client.get(reverse("reports:link_list"), {"offer": str(offer.code)})
     assert [x.pk for x in r.context["page"].object_list] == [link.pk]
-    r = alice_client.get(reverse("offers:link_list"), {"member": str(ben.code)})
+    r = alice_client.get(reverse("reports:link_list"), {"member": str(ben.code)})
     assert [x.pk for x in r.context["page"].object_list] == [l2.pk]
-    r = alice_client.get(reverse("offers:link_list"), {"q": "autumn"})
+    r = alice_client.get(reverse("reports:link_list"), {"q": "autumn"})
     assert [x.pk for x in r.context["page"].object_list] == [l2.pk]
-    r = alice_client.get(reverse("offers:link_list"), {"q": link.code})
+    r = alice_client.get(reverse("reports:link_list"), {"q": link.code})
     assert [x.pk for x in r.context["page"].object_list] == [link.pk]
 
 
 def test_it_hides_archived_links_and_shows_empty_states(alice_client, link):
-    r = alice_client.get(reverse("offers:link_list"), {"q": "nothing-like-this"})
+    r = alice_client.get(reverse("reports:link_list"), {"q": "nothing-like-this"})
     assert b"No current link matches these filters" in r.content
     link.archived_at = link.created_at
     link.save(update_fields=["archived_at"])
-    r = alice_client.get(reverse("offers:link_list"))
+    r = alice_client.get(reverse("reports:link_list"))
     assert b"Archived links are not listed" in r.content
     link.delete()
-    r = alice_client.get(reverse("offers:link_list"))
+    r = alice_client.get(reverse("reports:link_list"))
     assert b"No links yet" in r.content
 
 
@@ -36,16 +36,16 @@ def test_it_paginates(alice_client, workspace, offer, member):
     Link.objects.bulk_create(
         [Link(workspace=workspace, offer=offer, member=member, code=f"Code{i:04d}") for i in range(55)]
     )
-    r = alice_client.get(reverse("offers:link_list"))
+    r = alice_client.get(reverse("reports:link_list"))
     assert len(r.context["page"].object_list) == 50
     assert b"page=2" in r.content
-    r = alice_client.get(reverse("offers:link_list"), {"page": "2"})
+    r = alice_client.get(reverse("reports:link_list"), {"page": "2"})
     assert len(r.context["page"].object_list) == 5
 
 
 def test_it_exports_links_as_csv(alice_client, link, settings):
     settings.SITE_URL = "https://go.brand.test"
-    r = alice_client.get(reverse("offers:export_links"))
+    r = alice_client.get(reverse("reports:export_links"))
     assert r["Content-Type"] == "text/csv; charset=utf-8"
     lines = b"".join(r.streaming_content).decode("utf-8-sig").splitlines()
     assert lines[0].startswith("url,code,vanity,offer,member,affiliate_id")
@@ -55,11 +55,11 @@ def test_it_exports_links_as_csv(alice_client, link, settings):
 
 
 def test_it_checks_ownership(charlie_client, link):
-    r = charlie_client.get(reverse("offers:link_list"))
+    r = charlie_client.get(reverse("reports:link_list"))
     assert link.code.encode() not in r.content
-    r = charlie_client.get(reverse("offers:link_list"), {"offer": str(link.offer.code)})
+    r = charlie_client.get(reverse("reports:link_list"), {"offer": str(link.offer.code)})
     assert link.code.encode() not in r.content
-    body = b"".join(charlie_client.get(reverse("offers:export_links")).streaming_content)
+    body = b"".join(charlie_client.get(reverse("reports:export_links")).streaming_content)
     assert link.code.encode() not in body
 
 

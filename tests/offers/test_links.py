@@ -168,7 +168,7 @@ def test_it_archives_a_link(alice_client, link, member):
     link.refresh_from_db()
     assert link.archived_at is not None
     r = alice_client.post(reverse("offers:archive_link", args=[link.code]), {"next": "https://evil.test/"})
-    assert r.url == reverse("offers:link_list")
+    assert r.url == reverse("reports:link_list")
 
 
 def test_it_requires_write_access(bob_client, bob, workspace, offer, member, link):

@@ -80,7 +80,7 @@ def test_it_rejects_binary_empty_and_ragged_files(alice_client):
 
 def test_it_round_trips_the_export(alice_client, workspace, project):
     make_member(workspace, "Ava", email="ava@x.test", project=project)
-    exported = b"".join(alice_client.get(reverse("offers:export_members")).streaming_content)
+    exported = b"".join(alice_client.get(reverse("reports:export_members")).streaming_content)
     r = upload(alice_client, exported)
     assert r.status_code == 302
     assert Member.objects.filter(workspace=workspace).count() == 1
@@ -93,7 +93,7 @@ def test_an_export_reimported_gives_the_same_members(alice_client, workspace, ot
     # The export defuses formula-like names with a quote; the import must take exactly that quote off.
     for i, name in enumerate(HOSTILE_NAMES):
         make_member(workspace, name, email=f"m{i}@x.test", handle=f"-h{i}", paypal_email=f"p{i}@x.test")
-    exported = b"".join(alice_client.get(reverse("offers:export_members")).streaming_content)
+    exported = b"".join(alice_client.get(reverse("reports:export_members")).streaming_content)
     names = {row[0] for row in csv.reader(io.StringIO(exported.decode("utf-8-sig")))}
     assert '\'=HYPERLINK("http://x","y")' in names and "'-2+3" in names
 

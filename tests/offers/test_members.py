@@ -13,27 +13,27 @@ from tracking.models import Click, Conversion
 def test_it_lists_searches_and_filters_members(alice_client, workspace, member, project):
     make_member(workspace, "Ben Summit", handle="@ben", is_test=True)
     make_member(workspace, "Old Cara", status="archived")
-    r = alice_client.get(reverse("offers:member_list"))
+    r = alice_client.get(reverse("reports:member_list"))
     names = [m.name for m in r.context["page"].object_list]
     assert names == ["Ava Trails", "Ben Summit"]
     assert b'badge">test</span>' in r.content
-    r = alice_client.get(reverse("offers:member_list"), {"q": "@ben"})
+    r = alice_client.get(reverse("reports:member_list"), {"q": "@ben"})
     assert [m.name for m in r.context["page"].object_list] == ["Ben Summit"]
-    r = alice_client.get(reverse("offers:member_list"), {"project": str(project.code)})
+    r = alice_client.get(reverse("reports:member_list"), {"project": str(project.code)})
     assert [m.name for m in r.context["page"].object_list] == ["Ava Trails"]
-    r = alice_client.get(reverse("offers:member_list"), {"status": "archived"})
+    r = alice_client.get(reverse("reports:member_list"), {"status": "archived"})
     assert [m.name for m in r.context["page"].object_list] == ["Old Cara"]
-    r = alice_client.get(reverse("offers:member_list"), {"test": "yes"})
+    r = alice_client.get(reverse("reports:member_list"), {"test": "yes"})
     assert [m.name for m in r.context["page"].object_list] == ["Ben Summit"]
 
 
 def test_it_shows_empty_states(alice_client, workspace):
-    r = alice_client.get(reverse("offers:member_list"))
+    r = alice_client.get(reverse("reports:member_list"))
     assert b"No members yet" in r.content
     make_member(workspace, "Ava", status="archived")
-    r = alice_client.get(reverse("offers:member_list"))
+    r = alice_client.get(reverse("reports:member_list"))
     assert b"No member matches" in r.content and b"archived included" in r.content
-    r = alice_client.get(reverse("offers:member_list"), {"q": "zzz"})
+    r = alice_client.get(reverse("reports:member_list"), {"q": "zzz"})
     assert b"No member matches" in r.content
 
 
@@ -138,12 +138,14 @@ def test_member_detail_summarises_conversions(alice_client, workspace, member, l
 
 def test_it_exports_members_as_csv(alice_client, workspace, member):
     make_member(workspace, "=HYPERLINK(evil)", email="x@y.test")
-    r = alice_client.get(reverse("offers:export_members"))
+    r = alice_client.get(reverse("reports:export_members"))
     assert r["Content-Type"] == "text/csv; charset=utf-8"
     body = b"".join(r.streaming_content).decode("utf-8-sig")
     lines = body.strip().splitlines()
-    assert lines[0] == "name,email,handle,paypal_email,project,is_test,affiliate_id,status"
-    assert f"Ava Trails,ava@creators.test,,,Spring Launch,no,{member.affiliate_id},active" in lines
+    assert lines[0] == (
+        "name,email,handle,paypal_email,project,is_test,affiliate_id,status,clicks,conversions,earnings,currency"
+    )
+    assert f"Ava Trails,ava@creators.test,,,Spring Launch,no,{member.affiliate_id},active,0,0,0.00,USD" in lines
     assert "'=HYPERLINK(evil)" in body  # spreadsheets must not run it as a formula
 
 
@@ -163,4 +165,4 @@ def test_it_checks_ownership(charlie_client, member):
     assert charlie_client.get(reverse("offers:member_detail", args=[member.code])).status_code == 404
     r = charlie_client.post(reverse("offers:edit_member", args=[member.code]), {"name": "Mine"})
     assert r.status_code == 404
-    assert b"Ava" not in charlie_client.get(reverse("offers:member_list")).content
+    assert b"Ava" not in charlie_client.get(reverse("reports:member_list")).content

@@ -177,4 +177,5 @@ def build_report_world(workspace):
         "tents": tents,
         "ava_boots": ava_boots,
         "ben_tents": ben_tents,
+        "tess_boots": tess_boots,
     }

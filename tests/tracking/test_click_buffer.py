@@ -166,6 +166,26 @@ def test_find_click_for_unknown_or_absurd_ids(link):
     assert find_click(workspace=link.workspace, transaction_id="x" * 500) is None
 
 
+def test_an_id_the_redirect_cannot_have_minted_costs_no_redis_round_trip(link, monkeypatch):
+    # An unattributed postback usually carries someone else's id (an order number, a
+    # network's own click id): only 32 lowercase hex characters can be waiting in the buffer.
+    real = buffer.buffer_client()
+    commands = []
+
+    class Counting(type(real)):
+        def execute_command(self, *args, **options):
+            commands.append(args[0])
+            return super().execute_command(*args, **options)
+
+    counting = Counting(connection_pool=real.connection_pool)
+    monkeypatch.setattr(buffer, "buffer_client", lambda: counting)
+    for foreign in ("ORDER-1234", "0" * 31, "A" * 32, "b" * 33, "1000.22.1"):
+        assert find_click(workspace=link.workspace, transaction_id=foreign) is None
+    assert commands == []
+    assert find_click(workspace=link.workspace, transaction_id="0" * 32) is None
+    assert commands == ["GET"]
+
+
 def test_find_click_when_redis_is_down_returns_only_stored_clicks(client, link, monkeypatch):
     tid = tid_of(hit(client, link))
     monkeypatch.setattr(buffer, "buffer_client", dead_redis)

@@ -36,7 +36,7 @@ from django.utils import timezone
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from tracking.clicks.payload import INSERT_PAYLOADS_SQL, click_from_payload, payload_head, peek
+from tracking.clicks.payload import INSERT_PAYLOADS_SQL, MINTED_ID, click_from_payload, payload_head, peek
 from tracking.models import Click
 
 log = logging.getLogger(__name__)
@@ -353,13 +353,10 @@ def buffered_click_count() -> int:
 def store_buffered_click(*, workspace_id: int, transaction_id: str) -> bool:
     """Insert the click still waiting in the buffer under ``transaction_id``, if it is this workspace's.
 
-    True when such a click was found (and is stored now). One Redis GET when there is none.
+    True when such a click was found (and is stored now). One Redis GET when there is none,
+    and none for an id the redirect cannot have minted (an unattributed postback's usual case).
     """
-    if (
-        not settings.REDIS_URL
-        or not transaction_id
-        or len(transaction_id) > Click._meta.get_field("transaction_id").max_length
-    ):
+    if not settings.REDIS_URL or not MINTED_ID.fullmatch(transaction_id or ""):
         return False
     try:
         raw = buffer_client().get(TID_KEY.format(transaction_id))

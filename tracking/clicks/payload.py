@@ -22,6 +22,12 @@ from tracking.models import Click
 
 SUB_KEYS = ("sub1", "sub2", "sub3", "sub4", "sub5")
 
+# Every click id the redirect mints is 32 lowercase hex characters (128 random bits):
+# unguessable, URL-safe, and alphanumeric as ShareASale's afftrack needs. Only such an id
+# can be waiting in the buffer.
+TRANSACTION_ID_BYTES = 16
+MINTED_ID = re.compile(r"[0-9a-f]{32}")
+
 # (payload key, Click column, PostgreSQL type). A tuple of columns is one JSON array.
 FIELDS = (
     ("w", "workspace_id", "bigint"),

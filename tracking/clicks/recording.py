@@ -23,7 +23,7 @@ from django.utils import timezone
 from offers import lib
 from offers.models import Link, Member, Offer
 from tracking.clicks.buffer import store_click
-from tracking.clicks.payload import SUB_KEYS, clean_text
+from tracking.clicks.payload import SUB_KEYS, TRANSACTION_ID_BYTES, clean_text
 from tracking.models import Click
 from workspaces.http import client_ip
 from workspaces.public_paths import LINK_CODE_LENGTH
@@ -85,8 +85,8 @@ def unique_key(*, link_id: int, visitor: Visitor) -> str:
 
 
 def new_transaction_id() -> str:
-    """128 random bits as 32 hex characters: unguessable, URL-safe, and alphanumeric as ShareASale's afftrack needs."""
-    return secrets.token_hex(16)
+    """A fresh click id in the minted format (payload.MINTED_ID)."""
+    return secrets.token_hex(TRANSACTION_ID_BYTES)
 
 
 # --- the link -------------------------------------------------------------

@@ -1,0 +1,86 @@
+"""The web servers `make bench` measures: the project under each server, and the bare references.
+
+Every path is reported as a share of the **fastest** bare reference measured in the same
+run: a Django project that only answers a 302 (bench/bare_site.py), served by granian
+(WSGI, one worker per core, one blocking thread) and by gunicorn (sync, cores + 1
+workers). Both are started the way production starts the project (`python -m
+config.serve`, WEB_SERVER picks the server), so the only difference between a bare
+reference and a project path is the project's own work.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+from collections.abc import Callable
+
+from bench import common
+
+KINDS = ("granian", "gunicorn")
+PROJECT_APP = "config.wsgi:application"
+BARE_APP = "bench.bare_site:application"
+
+
+def start(kind: str, env: dict, port: int, *, app: str = PROJECT_APP) -> subprocess.Popen:
+    """``python -m config.serve`` with WEB_SERVER=``kind`` serving ``app`` on ``port``; waits until it answers."""
+    env = {**env, "WEB_SERVER": kind, "WEB_BIND": f"127.0.0.1:{port}", "APP": app}
+    proc = common.start([common.PYTHON, "-m", "config.serve"], env, f"{kind}-{port}")
+    try:
+        common.wait_http(f"http://127.0.0.1:{port}/bench/302", proc)
+    except BaseException:
+        common.stop(proc)
+        raise
+    return proc
+
+
+def start_bare(kind: str, env: dict, port: int) -> subprocess.Popen:
+    return start(kind, {**env, "DJANGO_SETTINGS_MODULE": "bench.bare_site"}, port, app=BARE_APP)
+
+
+def interleaved(targets: dict[str, Callable[[int], dict]], passes: int) -> dict[str, dict]:
+    """Run every target once per pass, in turn, ``passes`` times; medians per target.
+
+    A target is ``fn(pass_number) -> wrk result``. Interleaving spreads whatever else the
+    machine does over all targets instead of charging it to one.
+    """
+    runs: dict[str, list[dict]] = {name: [] for name in targets}
+    for number in range(passes):
+        for name, measure in targets.items():
+            runs[name].append(measure(number))
+    return {name: summarize(results) for name, results in runs.items()}
+
+
+def summarize(results: list[dict]) -> dict:
+    summary = {
+        key: statistics.median(r[key] for r in results)
+        for key in ("rps", "p50_ms", "p99_ms")
+        if all(key in r for r in results)
+    }
+    summary["passes_rps"] = [round(r["rps"]) for r in results]
+    summary["errors"] = sum(r.get("errors", 0) + r.get("non_2xx_3xx", 0) for r in results)
+    for key in ("ok", "other"):
+        if all(key in r for r in results):
+            summary[key] = sum(r[key] for r in results)
+    return summary
+
+
+def fastest_bare(measured: dict[str, dict]) -> tuple[str, float]:
+    bare = {name: m["rps"] for name, m in measured.items() if name.startswith("bare ")}
+    name = max(bare, key=bare.get)
+    return name, bare[name]
+
+
+def print_table(measured: dict[str, dict]) -> dict[str, float]:
+    """Print every target with its ratio to the fastest bare reference; returns the ratios."""
+    reference, reference_rps = fastest_bare(measured)
+    ratios = {}
+    width = max(len(name) for name in measured)
+    for name, m in measured.items():
+        ratios[name] = m["rps"] / reference_rps if reference_rps else 0.0
+        passes = " / ".join(str(r) for r in m["passes_rps"])
+        print(
+            f"{name:<{width}} : {m['rps']:>8.0f} req/s  x{ratios[name]:.2f}  p50 {m['p50_ms']:6.2f} ms  "
+            f"p99 {m['p99_ms']:7.2f} ms  (passes {passes})"
+        )
+    print(f"ratios are to the fastest bare reference: {reference} ({reference_rps:.0f} req/s)")
+    return ratios

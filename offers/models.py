@@ -4,10 +4,10 @@ import uuid
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from workspaces.domains import tracking_base_url
 from workspaces.models import TimeStamped, Workspace
 from workspaces.public_paths import LINK_CODE_LENGTH, click_path
 
@@ -292,8 +292,8 @@ class Link(TimeStamped):
 
     @property
     def url(self) -> str:
-        """The public link to share: SITE_URL/c/<vanity or code>."""
-        return settings.SITE_URL + click_path(self.vanity or self.code)
+        """The public link to share: <the workspace's primary tracking domain, else SITE_URL>/c/<vanity or code>."""
+        return tracking_base_url(self.workspace_id) + click_path(self.vanity or self.code)
 
     @property
     def subs(self) -> list[str]:

@@ -96,6 +96,18 @@ def build_world(workspace, owner):
 case("workspaces:cancel_invitation")(lambda w: {"pk": w["invitation"].pk})
 case("workspaces:change_role", "workspaces:remove_member")(lambda w: {"pk": w["membership"].pk})
 case("workspaces:revoke_api_key")(lambda w: {"code": w["api_key"].code})
+
+
+def _domain(world):
+    from workspaces.models import TrackingDomain
+
+    workspace = world["link"].workspace
+    return TrackingDomain.objects.get_or_create(workspace=workspace, host=f"go.{workspace.slug}.test")[0]
+
+
+case("workspaces:verify_domain", "workspaces:make_primary_domain", "workspaces:remove_domain")(
+    lambda w: {"code": _domain(w).code}
+)
 case(
     "offers:edit_project",
     "offers:archive_project",

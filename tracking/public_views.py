@@ -25,6 +25,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from config.csp import add_policy
 from tracking.clicks.recording import clean_subs, find_link, record_click, visitor_from_request
 from tracking.ingest import BASIC_CHALLENGE, PIXEL_GIF, answer_pixel, answer_postback, read_hit
+from workspaces.domains import workspace_of_host
 from workspaces.public_paths import CLICK_NOT_FOUND_HEADERS, CLICK_REDIRECT_HEADERS
 
 
@@ -42,6 +43,9 @@ def click_redirect(request, code) -> HttpResponseRedirect | None:
     link = find_link(code)
     if link is None:
         return None
+    owner = workspace_of_host(request.META.get("HTTP_HOST", ""))
+    if owner is not None and owner != link.workspace_id:
+        return None  # a workspace's own domain serves only its links
     # Most clicks carry no query string: skip building a QueryDict for them.
     query = request.GET if request.META.get("QUERY_STRING") else {}
     recorded = record_click(

@@ -44,6 +44,11 @@ app.conf.beat_schedule = {
         "task": "cpc.tasks.post_paid_clicks",
         "schedule": crontab(hour=1, minute=10),
     },
+    # Daily at 06:00 UTC (0 6 * * *): email the saved reports scheduled daily (and weekly ones on Mondays).
+    "send-saved-reports": {
+        "task": "reports.tasks.send_saved_reports",
+        "schedule": crontab(hour=6, minute=0),
+    },
     # Daily at 03:15 UTC: delete invitations that expired more than 30 days ago.
     "prune-invitations": {
         "task": "workspaces.tasks.prune_invitations",

@@ -95,6 +95,17 @@ def build_world(workspace, owner):
 
 case("workspaces:cancel_invitation")(lambda w: {"pk": w["invitation"].pk})
 case("workspaces:change_role", "workspaces:remove_member")(lambda w: {"pk": w["membership"].pk})
+
+
+def _saved_report(world):
+    from reports.models import SavedReport
+
+    workspace = world["link"].workspace
+    owner = world["membership"].user
+    return SavedReport.objects.create(workspace=workspace, owner=owner, name="Mine", report="members", shared=True)
+
+
+case("reports:change_saved_report", "reports:delete_saved_report")(lambda w: {"code": _saved_report(w).code})
 case("workspaces:revoke_api_key")(lambda w: {"code": w["api_key"].code})
 
 

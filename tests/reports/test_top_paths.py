@@ -62,6 +62,21 @@ def test_it_groups_conversions_into_paths_with_sales_and_time(workspace, world):
     assert result["conversions"] == 4 and not result["capped"]
 
 
+@pytest.mark.postgres
+def test_postgres_groups_the_paths_as_the_python_rule_does(workspace, world):
+    from reports.paths import _conversions, _groups_in_python, _groups_in_sql
+
+    f = default_filters(workspace)
+    conversions = _conversions(workspace, f)
+
+    def by_path(groups):
+        return {g["path"]: (g["conversions"], g["sales"], round(g["seconds"])) for g in groups}
+
+    in_sql = by_path(_groups_in_sql(workspace, f, conversions))
+    assert in_sql == by_path(_groups_in_python(workspace, f, conversions))
+    assert len(in_sql) == 3
+
+
 def test_the_page_and_its_csv(alice_client, world):
     response = alice_client.get("/reports/paths/")
     assert response.status_code == 200

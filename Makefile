@@ -35,6 +35,7 @@ run: demo
 	@echo "  Links and postback URLs say $(SITE_URL) (set SITE_URL to change it)"
 	@echo "  Demo logins (password: demo-password-1):"
 	@echo "    owner@demo.test    manager@demo.test    finance@demo.test"
+	@echo "  Member portal: Ava Trails' one-time sign-in link is printed above (http://127.0.0.1:$(HUB_PORT)/portal/)"
 	@echo ""
 	$(BIN)/honcho start -f Procfile
 
@@ -45,6 +46,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

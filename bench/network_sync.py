@@ -1,5 +1,6 @@
-"""Shared by the ShareASale and Awin sync benchmarks: a stand-in serving N rows in its own
-process, and one full sync per size in a fresh child process (so each peak RSS is its own).
+"""Shared by the Impact, ShareASale and Awin sync benchmarks: a stand-in serving N rows (Impact's
+actions) in its own process, and one full sync per size in a fresh child process (so each peak
+RSS is its own).
 
 A sync streams the network's answer and stores it 2,000 rows at a time, so the peak should
 not grow with N. Target: 100,000 rows in under 60 s.
@@ -18,7 +19,10 @@ from bench import common
 DAYS = 60
 
 
-def run_section(*, network: str, module: str, standin: str, port: int, sizes_env: str, db_name: str, env_extra):
+def run_section(
+    *, network: str, module: str, standin: str, port: int, sizes_env: str, db_name: str, env_extra, unit: str = "rows"
+):
+    """Sync each size of ``sizes_env`` from ``standin``; ``unit`` names what the stand-in serves in the figures."""
     sizes = [int(s) for s in os.environ.get(sizes_env, "20000,100000").split(",")]
     database = common.create_database(db_name)
     env = common.production_env(database, CLICK_BUFFER="direct", **env_extra(port))
@@ -42,13 +46,13 @@ def run_section(*, network: str, module: str, standin: str, port: int, sizes_env
                     timeout=1800,
                 )
                 if out.returncode != 0:
-                    raise common.BenchError(f"sync of {n} rows failed:\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}")
+                    raise common.BenchError(f"sync of {n} {unit} failed:\n{out.stdout[-2000:]}\n{out.stderr[-4000:]}")
                 figures = json.loads(out.stdout.strip().splitlines()[-1])
             finally:
                 common.stop(server)
             results[n] = figures
             print(
-                f"{n:>7} rows: {figures['seconds']:.1f} s ({figures['rows_per_second']:.0f}/s), "
+                f"{n:>7} {unit}: {figures['seconds']:.1f} s ({figures[f'{unit}_per_second']:.0f}/s), "
                 f"{figures['created']} created, {figures['pages']} pages, {figures['requests']} requests, "
                 f"peak RSS {figures['peak_rss_mb']:.0f} MB (+{figures['rss_growth_mb']:.0f} MB over the idle "
                 f"process), status {figures['status']} {figures['error']}",
@@ -61,13 +65,13 @@ def run_section(*, network: str, module: str, standin: str, port: int, sizes_env
         small, large = results[min(results)], results[max(results)]
         summary["peak_growth_ratio"] = round(large["rss_growth_mb"] / max(small["rss_growth_mb"], 1), 2)
         print(
-            f"memory: from {min(results)} to {max(results)} rows the sync's RSS growth changes "
+            f"memory: from {min(results)} to {max(results)} {unit} the sync's RSS growth changes "
             f"x{summary['peak_growth_ratio']}"
         )
     big = results.get(100000)
     if big:
         met = "met" if big["seconds"] < 60 and big["status"] == "succeeded" else "NOT met"
-        print(f"target < 60 s for 100,000 rows: {met} ({big['seconds']:.1f} s)")
+        print(f"target < 60 s for 100,000 {unit}: {met} ({big['seconds']:.1f} s)")
     return summary
 
 
@@ -75,7 +79,7 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child(n: int, *, kind: str, make_connection) -> None:
+def child(n: int, *, kind: str, make_connection, unit: str = "rows") -> None:
     """In a fresh process: one workspace, one connection, one full sync of ``kind``."""
     import django
 
@@ -97,9 +101,9 @@ def child(n: int, *, kind: str, make_connection) -> None:
     print(
         json.dumps(
             {
-                "rows": n,
+                unit: n,
                 "seconds": round(seconds, 2),
-                "rows_per_second": round(n / seconds, 1),
+                f"{unit}_per_second": round(n / seconds, 1),
                 "status": run.status,
                 "error": run.error or run.note if run.status != "succeeded" else "",
                 "created": run.created_count,

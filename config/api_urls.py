@@ -14,6 +14,7 @@ from offers.api import (
     OfferDetailApi,
     OfferListApi,
 )
+from outbound.api import EventListApi
 from payments.api import PaymentListApi
 from reports.api import BY_MEMBER, BY_OFFER, ReportByDayApi, ReportSummaryApi, ReportTableApi
 from tracking.api import (
@@ -23,8 +24,7 @@ from tracking.api import (
     ConversionListApi,
     ConversionRejectApi,
 )
-from workspaces.api import WorkspaceDetailApi
-from workspaces.api_errors import NotFoundApi
+from workspaces.api import NotFoundApi, WorkspaceDetailApi
 
 app_name = "api"
 urlpatterns = [
@@ -60,6 +60,7 @@ urlpatterns = [
     path("reports/by-offer/", ReportTableApi.as_view(table=BY_OFFER), name="report_by_offer"),
     path("reports/by-day/", ReportByDayApi.as_view(), name="report_by_day"),
     path("payments/", PaymentListApi.as_view(), name="payment_list"),
+    path("events/", EventListApi.as_view(), name="event_list"),
     # Last: any other path ending in "/" (a malformed code included) gets the API's JSON 404.
     # Paths without the slash first get CommonMiddleware's redirect to it, as everywhere else.
     re_path(r"^(?:.*/)?$", NotFoundApi.as_view(), name="not_found"),

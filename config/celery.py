@@ -61,6 +61,19 @@ app.conf.beat_schedule = {
         "schedule": 2.0,
         "options": {"expires": 10},
     },
+    # Every 10 seconds: store the clicks and hits the public endpoints spooled to local disk
+    # while the database was away (tracking/spool.py). A worker sharing SPOOL_DIR with the
+    # web processes runs it; an empty spool costs one directory listing.
+    "replay-spool": {
+        "task": "tracking.tasks.replay_spool",
+        "schedule": 10.0,
+        "options": {"expires": 30},
+    },
+    # Daily at 03:30 UTC (30 3 * * *): delete postback log rows past POSTBACK_LOG_RETENTION_DAYS.
+    "prune-postback-log": {
+        "task": "tracking.tasks.prune_postback_log",
+        "schedule": crontab(hour=3, minute=30),
+    },
     # Every minute: recompute the report rollup days touched by new clicks and conversion changes.
     "refresh-rollups": {
         "task": "reports.tasks.refresh_rollups",
@@ -79,6 +92,13 @@ app.conf.beat_schedule = {
         "schedule": 10.0,
         "options": {"expires": 30},
     },
+    # Every 10 seconds (finer than cron can say): run the fraud rules on conversions changed since the
+    # last run (the risk app reads the conversion outbox with its own cursor), holding the ones that trip.
+    "evaluate-conversion-events": {
+        "task": "risk.tasks.evaluate_conversion_events",
+        "schedule": 10.0,
+        "options": {"expires": 30},
+    },
     # Every 5 minutes (*/5 * * * *): report and re-queue conversion events unprocessed after 3 minutes.
     "sweep-stale-conversion-events": {
         "task": "payments.tasks.sweep_stale_conversion_events",
@@ -94,12 +114,67 @@ app.conf.beat_schedule = {
         "task": "payments.tasks.credit_due_settlements",
         "schedule": crontab(hour=6, minute=0),
     },
+    # Every 30 seconds (finer than cron can say): email members whose conversion was approved or
+    # who were sent a payment (read from the outboxes, each once; members can turn each off).
+    "notify-members": {
+        "task": "portal.tasks.notify_members",
+        "schedule": 30.0,
+        "options": {"expires": 60},
+    },
     # Every 5 minutes (*/5 * * * *): poll PayPal for payout runs still processing.
     "poll-paypal-batches": {
         "task": "payments.tasks.poll_paypal_batches",
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 240},
     },
+    # Every 10 seconds (finer than cron can say): turn new outbox rows (conversion changes, payments,
+    # settlements, syncs, alerts) into webhook and member postback deliveries, and send them.
+    "pump-outbound-outbox": {
+        "task": "outbound.tasks.pump_outbox",
+        "schedule": 10.0,
+        "options": {"expires": 30},
+    },
+    # Every minute (* * * * *): re-enqueue webhook and postback targets with due deliveries nobody is sending.
+    "wake-due-outbound-targets": {
+        "task": "outbound.tasks.wake_due_targets",
+        "schedule": crontab(),
+        "options": {"expires": 50},
+    },
+    # Every 15 minutes (*/15 * * * *): open, keep or close alerts (tracking loss, postbacks, syncs, money, links).
+    "evaluate-alerts": {
+        "task": "outbound.tasks.evaluate_alerts",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 600},
+    },
+    # Daily at 05:10 UTC (10 5 * * *): follow every active offer URL and deep link in use through its redirects.
+    "check-offer-links": {
+        "task": "outbound.tasks.check_links",
+        "schedule": crontab(hour=5, minute=10),
+    },
+    # Daily at 03:25 UTC (25 3 * * *): delete outbound deliveries and events older than 30 days, closed alerts
+    # older than 90 (pending deliveries are kept).
+    "prune-outbound": {
+        "task": "outbound.tasks.prune_outbound",
+        "schedule": crontab(hour=3, minute=25),
+    },
 }
+
+# With SPLIT_TASK_QUEUES (env CELERY_SPLIT_QUEUES=true) each kind of work has a queue of its own,
+# so a slow network sync never delays money or clicks: run workers with -Q clicks, -Q syncs, -Q money
+# and one with the default queue (emails and the rest). Off (the default), everything goes to
+# CELERY_QUEUE, which one worker serves.
+QUEUE_OF_APP = {"tracking": "clicks", "reports": "clicks", "networks": "syncs", "payments": "money"}
+
+
+def route_task(name, args, kwargs, options, task=None, **kw):
+    from django.conf import settings
+
+    if not settings.SPLIT_TASK_QUEUES:
+        return None
+    queue = QUEUE_OF_APP.get(name.split(".", 1)[0])
+    return {"queue": queue} if queue else None
+
+
+app.conf.task_routes = (route_task,)
 
 app.autodiscover_tasks()

@@ -5,6 +5,8 @@ local default: SQLite and no external broker. Production sets DATABASE_URL,
 REDIS_URL, SECRET_KEY, ALLOWED_HOSTS and DEBUG=false; nothing else differs.
 """
 
+import copy
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -44,6 +46,9 @@ INSTALLED_APPS = [
     "payments",
     "reports",
     "cpc",
+    "portal",
+    "outbound",
+    "risk",
 ]
 
 MIDDLEWARE = [
@@ -83,6 +88,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "workspaces.context_processors.workspace",
                 "reports.context_processors.pinned_reports",
+                "config.db_router.replica_lag_context",
             ],
         },
     },
@@ -109,6 +115,37 @@ if USING_POSTGRES:
     # than 1.21 in transaction mode.
     _prepare = env.str("DB_PREPARE_THRESHOLD", default="5")
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = int(_prepare) if _prepare else None
+    # Bounded connections: each process (a gunicorn worker, the development server with its
+    # thread per request, a Celery worker process) borrows from a pool of at most
+    # DB_POOL_MAX_SIZE connections for the length of a request or task. A request that finds
+    # none free within DB_POOL_TIMEOUT seconds meets the database as if it were away: a
+    # postback is spooled and answered 503, never a 500 (README: "Operations under faults").
+    # The health check (CONN_HEALTH_CHECKS) then runs when a connection is borrowed, so one
+    # that a server restart killed is replaced instead of failing a request.
+    # DB_POOL_MAX_SIZE=0 turns the pool off (behind PgBouncer, say); CONN_MAX_AGE applies then.
+    DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=4)
+    if DB_POOL_MAX_SIZE > 0:
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": min(env.int("DB_POOL_MIN_SIZE", default=1), DB_POOL_MAX_SIZE),
+            "max_size": DB_POOL_MAX_SIZE,
+            "timeout": env.float("DB_POOL_TIMEOUT", default=5.0),
+            # Connections above min_size idle this long are closed.
+            "max_idle": 300,
+        }
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# Reports may read from a streaming replica: with DATABASE_REPLICA_URL, report pages, their CSVs
+# and the report API read from it (config/db_router.py); every write goes to DATABASE_URL.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+DATABASE_ROUTERS = []
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {
+        **environ.Env.db_url_config(DATABASE_REPLICA_URL),
+        **{key: copy.deepcopy(DATABASES["default"][key]) for key in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "OPTIONS")},
+        # Tests read the replica alias from the test database itself.
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
 
 # Redis is optional: it backs the cache, the Celery broker and the click buffer.
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -218,14 +255,22 @@ else:
     }
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=CELERY_BROKER_URL)
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="hub")
+# One queue per kind of work (clicks, syncs, money; config/celery.py:route_task) instead of one for all.
+SPLIT_TASK_QUEUES = env.bool("CELERY_SPLIT_QUEUES", default=False)
 CELERY_TASK_ALWAYS_EAGER = False
 
 # Fernet keys for credentials at rest, newest first; older keys still decrypt
 # (rotate with `manage.py rotatekeys`). Derived from SECRET_KEY when unset.
 FERNET_KEYS = env.list("FERNET_KEYS", default=[])
 
+# Where the public endpoints keep clicks and postback/pixel hits while the database is away
+# (tracking/spool.py); the web processes and the worker that replays it must share it.
+SPOOL_DIR = Path(env.str("SPOOL_DIR", default="") or BASE_DIR / "var" / "spool")
+
 # Network-facing limits.
 POSTBACK_BODY_LIMIT = env.int("POSTBACK_BODY_LIMIT", default=8192)
+# Postback log rows older than this many days are deleted daily (`manage.py prune`); 0 keeps them forever.
+POSTBACK_LOG_RETENTION_DAYS = env.int("POSTBACK_LOG_RETENTION_DAYS", default=180)
 # Clicks: "direct" inserts in the request; "redis" appends to a Redis stream drained by a worker.
 CLICK_BUFFER = env.str("CLICK_BUFFER", default="redis" if REDIS_URL else "direct")
 # Key for hashing visitor IPs; raw IPs are never stored.
@@ -238,6 +283,11 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # Each web process remembers a clicked link this many seconds (0 disables): pausing an offer
 # reaches running processes at most this late.
 CLICK_LINK_CACHE_SECONDS = env.int("CLICK_LINK_CACHE_SECONDS", default=5)
+# Outbound webhooks, member postbacks and the link monitor never call private, loopback or
+# link-local addresses; these CIDR ranges are let through anyway (e.g. a staging receiver).
+OUTBOUND_ALLOW_NETWORKS = env.list("OUTBOUND_ALLOW_NETWORKS", default=[])
+for _net in OUTBOUND_ALLOW_NETWORKS:
+    ipaddress.ip_network(_net, strict=False)  # a malformed range fails at start-up, not at delivery
 # Exposes /bench/302, a bare redirect `make bench` compares the click path with. Never in production.
 BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
 

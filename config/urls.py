@@ -58,5 +58,9 @@ urlpatterns = [
     path("", include("payments.urls")),
     path("", include("reports.urls")),
     path("", include("cpc.urls")),
+    path("", include("portal.urls")),
+    path("", include("portal.staff_urls")),
+    path("", include("outbound.urls")),
+    path("", include("risk.urls")),
     path("", include("workspaces.urls")),
 ]

@@ -87,7 +87,7 @@ def set_click_rate(request):
 @workspace_view("manage")
 @require_POST
 def remove_click_rate(request, code):
-    rate = access.get_for_request(request, "cpc.ClickRate", code=code, right="manage")
+    rate = access.get_for_request(request, ClickRate, code=code, right="manage")
     services.remove_click_rate(click_rate=rate)
     messages.success(request, "Click rate removed. Days already posted stay posted.")
     return redirect("cpc:paid_clicks")

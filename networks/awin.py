@@ -33,6 +33,7 @@ import httpx
 from django.conf import settings
 from django.core.cache import cache
 
+from networks.client import ApiClient
 from networks.errors import (
     AuthError,
     MalformedBody,
@@ -296,7 +297,7 @@ class MinuteLimiter:
 # Client ----------------------------------------------------------------------------------------
 
 
-class AwinClient:
+class AwinClient(ApiClient):
     def __init__(
         self,
         *,
@@ -327,15 +328,6 @@ class AwinClient:
             },
             timeout=timeout,
         )
-
-    def close(self):
-        self.http.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def _slot(self) -> None:
         """Waits for a free request slot (at most ``max_wait`` in all), else RateLimited."""

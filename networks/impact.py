@@ -39,6 +39,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils.dateparse import parse_datetime
 
+from networks.client import ApiClient
 from networks.errors import (
     AuthError,
     MalformedBody,
@@ -314,7 +315,7 @@ class HourlyLimiter:
 # Client ----------------------------------------------------------------------------------------
 
 
-class ImpactClient:
+class ImpactClient(ApiClient):
     def __init__(
         self,
         *,
@@ -343,15 +344,6 @@ class ImpactClient:
             headers={"Accept": "application/json", "User-Agent": "affiliate-tracking-hub"},
             timeout=timeout,
         )
-
-    def close(self):
-        self.http.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def path(self, resource: str) -> str:
         return f"/Mediapartners/{self.account_sid}/{resource}"

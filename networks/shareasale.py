@@ -43,6 +43,7 @@ from defusedxml.ElementTree import iterparse
 from django.conf import settings
 from django.core.cache import cache
 
+from networks.client import ApiClient
 from networks.errors import AuthError, MalformedBody, NetworkError, RateLimited, RequestRejected, ServerError
 from networks.impact import backoff_seconds
 from networks.records import (
@@ -470,7 +471,7 @@ class _RedactToken(logging.Filter):
 logging.getLogger("httpx").addFilter(_RedactToken())
 
 
-class ShareASaleClient:
+class ShareASaleClient(ApiClient):
     def __init__(
         self,
         *,
@@ -502,15 +503,6 @@ class ShareASaleClient:
             headers={"User-Agent": "affiliate-tracking-hub"},
             timeout=timeout,
         )
-
-    def close(self):
-        self.http.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def _request(self, action: str, params: dict | None) -> httpx.Response:
         """An open streamed response with status 200 (the caller closes it), after retries."""

@@ -8,8 +8,9 @@ from django.views.decorators.http import require_POST
 from networks import selectors, services
 from networks.forms import ConnectionForm, SyncNowForm
 from networks.models import NetworkConnection, SyncRun, kind_label
+from offers.access import get_connection
 from offers.models import NetworkKind
-from workspaces.access import get_connection, get_for_request
+from workspaces.access import get_for_request
 from workspaces.decorators import workspace_view
 from workspaces.errors import DomainError
 from workspaces.public_paths import pixel_path, postback_path

@@ -4,28 +4,24 @@ from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from offers import services
 from offers.models import ConversionType, Link, Member, NetworkConnection, Offer, PayoutType, Project, Protocol
-from workspaces.access import get_in_workspace
-from workspaces.api_auth import ApiKeyThrottle
+from workspaces.access import get_for_input, get_in_workspace
 from workspaces.api_common import (
     AmountField,
     CodeField,
+    CurrencyField,
     JsonInput,
     OptionalEmailField,
     PageFilter,
+    WorkspaceApiView,
     paged,
     paginate,
     read_query,
-    resolve,
 )
 from workspaces.api_errors import INVALID, UnprocessableInput, errors
 from workspaces.errors import DomainError
-
-CURRENCY = r"\A[A-Z]{3}\Z"
-
 
 # --- Offers -------------------------------------------------------------------
 
@@ -61,10 +57,8 @@ class OfferOutput(serializers.Serializer):
         return offer.archived_at is not None
 
 
-class OfferListApi(APIView):
+class OfferListApi(WorkspaceApiView):
     """The workspace's offers, newest first."""
-
-    throttle_classes = [ApiKeyThrottle]
 
     class FilterSerializer(PageFilter):
         archived = serializers.BooleanField(required=False, allow_null=True, default=None)
@@ -83,10 +77,8 @@ class OfferListApi(APIView):
         return paginate(self, request, qs, OfferOutput)
 
 
-class OfferCreateApi(APIView):
+class OfferCreateApi(WorkspaceApiView):
     """Create a Link Tracking Offer."""
-
-    throttle_classes = [ApiKeyThrottle]
 
     @extend_schema_serializer(component_name="OfferCreateInput")
     class InputSerializer(JsonInput):
@@ -98,7 +90,7 @@ class OfferCreateApi(APIView):
         payout_percent = AmountField(
             max_digits=6, decimal_places=3, max_value=100, required=False, help_text="Percent of the sale, 0-100"
         )
-        currency = serializers.RegexField(CURRENCY, required=False, trim_whitespace=False)
+        currency = CurrencyField(required=False)
         protocol = serializers.ChoiceField(choices=Protocol.choices, default=Protocol.POSTBACK_TRANSACTION)
         connection = serializers.UUIDField(required=False, allow_null=True, help_text="Network connection code")
         offer_url = serializers.CharField(max_length=2000)
@@ -118,14 +110,14 @@ class OfferCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        data["connection"] = resolve(request.workspace, NetworkConnection, data.get("connection"), "connection")
+        data["connection"] = get_for_input(
+            request.workspace, NetworkConnection, data.get("connection"), field="connection"
+        )
         offer = services.create_offer(workspace=request.workspace, **data)
         return Response(OfferOutput(offer).data, status=status.HTTP_201_CREATED)
 
 
-class OfferDetailApi(APIView):
-    throttle_classes = [ApiKeyThrottle]
-
+class OfferDetailApi(WorkspaceApiView):
     @extend_schema(responses={200: OfferOutput, **errors(404)})
     def get(self, request, code):
         offer = get_in_workspace(request.workspace, Offer.objects.select_related("connection"), code=code)
@@ -159,14 +151,12 @@ class MemberInput(JsonInput):
 
 def _create_member(workspace, data: dict) -> Member:
     data = dict(data)
-    data["project"] = resolve(workspace, Project, data.get("project"), "project")
+    data["project"] = get_for_input(workspace, Project, data.get("project"), field="project")
     return services.create_member(workspace=workspace, **data)
 
 
-class MemberListApi(APIView):
+class MemberListApi(WorkspaceApiView):
     """The workspace's members, newest first."""
-
-    throttle_classes = [ApiKeyThrottle]
 
     class FilterSerializer(PageFilter):
         project = serializers.UUIDField(required=False, help_text="Project code")
@@ -181,15 +171,13 @@ class MemberListApi(APIView):
         data = read_query(self.FilterSerializer, request)
         qs = Member.objects.filter(workspace=request.workspace).select_related("project")
         if "project" in data:
-            qs = qs.filter(project=resolve(request.workspace, Project, data["project"], "project"))
+            qs = qs.filter(project=get_for_input(request.workspace, Project, data["project"], field="project"))
         if "status" in data:
             qs = qs.filter(status=data["status"])
         return paginate(self, request, qs, MemberOutput)
 
 
-class MemberCreateApi(APIView):
-    throttle_classes = [ApiKeyThrottle]
-
+class MemberCreateApi(WorkspaceApiView):
     @extend_schema(request=MemberInput, responses={201: MemberOutput, **errors(400, 422)})
     def post(self, request):
         serializer = MemberInput(data=request.data)
@@ -201,15 +189,13 @@ class MemberCreateApi(APIView):
 BULK_LIMIT = 500
 
 
-class MemberBulkCreateApi(APIView):
+class MemberBulkCreateApi(WorkspaceApiView):
     """Create up to 500 members. The request is refused whole (400) when any item breaks the schema;
     otherwise each item succeeds or fails on its own (an unknown project, an email already in use).
 
     Answers 201 when at least one member was created, else 422; ``errors`` lists each failed
     item by its index with the reason.
     """
-
-    throttle_classes = [ApiKeyThrottle]
 
     @extend_schema_serializer(component_name="MemberBulkCreateInput")
     class InputSerializer(JsonInput):
@@ -255,9 +241,7 @@ class MemberBulkCreateApi(APIView):
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_422_UNPROCESSABLE_ENTITY)
 
 
-class MemberDetailApi(APIView):
-    throttle_classes = [ApiKeyThrottle]
-
+class MemberDetailApi(WorkspaceApiView):
     @extend_schema(responses={200: MemberOutput, **errors(404)})
     def get(self, request, code):
         member = get_in_workspace(request.workspace, Member.objects.select_related("project"), code=code)
@@ -285,10 +269,8 @@ class LinkOutput(serializers.Serializer):
         return services.link_url(link)
 
 
-class LinkListApi(APIView):
+class LinkListApi(WorkspaceApiView):
     """The workspace's links, newest first, optionally for one offer or member."""
-
-    throttle_classes = [ApiKeyThrottle]
 
     class FilterSerializer(PageFilter):
         offer = serializers.UUIDField(required=False, help_text="Offer code")
@@ -303,16 +285,14 @@ class LinkListApi(APIView):
         data = read_query(self.FilterSerializer, request)
         qs = Link.objects.filter(workspace=request.workspace, archived_at=None).select_related("offer", "member")
         if "offer" in data:
-            qs = qs.filter(offer=resolve(request.workspace, Offer, data["offer"], "offer"))
+            qs = qs.filter(offer=get_for_input(request.workspace, Offer, data["offer"], field="offer"))
         if "member" in data:
-            qs = qs.filter(member=resolve(request.workspace, Member, data["member"], "member"))
+            qs = qs.filter(member=get_for_input(request.workspace, Member, data["member"], field="member"))
         return paginate(self, request, qs, LinkOutput)
 
 
-class LinkCreateApi(APIView):
+class LinkCreateApi(WorkspaceApiView):
     """Give a member a link to an offer. A plain link the member already has is returned (200)."""
-
-    throttle_classes = [ApiKeyThrottle]
 
     @extend_schema_serializer(component_name="LinkCreateInput")
     class InputSerializer(JsonInput):
@@ -331,8 +311,8 @@ class LinkCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        offer = resolve(request.workspace, Offer, data["offer"], "offer")
-        member = resolve(request.workspace, Member, data["member"], "member")
+        offer = get_for_input(request.workspace, Offer, data["offer"], field="offer")
+        member = get_for_input(request.workspace, Member, data["member"], field="member")
         subs = {k: data[k] for k in ("sub1", "sub2", "sub3", "sub4", "sub5")}
         report = services.generate_links(
             offer=offer, members=[member], destination_url=data["destination_url"], vanity=data["vanity"], subs=subs

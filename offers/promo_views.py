@@ -2,12 +2,12 @@
 
 from django.contrib import messages
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from offers import forms, services
+from offers import access, forms, services
 from offers.models import PromoCode
-from offers.views import _render, member_page
-from workspaces import access
+from offers.views import _render
 from workspaces.csv_export import stream_csv
 from workspaces.decorators import workspace_view
 from workspaces.errors import DomainError
@@ -25,8 +25,10 @@ def add_promo_code(request, code):
             form.add_error("text", e.message)
         else:
             messages.success(request, f"{member.name} now has the promo code {promo.text}.")
-            return redirect("offers:member_detail", code=member.code)
-    return member_page(request, member, promo_form=form, status=400)
+            return redirect("tracking:member_detail", code=member.code)
+    problems = "; ".join(e for errors in form.errors.values() for e in errors)
+    messages.error(request, f"Promo code not added: {problems}")
+    return redirect(reverse("tracking:member_detail", kwargs={"code": member.code}) + "#promo-codes")
 
 
 @workspace_view("manage")
@@ -36,7 +38,7 @@ def delete_promo_code(request, code):
     member = promo.member
     services.delete_promo_code(promo_code=promo)
     messages.success(request, f"Removed the promo code {promo.text}. Sales already credited keep their member.")
-    return redirect("offers:member_detail", code=member.code)
+    return redirect(reverse("tracking:member_detail", kwargs={"code": member.code}) + "#promo-codes")
 
 
 @workspace_view("manage")

@@ -2,13 +2,16 @@
 
 from django.contrib import messages
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from offers import forms, services
-from offers.views import offer_page
-from workspaces import access
+from offers import access, forms, services
 from workspaces.decorators import workspace_view
 from workspaces.errors import DomainError
+
+
+def _page(offer) -> str:
+    return reverse("tracking:offer_detail", kwargs={"code": offer.code}) + "#payout-rules"
 
 
 @workspace_view("manage")
@@ -23,8 +26,10 @@ def add_payout_rule(request, code):
             form.add_error("value", e.message)
         else:
             messages.success(request, f"Items with {rule.get_match_display()} {rule.value} now have their own payout.")
-            return redirect("offers:offer_detail", code=offer.code)
-    return offer_page(request, offer, rule_form=form, status=400)
+            return redirect(_page(offer))
+    problems = "; ".join(e for errors in form.errors.values() for e in errors)
+    messages.error(request, f"Payout rule not added: {problems}")
+    return redirect(_page(offer))
 
 
 @workspace_view("manage")
@@ -32,7 +37,7 @@ def add_payout_rule(request, code):
 def move_payout_rule_up(request, code):
     rule = access.get_payout_rule(request, code, write=True)
     services.move_payout_rule_up(rule=rule)
-    return redirect("offers:offer_detail", code=rule.offer.code)
+    return redirect(_page(rule.offer))
 
 
 @workspace_view("manage")
@@ -42,4 +47,4 @@ def delete_payout_rule(request, code):
     offer = rule.offer
     services.delete_payout_rule(rule=rule)
     messages.success(request, "Payout rule removed. Conversions already priced keep their payout.")
-    return redirect("offers:offer_detail", code=offer.code)
+    return redirect(_page(offer))

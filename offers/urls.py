@@ -3,6 +3,7 @@ from django.urls import path
 from offers import promo_views, rule_views, views
 
 app_name = "offers"
+# The offer and member pages themselves show clicks and earnings: tracking/urls.py serves them.
 urlpatterns = [
     # Projects
     path("projects/", views.project_list, name="project_list"),
@@ -15,7 +16,6 @@ urlpatterns = [
     path("members/import/", views.import_members, name="import_members"),
     path("members/promo-codes/import/", promo_views.import_promo_codes, name="import_promo_codes"),
     path("members/promo-codes/export.csv", promo_views.export_promo_codes, name="export_promo_codes"),
-    path("members/<uuid:code>/", views.member_detail, name="member_detail"),
     path("members/<uuid:code>/promo-codes/", promo_views.add_promo_code, name="add_promo_code"),
     path("promo-codes/<uuid:code>/delete/", promo_views.delete_promo_code, name="delete_promo_code"),
     path("members/<uuid:code>/edit/", views.edit_member, name="edit_member"),
@@ -27,7 +27,6 @@ urlpatterns = [
     path("offers/new/link-tracking/", views.add_offer, name="add_offer"),
     path("offers/preview/", views.offer_preview, name="offer_preview"),
     path("offers/network-params/", views.offer_network_params, name="offer_network_params"),
-    path("offers/<uuid:code>/", views.offer_detail, name="offer_detail"),
     path("offers/<uuid:code>/edit/", views.edit_offer, name="edit_offer"),
     path("offers/<uuid:code>/pause/", views.pause_offer, name="pause_offer"),
     path("offers/<uuid:code>/resume/", views.resume_offer, name="resume_offer"),

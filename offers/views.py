@@ -1,5 +1,3 @@
-import json
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -8,9 +6,8 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from offers import forms, lib, selectors, services
+from offers import access, forms, lib, selectors, services
 from offers.models import Member, Offer
-from workspaces import access
 from workspaces.decorators import workspace_view
 from workspaces.errors import DomainError
 
@@ -99,7 +96,7 @@ def add_member(request):
             form.add_error("email", e.message)
         else:
             messages.success(request, f"Added {member.name} (affiliate id {member.affiliate_id}).")
-            return redirect("offers:member_detail", code=member.code)
+            return redirect("tracking:member_detail", code=member.code)
     return _render(request, "offers/member_form.html", {"form": form})
 
 
@@ -123,28 +120,6 @@ def import_members(request):
     return _render(request, "offers/member_import.html", ctx, status)
 
 
-@workspace_view()
-def member_detail(request, code):
-    return member_page(request, access.get_member(request, code))
-
-
-def member_page(request, member, *, promo_form=None, status=200):
-    """The member page; ``promo_form`` is a promo code form to show with its errors."""
-    series = selectors.clicks_per_day(member=member, days=30)
-    ctx = {
-        "promo_codes": member.promo_codes.select_related("offer").order_by("key"),
-        "promo_form": promo_form or forms.PromoCodeForm(workspace=request.workspace),
-        "member": member,
-        "links": selectors.list_links(workspace=request.workspace, member=member)[:100],
-        "series": series,
-        "chart": json.dumps(selectors.clicks_chart(series)),
-        "recent_clicks": selectors.recent_clicks(member=member),
-        "earnings": selectors.member_earnings(member=member),
-        "offers": Offer.objects.filter(workspace=request.workspace, archived_at=None).order_by("name"),
-    }
-    return _render(request, "offers/member_detail.html", ctx, status)
-
-
 @workspace_view("manage")
 def edit_member(request, code):
     member = access.get_member(request, code, write=True)
@@ -158,7 +133,7 @@ def edit_member(request, code):
             form.add_error("email", e.message)
         else:
             messages.success(request, "Member saved.")
-            return redirect("offers:member_detail", code=member.code)
+            return redirect("tracking:member_detail", code=member.code)
     return _render(request, "offers/member_form.html", {"form": form, "member": member})
 
 
@@ -168,7 +143,7 @@ def archive_member(request, code):
     member = access.get_member(request, code, write=True)
     services.archive_member(member=member)
     messages.success(request, f"Archived {member.name}. Their links now send visitors to the offer's fallback URL.")
-    return redirect("offers:member_detail", code=member.code)
+    return redirect("tracking:member_detail", code=member.code)
 
 
 @workspace_view("manage")
@@ -177,7 +152,7 @@ def restore_member(request, code):
     member = access.get_member(request, code, write=True)
     services.restore_member(member=member)
     messages.success(request, f"Restored {member.name}.")
-    return redirect("offers:member_detail", code=member.code)
+    return redirect("tracking:member_detail", code=member.code)
 
 
 # --- Offers -----------------------------------------------------------------
@@ -239,7 +214,7 @@ def add_offer(request):
             form.add_error(None, e.message)
         else:
             messages.success(request, f"Created {offer.name}. Next: generate links for your members.")
-            return redirect("offers:offer_detail", code=offer.code)
+            return redirect("tracking:offer_detail", code=offer.code)
     return _offer_form_page(request, form, status=400 if form.errors else 200)
 
 
@@ -258,7 +233,7 @@ def edit_offer(request, code):
             form.add_error(None, e.message)
         else:
             messages.success(request, "Offer saved.")
-            return redirect("offers:offer_detail", code=offer.code)
+            return redirect("tracking:offer_detail", code=offer.code)
     return _offer_form_page(request, form, offer, status=400 if form.errors else 200)
 
 
@@ -297,37 +272,6 @@ def offer_preview(request):
     return _render(request, "offers/_offer_preview.html", ctx)
 
 
-@workspace_view()
-def offer_detail(request, code):
-    return offer_page(request, access.get_offer(request, code))
-
-
-def offer_page(request, offer, *, rule_form=None, status=200):
-    """The offer page; ``rule_form`` is a payout rule form to show with its errors."""
-    series = selectors.clicks_per_day(offer=offer, days=30)
-    links = selectors.list_links(workspace=request.workspace, offer=offer)
-    ctx = {
-        "offer": offer,
-        "links": links[:100],
-        "link_count": links.count(),
-        "series": series,
-        "chart": json.dumps(selectors.clicks_chart(series)),
-        "overrides": selectors.list_overrides(offer=offer),
-        "override_form": forms.PayoutOverrideForm(workspace=request.workspace),
-        "preview": _safe_preview(offer),
-        "payout_rules": offer.payout_rules.order_by("position", "id"),
-        "rule_form": rule_form or forms.PayoutRuleForm(),
-    }
-    return _render(request, "offers/offer_detail.html", ctx, status)
-
-
-def _safe_preview(offer):
-    try:
-        return services.preview_destination(offer=offer)
-    except DomainError:
-        return ""
-
-
 def _offer_action(request, code, action, message):
     offer = access.get_offer(request, code, write=True)
     try:
@@ -336,7 +280,7 @@ def _offer_action(request, code, action, message):
         messages.error(request, e.message)
     else:
         messages.success(request, message.format(name=offer.name))
-    return redirect("offers:offer_detail", code=offer.code)
+    return redirect("tracking:offer_detail", code=offer.code)
 
 
 @workspace_view("manage")
@@ -370,14 +314,14 @@ def add_override(request, code):
     form = forms.PayoutOverrideForm(request.POST, workspace=request.workspace)
     if not form.is_valid():
         messages.error(request, "Payout override not saved: " + "; ".join(e for es in form.errors.values() for e in es))
-        return redirect("offers:offer_detail", code=offer.code)
+        return redirect("tracking:offer_detail", code=offer.code)
     try:
         override = services.set_payout_override(offer=offer, **form.cleaned_data)
     except DomainError as e:
         messages.error(request, e.message)
     else:
         messages.success(request, f"{override.member.name} now has their own payout on this offer.")
-    return redirect("offers:offer_detail", code=offer.code)
+    return redirect("tracking:offer_detail", code=offer.code)
 
 
 @workspace_view("manage")
@@ -387,7 +331,7 @@ def remove_override(request, code, member_code):
     member = access.get_member(request, member_code, write=True)
     services.remove_payout_override(offer=offer, member=member)
     messages.success(request, f"{member.name} is back on the offer's payout.")
-    return redirect("offers:offer_detail", code=offer.code)
+    return redirect("tracking:offer_detail", code=offer.code)
 
 
 # --- Links ------------------------------------------------------------------

@@ -2,12 +2,11 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.views import APIView
 
 from offers.models import Member
 from payments.models import Payment
-from workspaces.api_auth import ApiKeyThrottle
-from workspaces.api_common import CodeField, PageFilter, paged, paginate, read_query, resolve
+from workspaces.access import get_for_input
+from workspaces.api_common import CodeField, PageFilter, WorkspaceApiView, paged, paginate, read_query
 from workspaces.api_errors import errors
 
 
@@ -27,10 +26,8 @@ class PaymentOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class PaymentListApi(APIView):
+class PaymentListApi(WorkspaceApiView):
     """Payments to members, newest first, by cursor."""
-
-    throttle_classes = [ApiKeyThrottle]
 
     class FilterSerializer(PageFilter):
         member = serializers.UUIDField(required=False, help_text="Member code")
@@ -45,7 +42,7 @@ class PaymentListApi(APIView):
         data = read_query(self.FilterSerializer, request)
         qs = Payment.objects.filter(workspace=request.workspace).select_related("batch", "member")
         if "member" in data:
-            qs = qs.filter(member=resolve(request.workspace, Member, data["member"], "member"))
+            qs = qs.filter(member=get_for_input(request.workspace, Member, data["member"], field="member"))
         if "status" in data:
             qs = qs.filter(status=data["status"])
         return paginate(self, request, qs, PaymentOutput)

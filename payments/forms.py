@@ -65,3 +65,26 @@ class FundingCardForm(forms.Form):
         decimal_places=2,
         widget=forms.NumberInput(attrs={"placeholder": "Monthly limit", "step": "0.01"}),
     )
+
+
+class TwoPersonRuleForm(forms.Form):
+    threshold = forms.DecimalField(
+        required=False,
+        min_value=Decimal("0"),
+        max_digits=14,
+        decimal_places=2,
+        label="Payment runs above",
+        widget=forms.NumberInput(attrs={"placeholder": "Empty: off", "step": "0.01"}),
+    )
+    settlement_threshold = forms.DecimalField(
+        required=False,
+        min_value=Decimal("0"),
+        max_digits=14,
+        decimal_places=2,
+        label="Settlement receipts above",
+        widget=forms.NumberInput(attrs={"placeholder": "Empty: off", "step": "0.01"}),
+    )
+
+
+class DeclineRunForm(forms.Form):
+    reason = forms.CharField(max_length=400, error_messages={"required": "Give a reason for declining."})

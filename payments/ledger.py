@@ -30,7 +30,7 @@ def get_account(*, workspace: Workspace, kind: str, currency: str, connection=No
     lookup = {"workspace": workspace, "kind": kind, "currency": currency.upper()}
     if kind == AccountKind.RECEIVABLE:
         lookup["connection"] = connection
-    elif kind == AccountKind.PAYABLE:
+    elif kind in (AccountKind.PAYABLE, AccountKind.HELD):
         lookup["member"] = member
     account = Account.objects.filter(**lookup).first()
     if account is not None:

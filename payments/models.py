@@ -30,6 +30,7 @@ class AccountKind(models.TextChoices):
     IN_TRANSIT = "in_transit", "Funds in transit"
     AVAILABLE = "available", "Available balance"
     PAYABLE = "payable", "Member payable"
+    HELD = "held", "Member payable on hold"
     INCOME = "income", "Commission income"
     EXPENSE = "expense", "Creator expense"
     CARD_FUNDING = "card_funding", "Card funding"
@@ -37,9 +38,11 @@ class AccountKind(models.TextChoices):
 
 
 # Accounts whose natural balance is a credit; shown negated.
-CREDIT_NORMAL = {AccountKind.PAYABLE, AccountKind.INCOME, AccountKind.CARD_FUNDING}
+CREDIT_NORMAL = {AccountKind.PAYABLE, AccountKind.HELD, AccountKind.INCOME, AccountKind.CARD_FUNDING}
+# Kinds with one account per member (and currency).
+MEMBER_KINDS = [AccountKind.PAYABLE, AccountKind.HELD]
 # Kinds with exactly one account per workspace and currency.
-SINGLETON_KINDS = [k for k in AccountKind.values if k not in (AccountKind.RECEIVABLE, AccountKind.PAYABLE)]
+SINGLETON_KINDS = [k for k in AccountKind.values if k != AccountKind.RECEIVABLE and k not in MEMBER_KINDS]
 
 
 class Account(models.Model):
@@ -65,6 +68,11 @@ class Account(models.Model):
                 name="account_payable_once",
             ),
             models.UniqueConstraint(
+                fields=["workspace", "currency", "member"],
+                condition=models.Q(kind="held"),
+                name="account_held_once",
+            ),
+            models.UniqueConstraint(
                 fields=["workspace", "kind", "currency"],
                 condition=models.Q(kind__in=SINGLETON_KINDS),
                 name="account_singleton_once",
@@ -72,7 +80,11 @@ class Account(models.Model):
             models.CheckConstraint(
                 condition=(
                     (models.Q(kind="receivable") & models.Q(connection__isnull=False) & models.Q(member__isnull=True))
-                    | (models.Q(kind="payable") & models.Q(member__isnull=False) & models.Q(connection__isnull=True))
+                    | (
+                        models.Q(kind__in=MEMBER_KINDS)
+                        & models.Q(member__isnull=False)
+                        & models.Q(connection__isnull=True)
+                    )
                     | (models.Q(kind__in=SINGLETON_KINDS) & models.Q(member__isnull=True, connection__isnull=True))
                 ),
                 name="account_owner_matches_kind",
@@ -105,6 +117,8 @@ class TxnKind(models.TextChoices):
     PAYMENT_FAILED = "payment_failed", "Payment failed or returned"
     CARD_FUNDING = "card_funding", "Funded by card"
     CORRECTION = "correction", "Correction"
+    HOLD = "hold", "Put on hold"
+    RELEASE = "release", "Released from hold"
     PAID_CLICKS = "paid_clicks", "Paid clicks"
 
 
@@ -130,6 +144,47 @@ class LedgerTransaction(models.Model):
 
     def __str__(self):
         return f"{self.key} ({self.kind})"
+
+
+class Hold(models.Model):
+    """A conversion whose member payout is kept out of the payable balance until released.
+
+    While a hold is active, the conversion's member payout sits in the member's "on hold"
+    account: holding moves what was already payable there, and the outbox consumer posts
+    later changes of the conversion there too; releasing moves it back (payments/services/holds.py).
+    """
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+", db_index=False)
+    conversion = models.ForeignKey(Conversion, models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversion"], condition=models.Q(released_at__isnull=True), name="hold_active_once"
+            ),
+        ]
+        indexes = [
+            # Statements and the overview: a workspace's active holds.
+            models.Index(fields=["workspace", "released_at"], name="hold_ws_released"),
+        ]
+
+    @property
+    def is_active(self) -> bool:
+        return self.released_at is None
+
+
+class MemberHold(models.Model):
+    """A member put on hold as a whole: never paid while it lasts (and the fraud rules hold their new conversions)."""
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+")
+    member = models.OneToOneField(Member, models.CASCADE, related_name="payment_hold")
+    reason = models.CharField(max_length=500)
+    held_by = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
 
 class Entry(models.Model):
@@ -169,6 +224,11 @@ class Settlement(TimeStamped):
     received_on = models.DateField(null=True, blank=True)
     reference = models.CharField(max_length=200, blank=True)
     received_by = models.CharField(max_length=150, blank=True)
+    # Two-person receipts: a receipt above the workspace's threshold is credited only once
+    # someone other than ``received_by`` confirms it.
+    needs_confirmation = models.BooleanField(default=False)
+    confirmed_by = models.CharField(max_length=150, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
     credit_due_on = models.DateField(null=True, blank=True)
     credited_at = models.DateTimeField(null=True, blank=True)
     # What the network's own data says it paid for this settlement (matched by match_network_payouts),
@@ -243,10 +303,44 @@ class Rail(models.TextChoices):
     PAYPAL = "paypal", "PayPal Payouts"
 
 
+class TwoPersonRule(TimeStamped):
+    """Money above a threshold needs a second finance user: payment runs before they are sent,
+    settlement receipts before they are credited to the balance.
+
+    Thresholds are in ``currency``; a run or receipt in any other currency always needs the
+    second person while that threshold is set (no exchange rate decides for finance).
+    None switches that half of the rule off.
+    """
+
+    workspace = models.OneToOneField(Workspace, models.CASCADE, related_name="+")
+    currency = models.CharField(max_length=3)
+    threshold = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    settlement_threshold = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    set_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(threshold__isnull=True) | models.Q(threshold__gte=0))
+                & (models.Q(settlement_threshold__isnull=True) | models.Q(settlement_threshold__gte=0)),
+                name="twoperson_thresholds_gte_0",
+            )
+        ]
+
+    def needs_approval(self, *, currency: str, total: Decimal) -> bool:
+        return self.threshold is not None and (currency != self.currency or total > self.threshold)
+
+    def needs_confirmation(self, *, currency: str, amount: Decimal) -> bool:
+        limit = self.settlement_threshold
+        return limit is not None and (currency != self.currency or amount > limit)
+
+
 class PaymentBatch(TimeStamped):
     """One payment run: one or many members paid together on one rail."""
 
     class Status(models.TextChoices):
+        AWAITING_APPROVAL = "awaiting", "Awaiting a second approver"
+        DECLINED = "declined", "Declined by the approver"
         QUEUED = "queued", "Queued"
         PROCESSING = "processing", "Processing"
         COMPLETED = "completed", "Completed"
@@ -262,6 +356,9 @@ class PaymentBatch(TimeStamped):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     status_message = models.CharField(max_length=500, blank=True)
     created_by = models.CharField(max_length=150, blank=True)
+    # Two-person payments: who approved (or declined) a run prepared by ``created_by``, and when.
+    approved_by = models.CharField(max_length=150, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
     reference = models.CharField(max_length=200, blank=True)
     paid_on = models.DateField(null=True, blank=True)
     # PayPal: payout_batch_id returned for our sender_batch_id (= idempotency_key).

@@ -12,10 +12,13 @@ from django.utils import timezone
 from offers.models import Member
 from payments.lib import CENT
 from payments.models import (
+    CREDIT_NORMAL,
+    MEMBER_KINDS,
     ZERO,
     Account,
     AccountKind,
     Entry,
+    Hold,
     LedgerTransaction,
     Payment,
     PaymentBatch,
@@ -28,6 +31,13 @@ from workspaces.models import Workspace
 SENT = [Payment.Status.PENDING, Payment.Status.UNCLAIMED, Payment.Status.PAID]
 
 
+def sent_payments(*, workspace: Workspace, currency: str):
+    """Payments on their way or paid; a run still waiting for its second approver is not sent yet."""
+    return Payment.objects.filter(workspace=workspace, currency=currency, status__in=SENT).exclude(
+        batch__status=PaymentBatch.Status.AWAITING_APPROVAL
+    )
+
+
 def workspace_currencies(*, workspace: Workspace) -> list[str]:
     found = set(Account.objects.filter(workspace=workspace).values_list("currency", flat=True).distinct())
     found.add(workspace.currency)
@@ -38,7 +48,7 @@ def account_balance(*, workspace: Workspace, kind: str, currency: str) -> Decima
     """The summed display balance of every account of ``kind`` in ``currency``."""
     total = Account.objects.filter(workspace=workspace, kind=kind, currency=currency).aggregate(t=Sum("balance"))["t"]
     total = total or ZERO
-    return -total if kind in (AccountKind.PAYABLE, AccountKind.INCOME, AccountKind.CARD_FUNDING) else total
+    return -total if kind in CREDIT_NORMAL else total
 
 
 def overview_figures(*, workspace: Workspace, currency: str, today: date | None = None) -> dict:
@@ -48,7 +58,7 @@ def overview_figures(*, workspace: Workspace, currency: str, today: date | None 
     payables = Account.objects.filter(
         workspace=workspace, kind=AccountKind.PAYABLE, currency=currency, member__is_test=False
     )
-    sent = Payment.objects.filter(workspace=workspace, currency=currency, status__in=SENT)
+    sent = sent_payments(workspace=workspace, currency=currency)
     expected = Settlement.objects.filter(workspace=workspace, currency=currency, status=Settlement.Status.EXPECTED)
     return {
         "available": account_balance(workspace=workspace, kind=AccountKind.AVAILABLE, currency=currency),
@@ -58,6 +68,8 @@ def overview_figures(*, workspace: Workspace, currency: str, today: date | None 
         # Owed: positive payables only; negative ones are clawbacks the member still owes back.
         "owed": -(payables.filter(balance__lt=0).aggregate(t=Sum("balance"))["t"] or ZERO),
         "clawbacks": payables.filter(balance__gt=0).aggregate(t=Sum("balance"))["t"] or ZERO,
+        # Held for review: earned, but kept out of what can be paid until released.
+        "on_hold": account_balance(workspace=workspace, kind=AccountKind.HELD, currency=currency),
         "paid_this_month": sent.filter(created_at__date__gte=month_start).aggregate(t=Sum("amount"))["t"] or ZERO,
         "paid_to_date": sent.aggregate(t=Sum("amount"))["t"] or ZERO,
     }
@@ -76,6 +88,7 @@ class MemberRow:
     earned: Decimal = ZERO
     pending: Decimal = ZERO
     payable: Decimal = ZERO
+    on_hold: Decimal = ZERO
     paid: Decimal = ZERO
     last_paid_at: object = None
 
@@ -92,7 +105,7 @@ def member_rows(*, workspace: Workspace, currency: str) -> list[MemberRow]:
         Entry.objects.filter(
             workspace=workspace,
             currency=currency,
-            account__kind=AccountKind.PAYABLE,
+            account__kind__in=MEMBER_KINDS,
             transaction__kind=TxnKind.CONVERSION,
         )
         .values("account__member_id")
@@ -109,10 +122,13 @@ def member_rows(*, workspace: Workspace, currency: str) -> list[MemberRow]:
     )
     for r in pending:
         row(r["member_id"]).pending = r["t"] or ZERO
-    for account in Account.objects.filter(workspace=workspace, kind=AccountKind.PAYABLE, currency=currency):
-        row(account.member_id).payable = -account.balance
+    for account in Account.objects.filter(workspace=workspace, kind__in=MEMBER_KINDS, currency=currency):
+        if account.kind == AccountKind.PAYABLE:
+            row(account.member_id).payable = -account.balance
+        else:
+            row(account.member_id).on_hold = -account.balance
     paid = (
-        Payment.objects.filter(workspace=workspace, currency=currency, status__in=SENT)
+        sent_payments(workspace=workspace, currency=currency)
         .values("member_id")
         .annotate(t=Sum("amount"), last=Max("created_at"))
     )
@@ -144,7 +160,33 @@ def member_statement(*, workspace: Workspace, member: Member) -> dict:
         lines.append({"entry": entry, "owed": owed, "balance": running[entry.currency]})
     lines.reverse()
     payments = Payment.objects.filter(workspace=workspace, member=member).select_related("batch").order_by("-id")
-    return {"lines": lines, "balances": dict(running), "payments": payments}
+    return {"lines": lines, "balances": dict(running), "payments": payments, **held_for_member(member=member)}
+
+
+def held_for_member(*, member: Member) -> dict:
+    """What of ``member``'s earnings is on hold: per currency, and per held conversion."""
+    on_hold = {
+        a.currency: -a.balance
+        for a in Account.objects.filter(workspace=member.workspace, kind=AccountKind.HELD, member=member)
+        if a.balance
+    }
+    held = (
+        Entry.objects.filter(workspace=member.workspace, account__kind=AccountKind.HELD, account__member=member)
+        .values("transaction__conversion_id", "currency")
+        .annotate(t=Sum("amount"))
+    )
+    amounts = {r["transaction__conversion_id"]: (-r["t"], r["currency"]) for r in held if r["t"]}
+    holds = (
+        Hold.objects.filter(workspace=member.workspace, conversion_id__in=list(amounts), released_at__isnull=True)
+        .select_related("conversion")
+        .order_by("created_at")
+    )
+    return {
+        "on_hold": on_hold,
+        "held": [
+            {"hold": h, "amount": amounts[h.conversion_id][0], "currency": amounts[h.conversion_id][1]} for h in holds
+        ],
+    }
 
 
 # Payments whose money came back to the member's payable: a run's total is not what was paid.
@@ -175,7 +217,7 @@ def list_batches(*, workspace: Workspace):
 def paid_by_month(*, workspace: Workspace, currency: str, months: int = 12) -> dict:
     """A Chart.js bar chart config of money sent to members per month."""
     rows = (
-        Payment.objects.filter(workspace=workspace, currency=currency, status__in=SENT)
+        sent_payments(workspace=workspace, currency=currency)
         .annotate(month=TruncMonth("created_at"))
         .values("month")
         .annotate(t=Sum("amount"))
@@ -196,7 +238,7 @@ def ledger_rows(*, workspace: Workspace):
     """The ledger export: one row per entry, in posting order (iterated, never loaded whole)."""
     return (
         Entry.objects.filter(workspace=workspace)
-        .select_related("transaction", "account", "account__member", "account__connection")
+        .select_related("transaction__payment__batch", "account", "account__member", "account__connection")
         .order_by("transaction_id", "id")
         .iterator(chunk_size=2000)
     )
@@ -232,7 +274,9 @@ def check_ledger(*, workspace: Workspace | None = None) -> LedgerReport:
     3. no available balance is below zero;
     4. no payable was paid twice: each payment posted exactly once for its
        amount, a refund only for a failed or returned payment, and no payment
-       took more than the member's payable held just before it.
+       took more than the member's payable held just before it;
+    5. holds: an active hold's conversion has nothing left in a payable account,
+       and a released one nothing left on hold.
     """
     report = LedgerReport()
     txns = LedgerTransaction.objects.all()
@@ -290,4 +334,19 @@ def check_ledger(*, workspace: Workspace | None = None) -> LedgerReport:
         if kind == TxnKind.PAYMENT and amount > owed[account_id]:
             v.append(f"{key} paid {amount} while only {owed[account_id]} was payable (paid twice?)")
         owed[account_id] -= amount
+
+    holds = Hold.objects.all() if workspace is None else Hold.objects.filter(workspace=workspace)
+    held_now = set(holds.filter(released_at__isnull=True).values_list("conversion_id", flat=True))
+    left = (
+        entries.filter(account__kind__in=MEMBER_KINDS, transaction__conversion_id__in=holds.values("conversion_id"))
+        .values_list("transaction__conversion_id", "account__kind")
+        .annotate(t=Sum("amount"))
+    )
+    for conversion_id, kind, total in left:
+        if not _cents(total):
+            continue
+        if conversion_id in held_now and kind == AccountKind.PAYABLE:
+            v.append(f"held conversion {conversion_id} still has {total} in a payable account")
+        if conversion_id not in held_now and kind == AccountKind.HELD:
+            v.append(f"released conversion {conversion_id} still has {total} on hold")
     return report

@@ -7,8 +7,8 @@ from django.views.decorators.http import require_POST
 
 from offers.models import Member
 from payments import selectors, services
-from payments.forms import FundingCardForm, PaymentRunForm, ReceiveSettlementForm
-from payments.models import FundingCard, Payment, PaymentBatch, Settlement
+from payments.forms import DeclineRunForm, FundingCardForm, PaymentRunForm, ReceiveSettlementForm, TwoPersonRuleForm
+from payments.models import FundingCard, Payment, PaymentBatch, Settlement, TwoPersonRule
 from workspaces.access import get_for_request
 from workspaces.csv_export import stream_csv
 from workspaces.decorators import workspace_view
@@ -41,7 +41,36 @@ def overview(request):
     card = FundingCard.objects.filter(workspace=ws).first()
     ctx["card"], ctx["card_form"] = card, FundingCardForm()
     ctx["card_headroom"] = services.card_headroom(card=card) if card else None
+    ctx["two_person"] = TwoPersonRule.objects.filter(workspace=ws).first()
+    rule = ctx["two_person"]
+    ctx["two_person_form"] = TwoPersonRuleForm(
+        initial={
+            "threshold": getattr(rule, "threshold", None),
+            "settlement_threshold": getattr(rule, "settlement_threshold", None),
+        }
+    )
+    ctx["can_admin"] = request.membership.can("admin")
     return render(request, "payments/overview.html", ctx)
+
+
+@workspace_view("admin")
+@require_POST
+def set_two_person_rule(request):
+    form = TwoPersonRuleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "; ".join(e for errs in form.errors.values() for e in errs))
+        return redirect("payments:overview")
+    ws = request.workspace
+    rule = services.set_two_person_rule(
+        workspace=ws, currency=ws.currency, actor=request.user.email, **form.cleaned_data
+    )
+    if rule is None:
+        messages.success(
+            request, "Two-person approval is off: runs are sent and receipts credited without a second person."
+        )
+    else:
+        messages.success(request, "Saved: money above the thresholds now needs a second finance user.")
+    return redirect("payments:overview")
 
 
 @workspace_view("finance")
@@ -75,6 +104,7 @@ def member_statement(request, code):
 def ledger_csv(request):
     """The whole ledger, one row per entry, streamed so a large ledger never sits in memory."""
     header = ["transaction", "posted_at", "kind", "memo", "account", "member", "network", "currency", "debit", "credit"]
+    header += ["prepared_by", "approved_by"]
     rows = (
         [
             entry.transaction.key,
@@ -87,6 +117,8 @@ def ledger_csv(request):
             entry.currency,
             entry.amount if entry.amount > 0 else "",
             -entry.amount if entry.amount < 0 else "",
+            entry.transaction.payment.batch.created_by if entry.transaction.payment else "",
+            entry.transaction.payment.batch.approved_by if entry.transaction.payment else "",
         ]
         for entry in selectors.ledger_rows(workspace=request.workspace)
     )
@@ -117,6 +149,19 @@ def _settlement_page(request, code, form=None, status=200):
         "can_pay": request.membership.can("finance"),
     }
     return render(request, "payments/settlement.html", ctx, status=status)
+
+
+@workspace_view("finance")
+@require_POST
+def confirm_receipt(request, code):
+    settlement = get_for_request(request, Settlement, code=code, right="finance")
+    try:
+        services.confirm_settlement_receipt(settlement=settlement, actor=request.user.email)
+    except DomainError as e:
+        messages.error(request, e.message)
+        return redirect("payments:settlement", code=settlement.code)
+    messages.success(request, f"Confirmed: it will be credited to the balance on {settlement.credit_due_on:%Y-%m-%d}.")
+    return redirect("payments:settlement", code=settlement.code)
 
 
 @workspace_view("finance")
@@ -218,7 +263,13 @@ def confirm_payment(request):
     except DomainError as e:
         messages.error(request, e.message)
         return redirect("payments:pay")
-    if created:
+    if created and batch.status == PaymentBatch.Status.AWAITING_APPROVAL:
+        messages.success(
+            request,
+            f"Payment run of {batch.total} {batch.currency} prepared: another finance user must approve it "
+            "before it is sent. Send them this page's address.",
+        )
+    elif created:
         messages.success(request, f"Payment run of {batch.total} {batch.currency} created.")
     else:
         messages.info(request, "This payment run was already submitted; nothing was paid twice.")
@@ -244,8 +295,40 @@ def run_detail(request, code):
         "payments": payments,
         "retried": retried,
         "can_pay": request.membership.can("finance"),
+        "decline_form": DeclineRunForm(),
     }
     return render(request, "payments/run.html", ctx)
+
+
+@workspace_view("finance")
+@require_POST
+def approve_run(request, code):
+    batch = get_for_request(request, PaymentBatch, code=code, right="finance")
+    try:
+        batch = services.approve_payment_run(batch=batch, actor=request.user.email)
+    except DomainError as e:
+        messages.error(request, e.message)
+        return redirect("payments:run", code=batch.code)
+    sent = "recorded as paid" if batch.rail == "manual" else "sent to PayPal"
+    messages.success(request, f"Approved: the run of {batch.total} {batch.currency} is {sent}.")
+    return redirect("payments:run", code=batch.code)
+
+
+@workspace_view("finance")
+@require_POST
+def decline_run(request, code):
+    batch = get_for_request(request, PaymentBatch, code=code, right="finance")
+    form = DeclineRunForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give a reason for declining.")
+        return redirect("payments:run", code=batch.code)
+    try:
+        services.decline_payment_run(batch=batch, actor=request.user.email, reason=form.cleaned_data["reason"])
+    except DomainError as e:
+        messages.error(request, e.message)
+        return redirect("payments:run", code=batch.code)
+    messages.success(request, "Declined: nothing was sent and the money is back in the members' payable balances.")
+    return redirect("payments:run", code=batch.code)
 
 
 @workspace_view("finance")

@@ -2,16 +2,15 @@
 
 from dataclasses import dataclass
 
+from django.utils.decorators import method_decorator
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from offers.api import CURRENCY
+from config.db_router import reads_from_replica
 from reports import selectors
 from reports.filters import PRESETS, STATUS_CHOICES, ReportFilterForm, ReportFilters
-from workspaces.api_auth import ApiKeyThrottle
-from workspaces.api_common import ApiInput, read_query
+from workspaces.api_common import ApiInput, CurrencyField, WorkspaceApiView, read_query
 from workspaces.api_errors import UnprocessableInput, errors
 from workspaces.schema import ApiAutoSchema
 
@@ -31,10 +30,8 @@ class ReportQuery(ApiInput):
     status = serializers.ChoiceField(
         choices=list(STATUS_CHOICES), required=False, help_text="Which conversions count (default counted)"
     )
-    currency = serializers.RegexField(
-        CURRENCY,
+    currency = CurrencyField(
         required=False,
-        trim_whitespace=False,
         help_text="Currency of the money figures (default: the workspace's)",
     )
 
@@ -85,10 +82,8 @@ def _range(f: ReportFilters) -> dict:
     return {"start": f.start, "end": f.end, "currency": f.currency, "statuses": list(f.statuses)}
 
 
-class ReportSummaryApi(APIView):
+class ReportSummaryApi(WorkspaceApiView):
     """The dashboard's figures for a range, the previous period of equal length and the change in percent."""
-
-    throttle_classes = [ApiKeyThrottle]
 
     OutputSerializer = inline_serializer(
         "ReportSummary",
@@ -102,6 +97,7 @@ class ReportSummaryApi(APIView):
         },
     )
 
+    @method_decorator(reads_from_replica)
     @extend_schema(parameters=[ReportQuery], responses={200: OutputSerializer, **errors(400, 422)})
     def get(self, request):
         f = _report_filters(request)
@@ -168,13 +164,13 @@ class ReportTableSchema(ApiAutoSchema):
         return {200: self.view.table.response, **errors(400, 422)}
 
 
-class ReportTableApi(APIView):
+class ReportTableApi(WorkspaceApiView):
     """Rows per member or per offer (``table``, given by the URL), sorted and paged by offset."""
 
-    throttle_classes = [ApiKeyThrottle]
     schema = ReportTableSchema()
     table: Table | None = None  # set by the URL: ReportTableApi.as_view(table=BY_MEMBER)
 
+    @method_decorator(reads_from_replica)
     def get(self, request):
         f = _report_filters(request, TableQuery)
         p = read_query(TableQuery, request)
@@ -187,11 +183,10 @@ class DayFigures(Figures):
     day = serializers.DateField()
 
 
-class ReportByDayApi(APIView):
+class ReportByDayApi(WorkspaceApiView):
     """One row per day of the range (days without activity are zeros)."""
 
-    throttle_classes = [ApiKeyThrottle]
-
+    @method_decorator(reads_from_replica)
     @extend_schema(
         parameters=[ReportQuery],
         responses={

@@ -11,10 +11,12 @@ import dataclasses
 from datetime import date, datetime, timedelta
 
 from django import forms
+from django.http import Http404
 from django.utils import timezone
 
 from offers.models import Member, NetworkConnection, Offer, Project
 from tracking.models import ConversionStatus
+from workspaces.access import get_in_workspace
 from workspaces.dates import FIRST_DAY, LAST_DAY, day_bounds
 from workspaces.models import Workspace
 
@@ -159,11 +161,11 @@ class ReportFilterForm(PeriodForm):
         code = self.cleaned_data.get(name)
         if code is None:
             return None
-        # Resolved inside the workspace: another workspace's code is just "not found".
-        obj = model.objects.filter(workspace=self.workspace, code=code).first()
-        if obj is None:
-            raise forms.ValidationError(f"No such {name} in this workspace.", code="not_found")
-        return obj
+        # Through the tenant gate: another workspace's code is just "not found".
+        try:
+            return get_in_workspace(self.workspace, model, code=code)
+        except Http404:
+            raise forms.ValidationError(f"No such {name} in this workspace.", code="not_found") from None
 
     def clean_offer(self):
         return self._resolve("offer", Offer)

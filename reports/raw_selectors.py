@@ -13,6 +13,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from offers.models import Member
+from payments.models import Hold
 from reports.filters import ReportFilters
 from tracking.models import Click, Conversion, PostbackLog
 from workspaces.models import Workspace
@@ -26,7 +27,16 @@ FAST_CONVERSION = timedelta(seconds=30)
 SLOW_CONVERSION = timedelta(days=30)
 RISK_BOT_SHARE = Decimal("20")
 RISK_CLICKS_PER_IP = Decimal("5")
-RISK_SORTABLE = ("bot_share", "clicks", "clicks_per_ip", "outliers", "without_click", "mismatches", "conversions")
+RISK_SORTABLE = (
+    "bot_share",
+    "clicks",
+    "clicks_per_ip",
+    "outliers",
+    "without_click",
+    "mismatches",
+    "conversions",
+    "held",
+)
 
 
 def recent_conversions(workspace: Workspace, f: ReportFilters, limit: int = 10):
@@ -43,7 +53,7 @@ def _raw_dimensions(qs, f: ReportFilters, *, connection_field: str):
 
 def risk_by_member(workspace: Workspace, f: ReportFilters, sort: str = "-bot_share") -> list[dict]:
     """Per member: bot share, clicks per hashed IP, click-to-conversion outliers,
-    conversions without a click and affiliate id mismatches.
+    conversions without a click, affiliate id mismatches, and conversions on hold for review.
 
     Reads raw clicks and conversions of the range (one grouped query each); the
     result has one row per member, so it is small whatever the traffic.
@@ -73,6 +83,10 @@ def risk_by_member(workspace: Workspace, f: ReportFilters, sort: str = "-bot_sha
             fast=Count("id", filter=Q(delay__lt=FAST_CONVERSION)),
             slow=Count("id", filter=Q(delay__gt=SLOW_CONVERSION)),
             mismatches=Count("id", filter=Q(affiliate_mismatch=True)),
+            held=Count(
+                "id",
+                filter=Q(id__in=Hold.objects.filter(workspace=workspace, released_at=None).values("conversion_id")),
+            ),
         )
     )
     rows: dict[int, dict] = {}
@@ -91,13 +105,15 @@ def risk_by_member(workspace: Workspace, f: ReportFilters, sort: str = "-bot_sha
                 "fast": 0,
                 "slow": 0,
                 "mismatches": 0,
+                "held": 0,
             },
         )
 
     for r in click_rows.order_by():
         row(r["member_id"]).update(clicks=r["total"], bot_clicks=r["bots"], counted=r["counted"], ips=r["ips"])
     for r in conv_rows.order_by():
-        row(r["member_id"]).update({k: r[k] for k in ("conversions", "without_click", "fast", "slow", "mismatches")})
+        keys = ("conversions", "without_click", "fast", "slow", "mismatches", "held")
+        row(r["member_id"]).update({k: r[k] for k in keys})
     names = {
         m.id: m
         for m in Member.objects.filter(workspace=workspace, id__in=rows.keys()).only("name", "code", "affiliate_id")
@@ -124,6 +140,8 @@ def risk_by_member(workspace: Workspace, f: ReportFilters, sort: str = "-bot_sha
             flags.append("no click")
         if r["mismatches"]:
             flags.append("affiliate id")
+        if r["held"]:
+            flags.append("on hold")
         r["flags"] = flags
         result.append(r)
     key = sort.lstrip("-") if sort.lstrip("-") in RISK_SORTABLE else "bot_share"

@@ -231,6 +231,7 @@ RISK_COLUMNS = (
     Column("slow", f"Converted > {raw_selectors.SLOW_CONVERSION.days} days"),
     Column("without_click", "Without a click"),
     Column("mismatches", "Affiliate id mismatch"),
+    Column("held", "On hold for review"),
 )
 RISK = Report(
     slug="risk-by-member",
@@ -252,7 +253,8 @@ RISK = Report(
     note=(
         f"Flags: bots above {raw_selectors.RISK_BOT_SHARE}% of clicks, more than "
         f"{raw_selectors.RISK_CLICKS_PER_IP} counted clicks per hashed IP, conversions suspiciously soon or late "
-        "after their click, conversions with no click, and postbacks naming another member's affiliate id. "
+        "after their click, conversions with no click, postbacks naming another member's affiliate id, and "
+        "conversions the fraud rules hold for review (their payout is not paid until released in Review). "
         "Reads raw rows of the range."
     ),
     empty="No member traffic in this range.",

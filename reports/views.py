@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from django.shortcuts import render
 
+from config.db_router import reads_from_replica
 from offers.models import Member, NetworkConnection, Offer, Project
 from reports import raw_selectors, selectors
 from reports.filters import PRESETS, STATUS_CHOICES, ReportFilterForm
@@ -85,6 +86,7 @@ def _invalid(request, form, title):
 
 
 @workspace_view()
+@reads_from_replica
 def dashboard(request):
     form, f = _parse(request)
     if f is None:
@@ -116,6 +118,7 @@ def _top(workspace, f, dimension: str, sort: str) -> list[dict]:
 
 
 @workspace_view()
+@reads_from_replica
 def report_index(request):
     form, f = _parse(request)
     if f is None:
@@ -124,6 +127,7 @@ def report_index(request):
 
 
 @workspace_view()
+@reads_from_replica
 def report_page(request, report: Report):
     """One report: its page (the first PAGE_ROWS rows), or with ?format=csv all of it, streamed."""
     form, f = _parse(request)

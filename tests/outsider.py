@@ -3,6 +3,8 @@
 ``tests/test_outsider.py`` logs in as charlie (owner of another workspace) and
 checks that each of these answers 404 for alice's object, for GET and POST; it
 also fails if a URL with parameters exists that is neither here nor in PUBLIC.
+Member portal URLs are in PORTAL_CASES: another member, of the same workspace or
+another, must get 404 for them.
 When you add a URL with a parameter, add it here.
 """
 
@@ -30,9 +32,26 @@ PUBLIC = {
     "api:conversion_detail",
     "api:conversion_approve",
     "api:conversion_reject",
+    # Member portal links whose one-time token is the credential (tests/portal/test_sign_in.py, test_payout.py).
+    "portal:redeem",
+    "portal:confirm_payout_email",
 }
 
 CASES = {}
+
+# The member portal's URLs, built from one member's rows (tests/portal/helpers.py:member_rows plus
+# "access"): tests/test_outsider.py signs in as another member of the same workspace and as a member
+# of another workspace, and each must answer 404.
+PORTAL_CASES = {
+    "portal:switch": lambda r: {"code": r["access"].code},
+    "portal:link_detail": lambda r: {"code": r["link"].code},
+    "portal:link_qr_png": lambda r: {"code": r["link"].code},
+    "portal:link_qr_svg": lambda r: {"code": r["link"].code},
+    "portal:request_vanity": lambda r: {"code": r["link"].code},
+    "portal:click_detail": lambda r: {"transaction_id": r["click"].transaction_id},
+    "portal:conversion_detail": lambda r: {"code": r["conversion"].code},
+    "portal:payment_detail": lambda r: {"code": r["payment"].code},
+}
 
 
 def case(*names):
@@ -76,6 +95,12 @@ def build_world(workspace, owner):
     from tests.payments.helpers import outsider_objects
 
     payments_world = outsider_objects(workspace=workspace, connection=conn, member=member)
+    from portal.models import VanityRequest
+
+    vanity_request = VanityRequest.objects.create(workspace=workspace, member=member, link=link, slug="m1-spring")
+    from tests.outbound.helpers import outsider_objects as outbound_objects
+
+    outbound_world = outbound_objects(workspace=workspace, member=member)
     return {
         "connection": conn,
         "project": project,
@@ -89,7 +114,9 @@ def build_world(workspace, owner):
         "api_key": key,
         "invitation": invitation,
         "membership": membership,
+        "vanity_request": vanity_request,
         **payments_world,
+        **outbound_world,
     }
 
 
@@ -125,7 +152,7 @@ case(
     "offers:restore_project",
 )(lambda w: {"code": w["project"].code})
 case(
-    "offers:member_detail",
+    "tracking:member_detail",
     "offers:edit_member",
     "offers:archive_member",
     "offers:restore_member",
@@ -133,7 +160,7 @@ case(
 )(lambda w: {"code": w["member"].code})
 case("offers:delete_promo_code")(lambda w: {"code": w["promo_code"].code})
 case(
-    "offers:offer_detail",
+    "tracking:offer_detail",
     "offers:edit_offer",
     "offers:pause_offer",
     "offers:resume_offer",
@@ -145,7 +172,12 @@ case(
 case("offers:move_payout_rule_up", "offers:delete_payout_rule")(lambda w: {"code": w["payout_rule"].code})
 case("offers:remove_override")(lambda w: {"code": w["offer"].code, "member_code": w["member"].code})
 case("offers:link_qr_png", "offers:link_qr_svg", "offers:archive_link")(lambda w: {"code": w["link"].code})
-case("payments:statement")(lambda w: {"code": w["member"].code})
+case("payments:statement", "portal_staff:invite_member")(lambda w: {"code": w["member"].code})
+case("portal_staff:decide_vanity")(lambda w: {"code": w["vanity_request"].code, "decision": "approve"})
+case("payments:settlement", "payments:receive_settlement", "payments:confirm_receipt")(
+    lambda w: {"code": w["settlement"].code}
+)
+case("payments:run", "payments:approve_run", "payments:decline_run")(lambda w: {"code": w["payment_batch"].code})
 
 
 def _click_rate(world):
@@ -156,9 +188,39 @@ def _click_rate(world):
 
 
 case("cpc:remove_click_rate")(lambda w: {"code": _click_rate(w).code})
-case("payments:settlement", "payments:receive_settlement")(lambda w: {"code": w["settlement"].code})
-case("payments:run")(lambda w: {"code": w["payment_batch"].code})
 case("payments:retry")(lambda w: {"code": w["payment"].code})
+case(
+    "outbound:webhook_detail",
+    "outbound:webhook_deliveries_csv",
+    "outbound:edit_webhook",
+    "outbound:rotate_webhook_secret",
+    "outbound:test_webhook",
+    "outbound:enable_webhook",
+    "outbound:disable_webhook",
+    "outbound:delete_webhook",
+)(lambda w: {"code": w["webhook"].code})
+case("outbound:delivery_detail", "outbound:resend_delivery")(lambda w: {"code": w["delivery"].code})
+case("outbound:member_postbacks", "outbound:member_postback_deliveries_csv")(lambda w: {"code": w["member"].code})
+case("outbound:check_offer_links")(lambda w: {"code": w["offer"].code})
+case(
+    "outbound:edit_member_postback",
+    "outbound:remove_member_postback",
+    "outbound:enable_member_postback",
+    "outbound:disable_member_postback",
+    "outbound:test_member_postback",
+)(lambda w: {"code": w["member_postback"].code})
+
+
+case("risk:hold_member", "risk:lift_member_hold")(lambda w: {"code": w["member"].code})
+
+
+def _risk_case(world):
+    from risk.models import Case
+
+    return {"code": Case.objects.create(workspace=world["conversion"].workspace, conversion=world["conversion"]).code}
+
+
+case("risk:case")(_risk_case)
 
 
 def _sync_run(world):

@@ -28,6 +28,7 @@ NAVIGATION = [
     "/dashboard/",
     "/offers/",
     "/members/",
+    "/members/portal/",
     "/links/",
     "/conversions/",
     "/postbacks/",
@@ -35,7 +36,11 @@ NAVIGATION = [
     "/payments/",
     "/reports/",
     "/reports/members/",
+    "/review/",
+    "/review/rules/",
     "/settings/",
+    "/settings/webhooks/",
+    "/alerts/",
     "/account/",
 ]
 SERIOUS = """async () => {
@@ -57,6 +62,7 @@ def detail_pages(workspace) -> list[str]:
         f"/conversions/{conversion.code}/",
         f"/payments/settlements/{settlement.code}/",
         f"/payments/members/{member.code}/",
+        f"/members/{member.code}/postbacks/",
     ]
 
 

@@ -18,6 +18,8 @@ from cpc.services import post_paid_clicks, set_click_rate
 from networks.models import NetworkClickCount
 from offers.models import PayoutType, PromoCode
 from reports.rollups import rebuild_rollups
+from risk.models import Verdict
+from risk.services import hold_conversion
 from tests.outsider import CASES, build_world
 from tests.payments.helpers import convert, drain
 from tests.reports.reportdata import at, build_report_world
@@ -39,6 +41,7 @@ KNOWN = {
     "reports:off_state",
     "reports:network_clicks",
     "reports:postbacks",
+    "risk:queue_csv",
     "reports:channels",
     "offers:export_promo_codes",
     "cpc:paid_clicks",
@@ -84,8 +87,11 @@ def hostile_world(workspace, alice) -> dict:
     # Money in the ledger, owed to the member named like a formula (10 % of the sale).
     w["boots"].payout_type, w["boots"].payout_percent = PayoutType.PERCENT, Decimal("10")
     w["boots"].save(update_fields=["payout_type", "payout_percent"])
-    convert(w["connection"], w["ava"], external_id="@external", sale="100.00", payout="10.00")
+    held = convert(w["connection"], w["ava"], external_id="@external", sale="100.00", payout="10.00")
     drain()
+    # Held for review, with a rule's reason that starts like a formula.
+    Verdict.objects.create(workspace=workspace, conversion=held, rule="too_soon", reason="-3 s after its click")
+    hold_conversion(conversion=held, reason="-3 s after its click")
     # Ava's counted clicks two days ago are paid per click.
     set_click_rate(offer=w["boots"], member=None, rate=Decimal("0.05"), daily_cap=10)
     post_paid_clicks(workspace=workspace, day=at(2).date())

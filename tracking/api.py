@@ -6,14 +6,12 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from offers.models import Member, NetworkConnection, Offer
 from tracking import services
 from tracking.models import Click, Conversion, ConversionSource, ConversionStatus
-from workspaces.access import get_in_workspace
-from workspaces.api_auth import ApiKeyThrottle
-from workspaces.api_common import CodeField, JsonInput, PageFilter, paged, paginate, read_query, resolve
+from workspaces.access import get_for_input, get_in_workspace
+from workspaces.api_common import CodeField, JsonInput, PageFilter, WorkspaceApiView, paged, paginate, read_query
 from workspaces.api_errors import UnprocessableInput, errors
 from workspaces.dates import FIRST_DAY, LAST_DAY
 
@@ -74,10 +72,8 @@ class ClickOutput(serializers.Serializer):
     sub5 = serializers.CharField()
 
 
-class ClickListApi(APIView):
+class ClickListApi(WorkspaceApiView):
     """Clicks, newest first, by cursor. Bots are included and flagged (``is_bot``)."""
-
-    throttle_classes = [ApiKeyThrottle]
 
     @extend_schema(
         parameters=[RangeFilter],
@@ -89,9 +85,9 @@ class ClickListApi(APIView):
         qs = Click.objects.filter(workspace=request.workspace).select_related("link", "offer", "member")
         qs = _in_range(qs, "created_at", data)
         if "offer" in data:
-            qs = qs.filter(offer=resolve(request.workspace, Offer, data["offer"], "offer"))
+            qs = qs.filter(offer=get_for_input(request.workspace, Offer, data["offer"], field="offer"))
         if "member" in data:
-            qs = qs.filter(member=resolve(request.workspace, Member, data["member"], "member"))
+            qs = qs.filter(member=get_for_input(request.workspace, Member, data["member"], field="member"))
         return paginate(self, request, qs, ClickOutput)
 
 
@@ -124,10 +120,8 @@ def _conversions(workspace):
     return Conversion.objects.filter(workspace=workspace).select_related("connection", "offer", "member")
 
 
-class ConversionListApi(APIView):
+class ConversionListApi(WorkspaceApiView):
     """Conversions, newest event first, by cursor."""
-
-    throttle_classes = [ApiKeyThrottle]
 
     class FilterSerializer(RangeFilter):
         status = serializers.ChoiceField(choices=ConversionStatus.choices, required=False)
@@ -143,30 +137,39 @@ class ConversionListApi(APIView):
         data = read_range(self.FilterSerializer, request)
         qs = _in_range(_conversions(request.workspace), "event_at", data)
         if "offer" in data:
-            qs = qs.filter(offer=resolve(request.workspace, Offer, data["offer"], "offer"))
+            qs = qs.filter(offer=get_for_input(request.workspace, Offer, data["offer"], field="offer"))
         if "member" in data:
-            qs = qs.filter(member=resolve(request.workspace, Member, data["member"], "member"))
+            qs = qs.filter(member=get_for_input(request.workspace, Member, data["member"], field="member"))
         if "network" in data:
-            qs = qs.filter(connection=resolve(request.workspace, NetworkConnection, data["network"], "network"))
+            qs = qs.filter(
+                connection=get_for_input(request.workspace, NetworkConnection, data["network"], field="network")
+            )
         for name in ("status", "source"):
             if name in data:
                 qs = qs.filter(**{name: data[name]})
         return paginate(self, request, qs, ConversionOutput, ordering=("-event_at", "-id"))
 
 
-class ConversionDetailApi(APIView):
-    throttle_classes = [ApiKeyThrottle]
-
+class ConversionDetailApi(WorkspaceApiView):
     @extend_schema(responses={200: ConversionOutput, **errors(404)})
     def get(self, request, code):
         conversion = get_in_workspace(request.workspace, _conversions(request.workspace), code=code)
         return Response(ConversionOutput(conversion).data)
 
 
-class ConversionApproveApi(APIView):
-    """Approve a pending conversion (statuses only move forward)."""
+def _change_status(request, code, input_serializer, status: str) -> Response:
+    """Move one conversion to ``status`` with the reason the body gives; answer the conversion as it now is."""
+    conversion = get_in_workspace(request.workspace, Conversion, code=code)
+    serializer = input_serializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    services.change_conversion_status(
+        conversion=conversion, status=status, reason=serializer.validated_data["reason"], actor=_actor(request)
+    )
+    return Response(ConversionOutput(_conversions(request.workspace).get(pk=conversion.pk)).data)
 
-    throttle_classes = [ApiKeyThrottle]
+
+class ConversionApproveApi(WorkspaceApiView):
+    """Approve a pending conversion (statuses only move forward)."""
 
     @extend_schema_serializer(component_name="ConversionApproveInput")
     class InputSerializer(JsonInput):
@@ -174,22 +177,11 @@ class ConversionApproveApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={200: ConversionOutput, **errors(400, 404, 422)})
     def post(self, request, code):
-        conversion = get_in_workspace(request.workspace, Conversion, code=code)
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.change_conversion_status(
-            conversion=conversion,
-            status=ConversionStatus.APPROVED,
-            reason=serializer.validated_data["reason"],
-            actor=_actor(request),
-        )
-        return Response(ConversionOutput(_conversions(request.workspace).get(pk=conversion.pk)).data)
+        return _change_status(request, code, self.InputSerializer, ConversionStatus.APPROVED)
 
 
-class ConversionRejectApi(APIView):
+class ConversionRejectApi(WorkspaceApiView):
     """Reject a pending conversion; the reason is kept in its history."""
-
-    throttle_classes = [ApiKeyThrottle]
 
     @extend_schema_serializer(component_name="ConversionRejectInput")
     class InputSerializer(JsonInput):
@@ -197,13 +189,4 @@ class ConversionRejectApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={200: ConversionOutput, **errors(400, 404, 422)})
     def post(self, request, code):
-        conversion = get_in_workspace(request.workspace, Conversion, code=code)
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.change_conversion_status(
-            conversion=conversion,
-            status=ConversionStatus.REJECTED,
-            reason=serializer.validated_data["reason"],
-            actor=_actor(request),
-        )
-        return Response(ConversionOutput(_conversions(request.workspace).get(pk=conversion.pk)).data)
+        return _change_status(request, code, self.InputSerializer, ConversionStatus.REJECTED)

@@ -17,7 +17,8 @@ What the handler and the public middleware would still do is done here:
 - the security headers (nosniff, referrer and opener policies, HSTS on HTTPS, frame
   options) and never-cache headers are sent;
 - an unexpected error is logged on ``django.request`` and signalled as Django does,
-  and answered with a 500.
+  and answered with a 500. (The database being away is expected: the pipeline spools
+  the hit and answers 503.)
 tests/test_endpoints.py holds the answers and headers equal to Django's for the
 same requests, and the test client routes every postback and pixel test here.
 """
@@ -33,7 +34,7 @@ from django.core import signals
 from django.core.exceptions import DisallowedHost, SuspiciousOperation
 from django.core.handlers.wsgi import WSGIRequest
 
-from tracking.ingest import BASIC_CHALLENGE, PIXEL_GIF, answer_pixel, answer_postback, read_hit
+from tracking.ingest import PIXEL_GIF, answer_headers, answer_pixel, answer_postback, read_hit
 from tracking.public_views import click_redirect
 from workspaces.public_paths import CLICK_PATH, NO_CACHE_HEADERS, PIXEL_PATH, POSTBACK_PATH, security_headers
 
@@ -123,15 +124,14 @@ class PublicEndpoints:
             )
             return _plain(500, b"server error")
         status, body, headers = _plain(status, answer.encode())
-        if status == 401:
-            headers.append(("WWW-Authenticate", BASIC_CHALLENGE))
-        return status, body, headers
+        return status, body, headers + answer_headers(status)
 
     def _click(self, request, code) -> tuple[int, bytes, list] | None:
         response = click_redirect(request, code)
         if response is None:
             return None
-        return response.status_code, b"", [*response.items(), ("Content-Length", "0")]
+        body = response.content
+        return response.status_code, body, [*response.items(), ("Content-Length", str(len(body)))]
 
     def _refusal(self, request) -> tuple[int, bytes] | None:
         """The answer to a request the host or user-agent checks refuse, else None."""

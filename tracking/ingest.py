@@ -12,22 +12,33 @@ IP allowlist, HTTP Basic auth, size limit, then one call to record_conversion, w
 stores the PostbackLog row in the same transaction as the conversion change (on
 PostgreSQL, in the same statement). Every hit is logged, rejected ones with their
 reason. Nothing here makes outbound calls.
+
+When the database is away (a refused or dropped connection), a hit cannot be logged:
+answer_postback and answer_pixel keep it in the local spool (tracking/spool.py) and
+answer 503 (a pixel: its GIF); tracking/services/spooled.py replays it through
+postback_outcome / pixel_outcome once the database is back. A hit the pipeline answers
+503 itself (the Redis buffer holding its click is down) is logged; a pixel's is also
+spooled, since a browser never retries.
 """
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import hmac
 import ipaddress
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
+from django.utils import timezone
 
 from offers.models import NetworkConnection
+from tracking import spool
 from tracking.attribution import HitLookup
 from tracking.models import ConversionSource, PostbackLog
 from tracking.postback_params import NETWORKS, ParseError, parse_conversion, parse_params
@@ -41,6 +52,9 @@ logger = logging.getLogger(__name__)
 PIXEL_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 # The answer to a postback that needs HTTP Basic credentials (401).
 BASIC_CHALLENGE = 'Basic realm="postback", charset="UTF-8"'
+# The answer when a hit could not be stored now, and when a network should try again.
+UNAVAILABLE = "temporarily unavailable; please retry"
+RETRY_AFTER_SECONDS = 30
 Outcome = PostbackLog.Outcome
 
 
@@ -55,6 +69,20 @@ class Hit:
     source_ip: str | None
     too_large: bool = False
     authorization: str = ""
+    # When the hit arrived, if not now (a hit replayed from the spool).
+    received_at: datetime | None = None
+
+    def to_json(self) -> dict:
+        values = dataclasses.asdict(self)
+        values["body"] = base64.b64encode(self.body).decode()
+        values["received_at"] = (self.received_at or timezone.now()).isoformat()
+        return values
+
+    @classmethod
+    def from_json(cls, values: dict) -> "Hit":
+        values = {**values, "body": base64.b64decode(values["body"])}
+        values["received_at"] = datetime.fromisoformat(values["received_at"])
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -111,7 +139,40 @@ def client_ip(request) -> str | None:
 
 
 def answer_postback(hit: Hit, network: str, secret: str) -> tuple[int, str]:
-    """(status, plain-text answer) for one postback hit: the whole endpoint, without HTTP."""
+    """(status, plain-text answer) for one postback hit: the whole endpoint, without HTTP.
+
+    When the database is away the hit goes to the spool and the answer is 503.
+    """
+    try:
+        return postback_outcome(hit, network, secret)
+    except spool.DATABASE_DOWN:
+        logger.warning("database unavailable; spooling a postback", exc_info=True)
+        _spool_hit("postback", hit, network=network, secret=secret)
+        return 503, UNAVAILABLE
+
+
+def answer_pixel(hit: Hit, secret: str) -> None:
+    """Record one pixel hit; the answer is always the GIF, whatever happened."""
+    try:
+        status = pixel_outcome(hit, secret)
+    except spool.DATABASE_DOWN:
+        logger.warning("database unavailable; spooling a pixel hit", exc_info=True)
+        status = 503
+    if status == 503:
+        _spool_hit("pixel", hit, network="", secret=secret)
+
+
+def answer_headers(status: int) -> list[tuple[str, str]]:
+    """The headers an answer with ``status`` carries besides the usual ones."""
+    if status == 401:
+        return [("WWW-Authenticate", BASIC_CHALLENGE)]
+    if status == 503:
+        return [("Retry-After", str(RETRY_AFTER_SECONDS))]
+    return []
+
+
+def postback_outcome(hit: Hit, network: str, secret: str) -> tuple[int, str]:
+    """answer_postback without the spool: raises spool.DATABASE_DOWN when the database is away."""
     # Reading the hit with the network the URL names gives the transaction id and dedupe
     # key, so the connection, the click and an already stored conversion come back from
     # one query.
@@ -141,13 +202,21 @@ def answer_postback(hit: Hit, network: str, secret: str) -> tuple[int, str]:
     return received.status, received.answer
 
 
-def answer_pixel(hit: Hit, secret: str) -> None:
-    """Record one pixel hit; the answer is always the GIF, whatever happened."""
+def pixel_outcome(hit: Hit, secret: str) -> int:
+    """Record one pixel hit and return the status a postback would have had; raises spool.DATABASE_DOWN."""
     connection, _ = find_connection(secret=secret)
     if connection is None:
         _log_unknown(hit, "unknown", True, "unknown secret")
-    else:
-        process_hit(connection=connection, hit=hit, is_pixel=True, source=ConversionSource.PIXEL)
+        return 404
+    return process_hit(connection=connection, hit=hit, is_pixel=True, source=ConversionSource.PIXEL).status
+
+
+def _spool_hit(kind: str, hit: Hit, *, network: str, secret: str) -> None:
+    try:
+        spool.put({"kind": kind, "network": network, "secret": secret, "hit": hit.to_json()})
+    except OSError:
+        # Nothing else can keep it: the network's retry is all that is left.
+        logger.exception("could not spool a %s hit", kind)
 
 
 # --- record: one hit for one connection -----------------------------------
@@ -188,10 +257,12 @@ def process_hit(
     try:
         result = record_conversion(connection=connection, data=parsed.data, source=source, postback=log, lookup=lookup)
     except Exception:
-        # Not the caller's fault: keep the hit and answer 503 so the network retries.
+        # Not the caller's fault (the click buffer is down, the connection dropped
+        # mid-statement): keep the hit and answer 503 so the network retries. If the
+        # database is away, this log row fails too and the caller spools the hit.
         logger.exception("postback for connection %s failed", connection.pk)
         log.pk, log.conversion = None, None
-        return _reject(log, "temporarily unavailable; please retry", 503, connection)
+        return _reject(log, UNAVAILABLE, 503, connection)
     if result.outcome == Outcome.REJECTED:
         # The parameters were fine but contradict the stored conversion (e.g. another currency).
         PostbackLog.objects.filter(pk=log.pk).update(response_status=422)
@@ -294,6 +365,7 @@ def new_log(*, hit: Hit, network: str, is_pixel: bool, is_test: bool = False, re
         body=_clean(hit.body[:limit].decode("utf-8", "replace")),
         content_type=_clean(hit.content_type[:200]),
         replay_of=replay_of,
+        **({"received_at": hit.received_at} if hit.received_at else {}),
     )
 
 

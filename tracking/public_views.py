@@ -9,7 +9,9 @@ what it leaves over (other methods, 405). Both call the same pipeline
 
 - ``click``: GET /c/<code>. One query finds the link (none for a link clicked in the
   last seconds, tracking/clicks/recording.py), the click is recorded (buffered in Redis
-  or inserted), and the visitor gets a 302 that no cache may keep.
+  or inserted; spooled when neither store answers), and the visitor gets a 302 that no
+  cache may keep. Only a link unknown to this process while the database is away gets
+  a 503.
 - ``click_not_found``: malformed /c/ paths, the helpful 404 page without a query.
 - ``postback``, ``pixel``: GET|POST /postback/<network>/<secret>, GET /pixel/<secret>.gif.
 - ``bench_redirect``: a bare 302 for the benchmark, off unless BENCH_ENDPOINTS.
@@ -24,9 +26,24 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from config.csp import add_policy
 from tracking.clicks.recording import clean_subs, find_link, record_click, visitor_from_request
-from tracking.ingest import BASIC_CHALLENGE, PIXEL_GIF, answer_pixel, answer_postback, read_hit
+from tracking.ingest import (
+    PIXEL_GIF,
+    RETRY_AFTER_SECONDS,
+    UNAVAILABLE,
+    answer_headers,
+    answer_pixel,
+    answer_postback,
+    read_hit,
+)
+from tracking.spool import DATABASE_DOWN
 from workspaces.domains import workspace_of_host
 from workspaces.public_paths import CLICK_NOT_FOUND_HEADERS, CLICK_REDIRECT_HEADERS
+
+CLICK_UNAVAILABLE_HEADERS = {
+    **CLICK_REDIRECT_HEADERS,
+    "Content-Type": "text/plain; charset=utf-8",
+    "Retry-After": str(RETRY_AFTER_SECONDS),
+}
 
 
 @require_safe
@@ -34,13 +51,17 @@ def click(request, code):
     return click_redirect(request, code) or _click_not_found_page(request)
 
 
-def click_redirect(request, code) -> HttpResponseRedirect | None:
+def click_redirect(request, code) -> HttpResponse | None:
     """Record the click on link ``code`` and redirect the visitor; None when there is no such link.
 
     The GET requests of the click path are answered with this by the plain WSGI
     application (tracking/endpoints.py); HEAD requests and unknown codes by the view above.
     """
-    link = find_link(code)
+    try:
+        link = find_link(code)
+    except DATABASE_DOWN:
+        # A link this process has not seen, and no database to ask: the visitor may retry.
+        return HttpResponse(UNAVAILABLE, status=503, headers=CLICK_UNAVAILABLE_HEADERS)
     if link is None:
         return None
     owner = workspace_of_host(request.META.get("HTTP_HOST", ""))
@@ -77,8 +98,8 @@ def _click_not_found_page(request):
 def postback(request, network: str, secret: str):
     status, answer = answer_postback(read_hit(request), network, secret)
     response = HttpResponse(answer, status=status, content_type="text/plain; charset=utf-8")
-    if status == 401:
-        response["WWW-Authenticate"] = BASIC_CHALLENGE
+    for name, value in answer_headers(status):
+        response[name] = value
     return response
 
 

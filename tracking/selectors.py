@@ -1,12 +1,17 @@
-"""Reads for the conversions and postback log pages. Every query starts from the workspace."""
+"""Reads for the conversions and postback log pages, and the clicks and earnings of the offer and member pages.
 
+Every query starts from the workspace (or from an offer or member of it)."""
+
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from tracking.models import Conversion, ConversionSource, ConversionStatus, PostbackLog
+from offers.models import Member, Offer
+from tracking.models import Click, Conversion, ConversionSource, ConversionStatus, PostbackLog
 
 
 def _day_start(day) -> datetime:
@@ -108,3 +113,70 @@ def conversions_by_day(qs: QuerySet[Conversion], *, days: int = 30) -> list[tupl
     )
     counts = {row["day"]: row["n"] for row in rows}
     return [(start + timedelta(days=i), counts.get(start + timedelta(days=i), 0)) for i in range(days)]
+
+
+def clicks_per_day(*, offer: Offer | None = None, member: Member | None = None, days: int = 30) -> dict:
+    """Counted (non-bot) and unique clicks per day over the last ``days`` days, zero-filled."""
+    today = timezone.localdate()
+    first = today - timedelta(days=days - 1)
+    # A datetime bound (not __date) so the (offer|member, created_at) index serves the range.
+    since = timezone.make_aware(datetime.combine(first, time.min))
+    qs = Click.objects.filter(created_at__gte=since, is_bot=False)
+    qs = qs.filter(offer=offer) if offer is not None else qs.filter(member=member)
+    rows = (
+        qs.annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(n=Count("id"), unique=Count("id", filter=Q(is_unique=True)))
+    )
+    by_day = {r["day"]: r for r in rows}
+    labels, counts, uniques = [], [], []
+    for i in range(days):
+        day = first + timedelta(days=i)
+        labels.append(day.isoformat())
+        counts.append(by_day.get(day, {}).get("n", 0))
+        uniques.append(by_day.get(day, {}).get("unique", 0))
+    return {"labels": labels, "clicks": counts, "unique": uniques, "total": sum(counts), "unique_total": sum(uniques)}
+
+
+def clicks_chart(series: dict) -> dict:
+    """A Chart.js config for ``clicks_per_day`` output (drawn by static/app/app.js)."""
+    return {
+        "type": "bar",
+        "data": {
+            "labels": series["labels"],
+            "datasets": [
+                {"label": "Clicks", "data": series["clicks"], "backgroundColor": "#4a7bd0"},
+                {"label": "Unique clicks", "data": series["unique"], "backgroundColor": "#9cc3a5"},
+            ],
+        },
+        "options": {"scales": {"y": {"beginAtZero": True, "ticks": {"precision": 0}}}},
+    }
+
+
+def recent_clicks(*, member: Member, limit: int = 10) -> QuerySet[Click]:
+    return Click.objects.filter(member=member).select_related("offer", "link").order_by("-created_at")[:limit]
+
+
+@dataclass
+class EarningsRow:
+    currency: str
+    status: str
+    conversions: int
+    sales: Decimal
+    payout: Decimal
+
+
+def member_earnings(*, member: Member) -> list[EarningsRow]:
+    """Conversions and member payout by currency and status (read-only summary)."""
+    rows = (
+        Conversion.objects.filter(workspace=member.workspace, member=member)
+        .values("currency", "status")
+        .annotate(n=Count("id"), sales=Sum("sale_amount"), payout=Sum("member_payout"))
+        .order_by("currency", "status")
+    )
+    order = {s: i for i, s in enumerate(ConversionStatus.values)}
+    result = [
+        EarningsRow(r["currency"], r["status"], r["n"], r["sales"] or Decimal(0), r["payout"] or Decimal(0))
+        for r in rows
+    ]
+    return sorted(result, key=lambda r: (r.currency, order.get(r.status, 99)))

@@ -3,9 +3,22 @@
 from celery import shared_task
 
 from tracking.clicks import buffer as click_buffer
+from tracking.services import retention, spooled
 
 
 @shared_task
 def drain_click_buffer():
     """Move buffered clicks from the Redis stream into the database (every 2 seconds)."""
     return click_buffer.drain_click_buffer()
+
+
+@shared_task
+def replay_spool():
+    """Store what the public endpoints spooled while the database was away (every 10 seconds)."""
+    return spooled.replay_spool().stored
+
+
+@shared_task
+def prune_postback_log():
+    """Delete postback log rows past POSTBACK_LOG_RETENTION_DAYS (daily)."""
+    return retention.prune_postback_log_all_workspaces()

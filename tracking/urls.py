@@ -25,6 +25,9 @@ urlpatterns = [
     path("postbacks/", views.postback_list, name="postback_list"),
     path("postbacks/<uuid:code>/", views.postback_detail, name="postback_detail"),
     path("postbacks/<uuid:code>/replay/", views.replay_postback, name="replay_postback"),
+    # The offer and member pages, with their clicks and earnings.
+    path("offers/<uuid:code>/", views.offer_detail, name="offer_detail"),
+    path("members/<uuid:code>/", views.member_detail, name="member_detail"),
     path("offers/<uuid:code>/postback-panel/", views.offer_postback_panel, name="offer_postback_panel"),
     path("offers/<uuid:code>/test-conversion/", views.send_test_conversion, name="send_test_conversion"),
 ]

@@ -1,7 +1,10 @@
-"""Conversions and the postback log, for brand managers; the offer page's postback panel."""
+"""Conversions and the postback log, for brand managers; the offer and member pages with their clicks
+and earnings (offers' objects, shown here because tracking reads offers, never the other way round);
+the offer page's postback panel."""
 
 import json
 
+import redis
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -9,7 +12,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from offers import forms as offer_forms
+from offers import selectors as offer_selectors
+from offers import services as offer_services
+from offers.access import get_member, get_offer
+from offers.models import Offer
 from tracking import selectors
+from tracking.access import get_conversion, get_postback
 from tracking.attribution import find_click
 from tracking.forms import BulkStatusForm, ConversionFilterForm, PostbackFilterForm, ReattributeForm, StatusChangeForm
 from tracking.models import PostbackLog
@@ -20,7 +29,6 @@ from tracking.services import (
     recompute_member_payout,
     replays,
 )
-from workspaces.access import get_conversion, get_offer, get_postback
 from workspaces.csv_export import stream_csv
 from workspaces.decorators import workspace_view
 from workspaces.errors import DomainError
@@ -223,7 +231,11 @@ def reattribute(request, code):
         return redirect("tracking:conversion_detail", code=conversion.code)
     click = None
     if form.cleaned_data["transaction_id"]:
-        click = find_click(workspace=request.workspace, transaction_id=form.cleaned_data["transaction_id"])
+        try:
+            click = find_click(workspace=request.workspace, transaction_id=form.cleaned_data["transaction_id"])
+        except redis.RedisError:
+            messages.error(request, "Clicks waiting in the click buffer cannot be read right now; try again shortly.")
+            return redirect("tracking:conversion_detail", code=conversion.code)
         if click is None:
             messages.error(request, "No click with that transaction id in this workspace.")
             return redirect("tracking:conversion_detail", code=conversion.code)
@@ -300,8 +312,58 @@ def send_test_conversion(request, code):
         if request.headers.get("HX-Request"):
             return _panel(request, offer, error=exc.message)
         messages.error(request, exc.message)
-        return redirect(reverse("offers:offer_detail", kwargs={"code": offer.code}) + "#postback-panel")
+        return redirect(reverse("tracking:offer_detail", kwargs={"code": offer.code}) + "#postback-panel")
     if request.headers.get("HX-Request"):
         return _panel(request, offer, result=result)
     messages.success(request, f"Test conversion sent (transaction {result.transaction_id}): {result.received.answer}.")
-    return redirect(reverse("offers:offer_detail", kwargs={"code": offer.code}) + "#postback-panel")
+    return redirect(reverse("tracking:offer_detail", kwargs={"code": offer.code}) + "#postback-panel")
+
+
+# --- The offer and member pages ---------------------------------------------------
+
+
+@workspace_view()
+def member_detail(request, code):
+    member = get_member(request, code)
+    series = selectors.clicks_per_day(member=member, days=30)
+    ctx = {
+        "member": member,
+        "links": offer_selectors.list_links(workspace=request.workspace, member=member)[:100],
+        "series": series,
+        "chart": json.dumps(selectors.clicks_chart(series)),
+        "recent_clicks": selectors.recent_clicks(member=member),
+        "earnings": selectors.member_earnings(member=member),
+        "offers": Offer.objects.filter(workspace=request.workspace, archived_at=None).order_by("name"),
+        "can_manage": _can_manage(request),
+        "promo_codes": member.promo_codes.select_related("offer").order_by("key"),
+        "promo_form": offer_forms.PromoCodeForm(workspace=request.workspace),
+    }
+    return render(request, "tracking/member_detail.html", ctx)
+
+
+@workspace_view()
+def offer_detail(request, code):
+    offer = get_offer(request, code)
+    series = selectors.clicks_per_day(offer=offer, days=30)
+    links = offer_selectors.list_links(workspace=request.workspace, offer=offer)
+    ctx = {
+        "offer": offer,
+        "links": links[:100],
+        "link_count": links.count(),
+        "series": series,
+        "chart": json.dumps(selectors.clicks_chart(series)),
+        "overrides": offer_selectors.list_overrides(offer=offer),
+        "override_form": offer_forms.PayoutOverrideForm(workspace=request.workspace),
+        "preview": _safe_preview(offer),
+        "can_manage": _can_manage(request),
+        "payout_rules": offer.payout_rules.order_by("position", "id"),
+        "rule_form": offer_forms.PayoutRuleForm(),
+    }
+    return render(request, "tracking/offer_detail.html", ctx)
+
+
+def _safe_preview(offer) -> str:
+    try:
+        return offer_services.preview_destination(offer=offer)
+    except DomainError:
+        return ""

@@ -4,15 +4,19 @@ Rules, in order:
 1. every lookup is filtered by the current workspace, so another workspace's
    object and a missing one look the same (404);
 2. a write needs the right for it on the caller's membership (403 otherwise);
-3. ids arriving in payloads go through the same helpers.
+3. codes arriving in a request body or a filter go through the same lookup
+   (``get_for_input``), and name nothing outside the workspace (422).
+
+Each app names its own objects on top of this gate (offers/access.py,
+tracking/access.py); this module knows only the workspaces app's models.
 """
 
-from django.apps import apps
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404
 
-from workspaces.models import RIGHT_HOLDERS, Membership, Workspace
+from workspaces.api_errors import NOT_FOUND, UnprocessableInput
+from workspaces.models import RIGHT_HOLDERS, ApiKey, Invitation, Membership, Workspace
 
 
 def require_right(membership: Membership | None, right: str | None) -> None:
@@ -28,10 +32,8 @@ def require_right(membership: Membership | None, right: str | None) -> None:
         )
 
 
-def get_in_workspace(workspace: Workspace, source, **lookup) -> Model:
-    """Fetch one row of ``source`` (a model, "app.Model" label or queryset) in ``workspace``."""
-    if isinstance(source, str):
-        source = apps.get_model(source)
+def get_in_workspace(workspace: Workspace, source: type[Model] | QuerySet, **lookup) -> Model:
+    """Fetch one row of ``source`` (a model or a queryset of it) in ``workspace``."""
     qs = source if isinstance(source, QuerySet) else source._default_manager.all()
     try:
         return qs.get(workspace=workspace, **lookup)
@@ -52,49 +54,22 @@ def get_for_request(request, source, *, right: str | None = None, **lookup) -> M
     return obj
 
 
-# Named helpers, one per public entity. They resolve models lazily so that this
-# module never imports the apps that build on it.
+def get_for_input(workspace: Workspace, source, code, *, field: str) -> Model | None:
+    """The object a body or filter names by ``code`` (None when it names none), in ``workspace`` only.
+
+    A code that names nothing here is input a rule refuses, not a missing page: 422, with ``field`` to blame.
+    """
+    if code is None:
+        return None
+    try:
+        return get_in_workspace(workspace, source, code=code)
+    except Http404:
+        raise UnprocessableInput({field: [NOT_FOUND]}) from None
 
 
-def get_project(request, code, *, write=False):
-    return get_for_request(request, "offers.Project", code=code, right="manage" if write else None)
+def get_api_key(request, code) -> ApiKey:
+    return get_for_request(request, ApiKey, code=code, right="admin")
 
 
-def get_member(request, code, *, write=False):
-    return get_for_request(request, "offers.Member", code=code, right="manage" if write else None)
-
-
-def get_offer(request, code, *, write=False):
-    return get_for_request(request, "offers.Offer", code=code, right="manage" if write else None)
-
-
-def get_promo_code(request, code, *, write=False):
-    return get_for_request(request, "offers.PromoCode", code=code, right="manage" if write else None)
-
-
-def get_payout_rule(request, code, *, write=False):
-    return get_for_request(request, "offers.PayoutRule", code=code, right="manage" if write else None)
-
-
-def get_link(request, code, *, write=False):
-    return get_for_request(request, "offers.Link", code=code, right="manage" if write else None)
-
-
-def get_connection(request, code, *, write=False):
-    return get_for_request(request, "offers.NetworkConnection", code=code, right="manage" if write else None)
-
-
-def get_conversion(request, code, *, write=False):
-    return get_for_request(request, "tracking.Conversion", code=code, right="manage" if write else None)
-
-
-def get_postback(request, code, *, write=False):
-    return get_for_request(request, "tracking.PostbackLog", code=code, right="manage" if write else None)
-
-
-def get_api_key(request, code):
-    return get_for_request(request, "workspaces.ApiKey", code=code, right="admin")
-
-
-def get_invitation(request, pk):
-    return get_for_request(request, "workspaces.Invitation", pk=pk, right="admin")
+def get_invitation(request, pk) -> Invitation:
+    return get_for_request(request, Invitation, pk=pk, right="admin")

@@ -1,4 +1,5 @@
-"""API key authentication, the workspace permission and throttling."""
+"""API key authentication, the workspace permission and throttling (WorkspaceApiView in api_common.py puts
+them on every endpoint; this module imports no view, as DRF's settings load it while rest_framework.views loads)."""
 
 from django.utils import timezone
 from rest_framework import exceptions, permissions

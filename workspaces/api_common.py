@@ -1,4 +1,8 @@
-"""What every API endpoint builds on: strict JSON input, filters, cursor pages and codes in payloads.
+"""What every API endpoint builds on: the base view, strict JSON input, filters, cursor pages and codes in payloads.
+
+Every endpoint of ``/api/v1/`` subclasses ``WorkspaceApiView``: it is called with a workspace API
+key (401 without one; workspaces/api_auth.py), ``request.workspace`` is the key's workspace, and
+each key has its own rate limit (429 past it). Errors answer in one format (workspaces/api_errors.py).
 
 The OpenAPI schema is generated from these classes, so what they accept is what the
 schema says (workspaces/schema.py fills in what drf-spectacular cannot read off them):
@@ -22,8 +26,22 @@ from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, NotFound
 from rest_framework.pagination import CursorPagination
+from rest_framework.views import APIView
 
+from workspaces.api_auth import ApiKeyAuthentication, ApiKeyThrottle, HasWorkspaceKey
 from workspaces.api_errors import UnprocessableInput
+
+# --- The view -------------------------------------------------------------------
+
+
+class WorkspaceApiView(APIView):
+    # The base of every endpoint: a workspace API key authenticates (its workspace is request.workspace),
+    # and each key is throttled on its own. (A comment: the schema would show a docstring on every operation.)
+
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasWorkspaceKey]
+    throttle_classes = [ApiKeyThrottle]
+
 
 # --- Input ----------------------------------------------------------------------
 
@@ -200,6 +218,13 @@ class AmountField(serializers.DecimalField):
         return super().to_internal_value(data)
 
 
+class CurrencyField(serializers.RegexField):
+    """A three-letter currency code in capitals, e.g. "EUR"."""
+
+    def __init__(self, **kwargs):
+        super().__init__(r"\A[A-Z]{3}\Z", trim_whitespace=False, **kwargs)
+
+
 # An address at a domain with a top-level domain, in ASCII: what Django's check and the schema's
 # "email" format both accept (Django alone also takes a@localhost and a@[127.0.0.1]; the format
 # alone also takes a@b and a@ü.example).
@@ -293,16 +318,6 @@ def paged(serializer_class, name: str):
 
 
 # --- Codes ----------------------------------------------------------------------
-
-
-def resolve(workspace, model, code, field: str):
-    """A code from a body or filter, looked up in the workspace only: anything else is "not found" (422)."""
-    if code is None:
-        return None
-    obj = model.objects.filter(workspace=workspace, code=code).first()
-    if obj is None:
-        raise UnprocessableInput({field: ["Not found."]})
-    return obj
 
 
 @extend_schema_field(OpenApiTypes.UUID)

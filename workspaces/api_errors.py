@@ -12,10 +12,8 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from workspaces.api_auth import ApiKeyThrottle
 from workspaces.errors import DomainError
 
 NOT_FOUND = "Not found."
@@ -42,24 +40,6 @@ def exception_handler(exc, context):
     elif isinstance(response.data, dict) and "detail" in response.data:
         response.data = {"error": str(response.data["detail"])}
     return response
-
-
-class NotFoundApi(APIView):
-    """Every other path under /api/v1/ (a malformed code, say): the key is checked as
-    everywhere else, then the API's own 404 instead of Django's HTML page."""
-
-    throttle_classes = [ApiKeyThrottle]
-    schema = None  # not an operation of the API
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        raise exceptions.NotFound(NOT_FOUND)
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        # No such resource, so no methods to list: DRF would name this view's own.
-        del response["Allow"]
-        return response
 
 
 # --- In the schema --------------------------------------------------------------

@@ -11,6 +11,7 @@ from workspaces import domains
 from workspaces.access import get_for_request
 from workspaces.decorators import workspace_view
 from workspaces.errors import DomainError
+from workspaces.models import TrackingDomain
 
 
 class DomainForm(forms.Form):
@@ -18,7 +19,7 @@ class DomainForm(forms.Form):
 
 
 def _domain(request, code):
-    return get_for_request(request, "workspaces.TrackingDomain", code=code, right="admin")
+    return get_for_request(request, TrackingDomain, code=code, right="admin")
 
 
 @workspace_view("admin")

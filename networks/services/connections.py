@@ -35,6 +35,7 @@ from networks.models import (
 )
 from offers.models import NetworkKind
 from workspaces.errors import DomainError
+from workspaces.outbox import publish
 
 NUMERIC_ID_RE = re.compile(r"^\d{1,20}$")
 
@@ -396,6 +397,14 @@ def rotate_credentials_all_workspaces() -> tuple[int, list[str]]:
 
 
 def mark_connection_broken(*, connection: NetworkConnection, message: str) -> None:
+    was = connection.status
     connection.status = NetworkConnection.Status.BROKEN
     connection.status_message = message[:500]
     connection.save(update_fields=["status", "status_message", "updated_at"])
+    if was != NetworkConnection.Status.BROKEN:
+        publish(
+            workspace=connection.workspace,
+            topic="connection.broken",
+            subject=f"connection:{connection.code}",
+            data={"id": str(connection.code), "label": connection.label, "kind": connection.kind, "message": message},
+        )

@@ -34,6 +34,7 @@ from networks.models import SyncKind, SyncRun, SyncState, kind_label
 from networks.services.connections import mark_connection_broken
 from offers.models import NetworkConnection
 from workspaces.errors import DomainError
+from workspaces.outbox import publish
 
 log = logging.getLogger(__name__)
 
@@ -294,6 +295,13 @@ def finish(run: SyncRun, status: str, *, error: str = "") -> Outcome:
         run.progress = 100
     run.save(update_fields=["status", "error", "finished_at", "retry_at", "progress", "updated_at"])
     SyncState.objects.filter(connection_id=run.connection_id, kind=run.kind).update(last_run=run)
+    if status == SyncRun.Status.FAILED:
+        publish(
+            workspace=run.workspace,
+            topic="sync.failed",
+            subject=f"sync:{run.code}",
+            data={"id": str(run.code), "connection": str(run.connection.code), "kind": run.kind, "error": error},
+        )
     return Outcome()
 
 

@@ -10,18 +10,20 @@ from django.utils import timezone
 from offers.models import Member, NetworkConnection
 from payments.ledger import get_account, post_transaction
 from payments.models import ZERO, AccountKind, LedgerTransaction, TxnKind
+from payments.services.holds import is_held, lock_conversion
 from tracking.models import Conversion, ConversionEvent, ConversionSource, ConversionStatus
 from workspaces.models import Workspace
 
 log = logging.getLogger(__name__)
 
 
-def _money_effect(snapshot: dict) -> dict[tuple, Decimal]:
+def _money_effect(snapshot: dict, *, held: bool = False) -> dict[tuple, Decimal]:
     """What an approved conversion in this state is worth, per (kind, currency, owner id).
 
     Only approved conversions carry money: the network payout is receivable (against
     commission income) and, once attributed, the member payout is payable (against
-    creator expense). Pending, reversed and rejected are worth nothing.
+    creator expense), or on hold while the conversion is held. Pending, reversed and
+    rejected are worth nothing.
     """
     if not snapshot or snapshot.get("status") != ConversionStatus.APPROVED:
         return {}
@@ -36,11 +38,12 @@ def _money_effect(snapshot: dict) -> dict[tuple, Decimal]:
         effect[(AccountKind.INCOME, currency, None)] = -network
     if member_payout and snapshot.get("member_id"):
         effect[(AccountKind.EXPENSE, currency, None)] = member_payout
-        effect[(AccountKind.PAYABLE, currency, snapshot["member_id"])] = -member_payout
+        member_kind = AccountKind.HELD if held else AccountKind.PAYABLE
+        effect[(member_kind, currency, snapshot["member_id"])] = -member_payout
     return effect
 
 
-def ledger_legs_for_event(*, workspace: Workspace, before: dict, after: dict) -> list:
+def ledger_legs_for_event(*, workspace: Workspace, before: dict, after: dict, held: bool = False) -> list:
     """The legs that move the ledger from ``before``'s worth to ``after``'s.
 
     Posting differences makes the sum over a conversion's events telescope to its
@@ -48,7 +51,7 @@ def ledger_legs_for_event(*, workspace: Workspace, before: dict, after: dict) ->
     negative (after the member was paid that leaves a negative payable, a
     clawback later earnings offset), a re-attribution moves the payable.
     """
-    old, new = _money_effect(before), _money_effect(after)
+    old, new = _money_effect(before, held=held), _money_effect(after, held=held)
     legs = []
     for slot in sorted(set(old) | set(new), key=str):
         delta = new.get(slot, ZERO) - old.get(slot, ZERO)
@@ -58,7 +61,7 @@ def ledger_legs_for_event(*, workspace: Workspace, before: dict, after: dict) ->
         owner = {}
         if kind == AccountKind.RECEIVABLE:
             owner["connection"] = NetworkConnection.objects.get(workspace=workspace, pk=owner_id)
-        elif kind == AccountKind.PAYABLE:
+        elif kind in (AccountKind.PAYABLE, AccountKind.HELD):
             owner["member"] = Member.objects.get(workspace=workspace, pk=owner_id)
         legs.append((get_account(workspace=workspace, kind=kind, currency=currency, **owner), delta))
     return legs
@@ -81,12 +84,20 @@ def conversion_memo(conversion: Conversion, event: ConversionEvent) -> str:
     return f"{name}: {event.get_kind_display().lower()}"
 
 
+@transaction.atomic
 def post_conversion_event(*, event: ConversionEvent) -> LedgerTransaction | None:
-    """Post one event's ledger effect under "convevent:<id>" (test conversions carry no money)."""
+    """Post one event's ledger effect under "convevent:<id>" (test conversions carry no money).
+
+    The conversion's row lock orders this posting against a hold or release of the same
+    conversion (payments/services/holds.py): a held conversion's member payout goes on hold.
+    """
     conversion = event.conversion
     if conversion.source == ConversionSource.TEST:
         return None
-    legs = ledger_legs_for_event(workspace=event.workspace, before=event.before or {}, after=event.after or {})
+    lock_conversion(conversion.pk)
+    legs = ledger_legs_for_event(
+        workspace=event.workspace, before=event.before or {}, after=event.after or {}, held=is_held(conversion.pk)
+    )
     txn, _ = post_transaction(
         workspace=event.workspace,
         key=f"convevent:{event.pk}",

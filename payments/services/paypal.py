@@ -3,7 +3,7 @@
 from django.utils import timezone
 
 from payments.models import Payment, PaymentBatch
-from payments.services.runs import fail_payment
+from payments.services.runs import announce_payment, fail_payment
 
 PAYPAL_PAID = {"SUCCESS"}
 PAYPAL_FAILED = {"FAILED", "BLOCKED", "DENIED", "REFUNDED", "REVERSED"}
@@ -73,13 +73,18 @@ def apply_paypal_batch_status(*, batch: PaymentBatch, answer: dict) -> PaymentBa
         if item_id and payment.external_id != item_id:
             Payment.objects.filter(pk=payment.pk).update(external_id=item_id)
         if status in PAYPAL_PAID:
-            Payment.objects.filter(pk=payment.pk, status__in=[Payment.Status.PENDING, Payment.Status.UNCLAIMED]).update(
+            paid = Payment.objects.filter(
+                pk=payment.pk, status__in=[Payment.Status.PENDING, Payment.Status.UNCLAIMED]
+            ).update(
                 status=Payment.Status.PAID,
                 paid_on=timezone.localdate(),
                 reference=item.get("transaction_id", "") or item_id,
                 status_message="",
                 updated_at=timezone.now(),
             )
+            if paid:
+                payment.refresh_from_db()
+                announce_payment(payment=payment, topic="payment.sent")
         elif status in PAYPAL_FAILED:
             fail_payment(payment=payment, status=Payment.Status.FAILED, message=message)
         elif status in PAYPAL_RETURNED:

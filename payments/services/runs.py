@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from offers.models import Member
+from payments.blocks import registered_block_reason
 from payments.ledger import get_account, lock_account, post_transaction, reverse_transaction
 from payments.models import (
     ZERO,
@@ -21,14 +22,17 @@ from payments.models import (
     AccountKind,
     FundingCard,
     LedgerTransaction,
+    MemberHold,
     Payment,
     PaymentBatch,
     Rail,
+    TwoPersonRule,
     TxnKind,
 )
 from payments.services.funding import card_headroom, fund_by_card
 from workspaces.errors import DomainError
 from workspaces.models import Workspace
+from workspaces.outbox import publish
 
 
 @dataclass
@@ -78,9 +82,11 @@ def blocked_reason(*, member: Member, rail: str) -> str:
         return "Member is archived."
     if member.is_test:
         return "Test members are never paid."
+    if MemberHold.objects.filter(member=member).exists():
+        return "Member is on hold."
     if rail == Rail.PAYPAL and not member.paypal_email:
         return "No PayPal email on file."
-    return ""
+    return registered_block_reason(member)
 
 
 def plan_payment_run(
@@ -160,11 +166,16 @@ def create_payment_run(
         if existing is None:
             raise
         return existing, False
-    if rail == Rail.PAYPAL:
-        from payments.tasks import send_paypal_batch as send_paypal_batch_task
-
-        transaction.on_commit(lambda: send_paypal_batch_task.delay(batch.pk))
+    if batch.status == PaymentBatch.Status.QUEUED:
+        send_on_commit(batch)
     return batch, True
+
+
+def send_on_commit(batch: PaymentBatch) -> None:
+    """Hand a queued PayPal run to the rail once the transaction that queued it commits."""
+    from payments.tasks import send_paypal_batch as send_paypal_batch_task
+
+    transaction.on_commit(lambda: send_paypal_batch_task.delay(batch.pk))
 
 
 def _fill_batch(*, batch: PaymentBatch, member_ids, minimum: Decimal, retry_of, paid_on) -> None:
@@ -187,6 +198,12 @@ def _fill_batch(*, batch: PaymentBatch, member_ids, minimum: Decimal, retry_of, 
     if not lines:
         raise DomainError("Nothing to pay: the selected members have no payable balance (or are blocked).")
     total = sum((owed for _, owed in lines), ZERO)
+    rule = TwoPersonRule.objects.filter(workspace=ws).first()
+    if rule is not None and rule.needs_approval(currency=currency, total=total):
+        # Posted now, so the payables and the balance are spoken for; sent (or, for a manual
+        # run, marked paid) only when a second finance user approves it.
+        batch.status = PaymentBatch.Status.AWAITING_APPROVAL
+    awaiting = batch.status == PaymentBatch.Status.AWAITING_APPROVAL
     if total > available.balance:
         fund_by_card(batch=batch, available=available, shortfall=total - available.balance)
     for account, owed in lines:
@@ -198,7 +215,7 @@ def _fill_batch(*, batch: PaymentBatch, member_ids, minimum: Decimal, retry_of, 
             amount=owed,
             currency=currency,
             rail=batch.rail,
-            status=Payment.Status.PAID if batch.rail == Rail.MANUAL else Payment.Status.PENDING,
+            status=Payment.Status.PAID if batch.rail == Rail.MANUAL and not awaiting else Payment.Status.PENDING,
             idempotency_key=f"{batch.idempotency_key}:{member.pk}",
             receiver=member.paypal_email if batch.rail == Rail.PAYPAL else "",
             reference=batch.reference,
@@ -210,11 +227,33 @@ def _fill_batch(*, batch: PaymentBatch, member_ids, minimum: Decimal, retry_of, 
             key=f"payment:{payment.pk}",
             kind=TxnKind.PAYMENT,
             legs=[(account, owed), (available, -owed)],
-            memo=f"Payment to {member.name} ({batch.get_rail_display()})",
+            memo=f"Payment to {member.name} ({batch.get_rail_display()}), prepared by {batch.created_by or 'the hub'}",
             payment=payment,
         )
+        if payment.status == Payment.Status.PAID:
+            announce_payment(payment=payment, topic="payment.sent")
     batch.total = total
-    batch.save(update_fields=["total", "updated_at"])
+    batch.save(update_fields=["total", "status", "updated_at"])
+
+
+def announce_payment(*, payment: Payment, topic: str) -> None:
+    """Tell the outbox (webhooks, alerts) that a payment was sent or failed; in the change's transaction."""
+    member = payment.member
+    publish(
+        workspace=payment.workspace,
+        topic=topic,
+        subject=f"payment:{payment.code}",
+        data={
+            "id": str(payment.code),
+            "member": {"id": str(member.code), "affiliate_id": member.affiliate_id, "name": member.name},
+            "amount": f"{payment.amount:.2f}",
+            "currency": payment.currency,
+            "rail": payment.rail,
+            "status": payment.status,
+            "reference": payment.reference,
+            "message": payment.status_message,
+        },
+    )
 
 
 def paypal_configured() -> bool:
@@ -237,6 +276,8 @@ def fail_payment(*, payment: Payment, status: str, message: str = "") -> bool:
     )
     if claimed != 1:
         return False
+    payment.status, payment.status_message = status, message[:500]
+    announce_payment(payment=payment, topic="payment.failed")
     original = LedgerTransaction.objects.get(workspace=payment.workspace, key=f"payment:{payment.pk}")
     reverse_transaction(
         original=original,

@@ -4,16 +4,17 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from networks.models import NetworkPayout
 from offers.models import NetworkConnection
 from payments import lib
 from payments.ledger import get_account, post_transaction
-from payments.models import ZERO, AccountKind, Settlement, SettlementLine, TxnKind
+from payments.models import ZERO, AccountKind, Settlement, SettlementLine, TwoPersonRule, TxnKind
 from tracking.models import Conversion, ConversionSource, ConversionStatus
 from workspaces.errors import DomainError
+from workspaces.outbox import publish
 
 
 @transaction.atomic
@@ -184,6 +185,8 @@ def mark_settlement_received(
     settlement.received_on = received_on
     settlement.reference = reference
     settlement.received_by = actor
+    rule = TwoPersonRule.objects.filter(workspace=ws).first()
+    settlement.needs_confirmation = bool(rule and rule.needs_confirmation(currency=currency, amount=amount))
     settlement.credit_due_on = lib.add_business_days(received_on, ws.crediting_delay_days, country=ws.holiday_country)
     settlement.save(
         update_fields=[
@@ -192,9 +195,25 @@ def mark_settlement_received(
             "received_on",
             "reference",
             "received_by",
+            "needs_confirmation",
             "credit_due_on",
             "updated_at",
         ]
+    )
+    publish(
+        workspace=ws,
+        topic="settlement.received",
+        subject=f"settlement:{settlement.code}",
+        data={
+            "id": str(settlement.code),
+            "connection": {"id": str(settlement.connection.code), "label": settlement.connection.label},
+            "expected_on": settlement.expected_on.isoformat(),
+            "expected_amount": f"{expected:.2f}",
+            "received_amount": f"{amount:.2f}",
+            "currency": currency,
+            "received_on": received_on.isoformat(),
+            "reference": reference,
+        },
     )
     return settlement
 
@@ -202,7 +221,8 @@ def mark_settlement_received(
 @transaction.atomic
 def credit_settlement(*, settlement: Settlement) -> bool:
     """Funds in transit -> available balance. Claimed by a conditional update: runs once."""
-    claimed = Settlement.objects.filter(pk=settlement.pk, status=Settlement.Status.RECEIVED).update(
+    confirmed = Q(needs_confirmation=False) | Q(confirmed_at__isnull=False)
+    claimed = Settlement.objects.filter(confirmed, pk=settlement.pk, status=Settlement.Status.RECEIVED).update(
         status=Settlement.Status.CREDITED, credited_at=timezone.now(), updated_at=timezone.now()
     )
     if claimed != 1:
@@ -221,6 +241,21 @@ def credit_settlement(*, settlement: Settlement) -> bool:
         settlement=settlement,
     )
     return True
+
+
+@transaction.atomic
+def confirm_settlement_receipt(*, settlement: Settlement, actor: str) -> Settlement:
+    """The second person confirms a receipt above the threshold; it is credited when its delay has passed."""
+    if not actor:
+        raise DomainError("Sign in to confirm a receipt.")
+    if actor == settlement.received_by:
+        raise DomainError("You marked this settlement received: another finance user or owner must confirm it.")
+    claimed = Settlement.objects.filter(
+        pk=settlement.pk, status=Settlement.Status.RECEIVED, needs_confirmation=True, confirmed_at__isnull=True
+    ).update(confirmed_by=actor[:150], confirmed_at=timezone.now(), updated_at=timezone.now())
+    if claimed != 1:
+        raise DomainError("This receipt is not waiting for confirmation.")
+    return Settlement.objects.get(pk=settlement.pk)
 
 
 def credit_due_settlements_all_workspaces(*, today: date | None = None) -> int:

@@ -9,6 +9,7 @@ LIST_OPERATIONS = [
     "/api/v1/clicks/",
     "/api/v1/conversions/",
     "/api/v1/payments/",
+    "/api/v1/events/",
 ]
 DETAIL_OPERATIONS = [
     ("get", "/api/v1/offers/{code}/"),
@@ -51,7 +52,7 @@ def _request_schema(schema, operation):
 
 def test_every_operation_answers_401_and_429_with_the_error_body_and_headers(schema):
     operations = list(_operations(schema))
-    assert len(operations) == 20
+    assert len(operations) == 21
     for method, path, operation in operations:
         responses = operation["responses"]
         for code, header in (("401", "WWW-Authenticate"), ("429", "Retry-After")):

@@ -162,7 +162,7 @@ def test_the_qr_code_encodes_the_link_url(link):
 
 
 def test_it_archives_a_link(alice_client, link, member):
-    back = reverse("offers:member_detail", args=[member.code])
+    back = reverse("tracking:member_detail", args=[member.code])
     r = alice_client.post(reverse("offers:archive_link", args=[link.code]), {"next": back})
     assert r.status_code == 302 and r.url == back
     link.refresh_from_db()

@@ -41,7 +41,7 @@ def test_it_adds_a_member_with_a_random_stable_affiliate_id(alice_client, worksp
     data = {"name": "Dev Rivers", "email": "Dev@Creators.test", "handle": "@dev", "project": str(project.code)}
     r = alice_client.post(reverse("offers:add_member"), data)
     member = Member.objects.get(workspace=workspace)
-    assert r.status_code == 302 and r.url == reverse("offers:member_detail", args=[member.code])
+    assert r.status_code == 302 and r.url == reverse("tracking:member_detail", args=[member.code])
     assert member.email == "dev@creators.test"
     assert member.project == project
     assert member.affiliate_id.startswith("m") and len(member.affiliate_id) == 11
@@ -104,7 +104,7 @@ def test_member_detail_shows_links_clicks_and_no_conversions(alice_client, works
         member=member,
         created_at=now - timedelta(days=45),
     )
-    r = alice_client.get(reverse("offers:member_detail", args=[member.code]))
+    r = alice_client.get(reverse("tracking:member_detail", args=[member.code]))
     assert r.status_code == 200
     assert r.context["series"]["total"] == 2  # bots and clicks older than 30 days are not counted
     assert r.context["series"]["unique_total"] == 1
@@ -129,7 +129,7 @@ def test_member_detail_summarises_conversions(alice_client, workspace, member, l
             sale_amount=Decimal("50"),
             member_payout=Decimal(payout),
         )
-    r = alice_client.get(reverse("offers:member_detail", args=[member.code]))
+    r = alice_client.get(reverse("tracking:member_detail", args=[member.code]))
     rows = {row.status: row for row in r.context["earnings"]}
     assert rows["approved"].conversions == 2 and rows["approved"].payout == Decimal("7.50")
     assert rows["pending"].payout == Decimal("1.00")
@@ -151,7 +151,7 @@ def test_it_exports_members_as_csv(alice_client, workspace, member):
 
 def test_it_requires_write_access(bob_client, bob, workspace, member):
     set_role(bob, workspace, "viewer")
-    assert bob_client.get(reverse("offers:member_detail", args=[member.code])).status_code == 200
+    assert bob_client.get(reverse("tracking:member_detail", args=[member.code])).status_code == 200
     assert bob_client.get(reverse("offers:add_member")).status_code == 403
     assert bob_client.post(reverse("offers:edit_member", args=[member.code]), {"name": "X"}).status_code == 403
     assert bob_client.post(reverse("offers:archive_member", args=[member.code])).status_code == 403
@@ -162,7 +162,7 @@ def test_it_requires_write_access(bob_client, bob, workspace, member):
 
 
 def test_it_checks_ownership(charlie_client, member):
-    assert charlie_client.get(reverse("offers:member_detail", args=[member.code])).status_code == 404
+    assert charlie_client.get(reverse("tracking:member_detail", args=[member.code])).status_code == 404
     r = charlie_client.post(reverse("offers:edit_member", args=[member.code]), {"name": "Mine"})
     assert r.status_code == 404
     assert b"Ava" not in charlie_client.get(reverse("reports:member_list")).content

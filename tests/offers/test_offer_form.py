@@ -52,7 +52,7 @@ def test_it_creates_an_offer_with_every_field(alice_client, workspace, impact):
         conversion_type="lead",
     )
     offer = Offer.objects.get(workspace=workspace)
-    assert r.status_code == 302 and r.url == reverse("offers:offer_detail", args=[offer.code])
+    assert r.status_code == 302 and r.url == reverse("tracking:offer_detail", args=[offer.code])
     assert offer.connection == impact
     assert offer.payout_type == "flat_percent"
     assert offer.payout_flat == Decimal("2.50") and offer.payout_percent == Decimal("5")

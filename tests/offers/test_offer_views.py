@@ -64,7 +64,7 @@ def test_the_detail_page_shows_status_links_chart_and_postback_panel(alice_clien
             is_unique=i == 0,
             created_at=now - timedelta(days=i),
         )
-    r = alice_client.get(reverse("offers:offer_detail", args=[offer.code]))
+    r = alice_client.get(reverse("tracking:offer_detail", args=[offer.code]))
     assert r.status_code == 200
     assert b'class="badge active">active<' in r.content
     assert link.url.encode() in r.content
@@ -78,7 +78,7 @@ def test_the_detail_page_shows_status_links_chart_and_postback_panel(alice_clien
 
 
 def test_the_detail_page_without_links_or_clicks_has_empty_states(alice_client, offer):
-    r = alice_client.get(reverse("offers:offer_detail", args=[offer.code]))
+    r = alice_client.get(reverse("tracking:offer_detail", args=[offer.code]))
     assert b"No clicks in the last 30 days" in r.content
     assert b"No links yet" in r.content
 
@@ -109,7 +109,7 @@ def test_it_sets_and_removes_per_member_payouts(alice_client, workspace, offer, 
     assert override.workspace == workspace
     alice_client.post(url, {"member": str(member.code), "payout_type": "percent", "payout_percent": "15"})
     assert PayoutOverride.objects.get().payout_percent == Decimal("15")  # replaced, not duplicated
-    r = alice_client.get(reverse("offers:offer_detail", args=[offer.code]))
+    r = alice_client.get(reverse("tracking:offer_detail", args=[offer.code]))
     assert b"15% of sale" in r.content
     alice_client.post(reverse("offers:remove_override", args=[offer.code, member.code]))
     assert not PayoutOverride.objects.exists()
@@ -128,7 +128,7 @@ def test_it_rejects_bad_overrides(alice_client, offer, member, other_workspace):
 
 def test_it_requires_write_access(bob_client, bob, workspace, offer, member):
     set_role(bob, workspace, "viewer")
-    assert bob_client.get(reverse("offers:offer_detail", args=[offer.code])).status_code == 200
+    assert bob_client.get(reverse("tracking:offer_detail", args=[offer.code])).status_code == 200
     for name in ("pause_offer", "archive_offer"):
         assert bob_client.post(reverse(f"offers:{name}", args=[offer.code])).status_code == 403
     r = bob_client.post(
@@ -144,7 +144,7 @@ def test_it_requires_write_access(bob_client, bob, workspace, offer, member):
 
 
 def test_it_checks_ownership(charlie_client, offer):
-    assert charlie_client.get(reverse("offers:offer_detail", args=[offer.code])).status_code == 404
+    assert charlie_client.get(reverse("tracking:offer_detail", args=[offer.code])).status_code == 404
     assert charlie_client.post(reverse("offers:pause_offer", args=[offer.code])).status_code == 404
     offer.refresh_from_db()
     assert not offer.paused

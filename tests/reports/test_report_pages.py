@@ -112,9 +112,9 @@ def test_risk_by_member(alice_client, world):
     r = alice_client.get("/reports/risk/")
     assert b'id="report-table"' in r.content
     rows = rows_by_name(r)
-    # clicks (all), bot share, clicks per IP, conversions, fast, slow, without click, mismatch
-    assert cells(rows["Ava"]) == ["7", "14.3", "1.20", "3", "1", "0", "0", "0"]
-    assert cells(rows["Ben"]) == ["3", "0.0", "3.00", "1", "0", "0", "1", "1"]
+    # clicks (all), bot share, clicks per IP, conversions, fast, slow, without click, mismatch, on hold
+    assert cells(rows["Ava"]) == ["7", "14.3", "1.20", "3", "1", "0", "0", "0", "0"]
+    assert cells(rows["Ben"]) == ["3", "0.0", "3.00", "1", "0", "0", "1", "1", "0"]
     assert rows["Ava"]["flags"] == ["timing"]
     assert rows["Ben"]["flags"] == ["no click", "affiliate id"]
     body = read_csv(alice_client.get("/reports/risk/", {"format": "csv"}))
@@ -254,3 +254,16 @@ def test_small_counts_and_money_get_their_own_axes(alice_client, world):
         "Clicks": "y",
         "Conversions": "y1",
     }
+
+
+def test_risk_counts_conversions_on_hold_apart(alice_client, workspace, world):
+    from payments.services import hold_conversion, release_hold
+    from tracking.models import Conversion
+
+    held = Conversion.objects.filter(workspace=workspace, member__name="Ava").order_by("id")
+    hold_conversion(conversion=held[0], reason="review")
+    hold_conversion(conversion=held[1], reason="review")
+    release_hold(conversion=held[1])
+    rows = rows_by_name(alice_client.get("/reports/risk/"))
+    assert cells(rows["Ava"])[-1] == "1" and "on hold" in rows["Ava"]["flags"]
+    assert cells(rows["Ben"])[-1] == "0"

@@ -533,7 +533,7 @@ class StandinServer:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8105)
-    parser.add_argument("--actions", type=int, default=1000)
+    parser.add_argument("--actions", "--rows", type=int, default=1000)
     parser.add_argument("--days", type=int, default=30)
     args = parser.parse_args()
     end = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)

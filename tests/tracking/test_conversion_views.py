@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from tests.conftest import set_role
+from tests.conftest import free_port, set_role
 from tests.tracking.postback_world import make_click, make_world
 from tracking.models import Conversion, ConversionEvent
 from tracking.reported import ConversionData
@@ -182,6 +182,17 @@ def test_reattribute_to_a_click_or_a_member(alice_client, world):
     alice_client.post(f"/conversions/{conv2.code}/reattribute/", {"member": world["member"].code})
     conv2.refresh_from_db()
     assert conv2.member == world["member"]
+
+
+@pytest.mark.redis
+def test_reattribute_to_a_click_id_says_so_when_the_click_buffer_cannot_be_read(alice_client, world, settings):
+    conv = record(world, transaction_id="lost")
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    url = f"/conversions/{conv.code}/reattribute/"
+    page = alice_client.post(url, {"transaction_id": "a" * 32}, follow=True).content.decode()
+    assert "cannot be read right now" in page
+    conv.refresh_from_db()
+    assert conv.click is None
 
 
 def test_reattribute_refuses_unknown_or_foreign_targets(alice_client, world, other_workspace):

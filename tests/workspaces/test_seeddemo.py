@@ -8,8 +8,10 @@ from workspaces.models import Membership, Workspace
 
 def test_it_is_idempotent_and_prints_json(db, capsys):
     call_command("seeddemo")
+    printed = capsys.readouterr().out
+    assert "Member portal: Ava Trails (ava@creators.test) signs in at " in printed
     call_command("seeddemo", "--json")
-    out = json.loads(capsys.readouterr().out.split("\n", 4)[-1])
+    out = json.loads(capsys.readouterr().out)
     assert Workspace.objects.filter(slug="demo-brand").count() == 1
     ws = Workspace.objects.get(slug="demo-brand")
     assert out["workspace"]["slug"] == "demo-brand"

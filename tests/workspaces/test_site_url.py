@@ -36,7 +36,7 @@ def test_the_postback_panel_prints_site_url_not_the_requests_host(alice_client, 
     settings.ALLOWED_HOSTS = ["*"]
     world = make_world(workspace, kind="impact")
     page = alice_client.get(
-        reverse("offers:offer_detail", args=[world["offer"].code]), HTTP_HOST="127.0.0.1:18900"
+        reverse("tracking:offer_detail", args=[world["offer"].code]), HTTP_HOST="127.0.0.1:18900"
     ).content.decode()
     assert f"https://hub.example.com/postback/impact/{world['connection'].postback_secret}" in page
     assert "http://127.0.0.1:18900/postback/" not in page

@@ -14,8 +14,11 @@ every few seconds) bulk-inserts the stream through a consumer group:
    re-drained entry is harmless, and only then acknowledged and deleted. An entry the
    database refuses is parked on a dead-letter list (the ``deadclicks`` command).
 
-If Redis is unreachable at click time the click is inserted directly, and a postback
-that arrives before its click was drained still finds it (``store_buffered_click``).
+If Redis is unreachable at click time the click is inserted directly; if the database
+is away too, it goes to the local spool (tracking/spool.py), which a task replays. A
+postback that arrives before its click was drained still finds it
+(``store_buffered_click``); while Redis is down such a postback is answered 503, so the
+network retries once the click can be read, instead of recording it unattributed.
 Entries are JSON in the format of tracking/clicks/payload.py.
 """
 
@@ -36,7 +39,15 @@ from django.utils import timezone
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from tracking.clicks.payload import INSERT_PAYLOADS_SQL, MINTED_ID, click_from_payload, payload_head, peek
+from tracking import spool
+from tracking.clicks.payload import (
+    INSERT_PAYLOADS_SQL,
+    MINTED_ID,
+    click_from_payload,
+    click_to_payload,
+    payload_head,
+    peek,
+)
 from tracking.models import Click
 
 log = logging.getLogger(__name__)
@@ -66,7 +77,8 @@ def store_click(click: Click, *, unique_key: str | None = None) -> None:
     Buffered: one Redis round trip does both (see buffer_click). Direct: cache.add, then
     an INSERT. When Redis fails, the click is inserted directly (counted unique, since
     the window lives in Redis too), and for BUFFER_RETRY_SECONDS this process does not
-    try Redis again, so an outage costs each redirect nothing.
+    try Redis again, so an outage costs each redirect nothing. When the insert fails
+    because the database is away, the click is spooled; the redirect goes on.
     """
     global _buffer_down_until
     if settings.CLICK_BUFFER == "redis":
@@ -80,7 +92,14 @@ def store_click(click: Click, *, unique_key: str | None = None) -> None:
         click.is_unique = unique_key is not None
     else:
         click.is_unique = claim_unique(unique_key) if unique_key else False
-    click.save(force_insert=True)
+    try:
+        click.save(force_insert=True)
+    except spool.DATABASE_DOWN:
+        log.warning("database unavailable; spooling click %s", click.transaction_id, exc_info=True)
+        try:
+            spool.put({"kind": "click", "payload": click_to_payload(click)})
+        except OSError:
+            log.exception("could not spool click %s", click.transaction_id)
 
 
 def claim_unique(key: str) -> bool:
@@ -355,14 +374,12 @@ def store_buffered_click(*, workspace_id: int, transaction_id: str) -> bool:
 
     True when such a click was found (and is stored now). One Redis GET when there is none,
     and none for an id the redirect cannot have minted (an unattributed postback's usual case).
+    Raises redis.RedisError when Redis cannot be asked about a minted id: the caller cannot
+    tell an unknown click from one waiting in the buffer, and must not decide as if it were unknown.
     """
     if not settings.REDIS_URL or not MINTED_ID.fullmatch(transaction_id or ""):
         return False
-    try:
-        raw = buffer_client().get(TID_KEY.format(transaction_id))
-    except redis.RedisError:
-        log.warning("click buffer unavailable while looking up %s", transaction_id, exc_info=True)
-        return False
+    raw = buffer_client().get(TID_KEY.format(transaction_id))
     if raw is None:
         return False
     if peek(raw, "workspace_id") != workspace_id:

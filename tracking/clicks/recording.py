@@ -25,6 +25,7 @@ from offers.models import Link, Member, Offer
 from tracking.clicks.buffer import store_click
 from tracking.clicks.payload import SUB_KEYS, TRANSACTION_ID_BYTES, clean_text
 from tracking.models import Click
+from tracking.spool import DATABASE_DOWN
 from workspaces.http import client_ip
 from workspaces.public_paths import LINK_CODE_LENGTH
 
@@ -103,7 +104,9 @@ def find_link(code: str) -> Link | None:
     Popular links are clicked many times a second; remembering them briefly takes the
     only database query off most redirects. The price: pausing an offer or archiving a
     link reaches a running web process up to that many seconds later. Start and end
-    dates are exact, because the offer's state is computed at each click.
+    dates are exact, because the offer's state is computed at each click. While the
+    database is away, a link this process remembers keeps redirecting however old the
+    memory; another raises spool.DATABASE_DOWN (the view answers 503).
     """
     ttl = settings.CLICK_LINK_CACHE_SECONDS
     if ttl <= 0:
@@ -112,7 +115,13 @@ def find_link(code: str) -> Link | None:
     cached = _link_cache.get(code)
     if cached is not None and cached[0] > now:
         return cached[1]
-    link = query_link(code)
+    try:
+        link = query_link(code)
+    except DATABASE_DOWN:
+        if cached is None:
+            raise
+        # Better a link a little stale than no redirect while the database is away.
+        return cached[1]
     if len(_link_cache) >= LINK_CACHE_MAX:
         _link_cache.clear()
     _link_cache[code] = (now + ttl, link)

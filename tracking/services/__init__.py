@@ -4,6 +4,9 @@
   tracking/attribution.py), change its status, re-attribute it, re-price it.
 - replays.py: replay a logged postback, send a test conversion (the postback pipeline
   started from the app).
+- retention.py: prune the postback log past its retention.
+- spooled.py: replay what the public endpoints spooled to disk while the database was
+  away (tracking/spool.py).
 """
 
 from tracking.services.conversions import (

@@ -44,3 +44,9 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo workspace '{out['workspace']['slug']}' is ready.")
             for user in out["users"]:
                 self.stdout.write(f"  {user['role']:<8} {user['email']}  password: {user['password']}")
+            if "portal" in out:
+                portal = out["portal"]
+                self.stdout.write(
+                    f"  Member portal: {portal['member']} ({portal['email']}) signs in at {portal['sign_in_url']}"
+                    " (works once, for 7 days; a new link each run)"
+                )

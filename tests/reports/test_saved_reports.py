@@ -86,7 +86,7 @@ def test_a_scheduled_report_is_emailed_as_csv_once_a_day(alice, workspace, world
     SavedReport.objects.create(
         workspace=workspace, owner=alice, name="Daily members", report="members", query="preset=30d", schedule="daily"
     )
-    now = timezone.now()
+    now = timezone.now().astimezone(timezone.get_current_timezone()).replace(hour=12, minute=0)  # midday: one date
     assert service.send_due_reports_all_workspaces(now=now) == 1
     assert service.send_due_reports_all_workspaces(now=now + timedelta(minutes=5)) == 0  # already sent today
     message = mail.outbox[0]

@@ -18,8 +18,16 @@ import sys
 import time
 from urllib.parse import urlsplit, urlunsplit
 
-TITLE = "Reports: dashboard and by-member report over 5M clicks / 200k conversions"
+TITLE = "Reports: dashboard, by-member and top-paths reports over 5M clicks / 200k conversions"
 TARGET_MS = 300
+# Top paths reads raw clicks of each conversion's visitor (not rollups): its target is a second.
+PATHS_TARGET_MS = 1000
+
+
+def target_of(key: str) -> int:
+    return PATHS_TARGET_MS if key.startswith("top_paths") else TARGET_MS
+
+
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
 
 
@@ -262,8 +270,9 @@ def inner() -> dict:
     for label, preset in (("30d", "30d"), ("90d", "90d")):
         timings[f"dashboard_{label}"] = _time(client, f"/dashboard/?preset={preset}")
         timings[f"by_member_{label}"] = _time(client, f"/reports/members/?preset={preset}")
+        timings[f"top_paths_{label}"] = _time(client, f"/reports/paths/?preset={preset}")
     for key, t in timings.items():
-        verdict = "ok" if t["median_ms"] < TARGET_MS else f"over the {TARGET_MS} ms target"
+        verdict = "ok" if t["median_ms"] < target_of(key) else f"over the {target_of(key)} ms target"
         _say(f"  {key:<16} median {t['median_ms']:>7.1f} ms  max {t['max_ms']:>7.1f} ms  ({verdict})")
     return {
         "clicks": clicks,
@@ -275,7 +284,8 @@ def inner() -> dict:
         "refresh_after_10k_clicks_ms": round(refresh_ms),
         **timings,
         "target_ms": TARGET_MS,
-        "all_under_target": all(t["median_ms"] < TARGET_MS for t in timings.values()),
+        "top_paths_target_ms": PATHS_TARGET_MS,
+        "all_under_target": all(t["median_ms"] < target_of(key) for key, t in timings.items()),
     }
 
 

@@ -38,6 +38,17 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 240},
     },
+    # Daily at 01:10 UTC (10 1 * * *): post yesterday's paid clicks of every workspace
+    # to the ledger, after draining the click buffer so that no click of the day is still in Redis.
+    "post-paid-clicks": {
+        "task": "cpc.tasks.post_paid_clicks",
+        "schedule": crontab(hour=1, minute=10),
+    },
+    # Daily at 06:00 UTC (0 6 * * *): email the saved reports scheduled daily (and weekly ones on Mondays).
+    "send-saved-reports": {
+        "task": "reports.tasks.send_saved_reports",
+        "schedule": crontab(hour=6, minute=0),
+    },
     # Daily at 03:15 UTC: delete invitations that expired more than 30 days ago.
     "prune-invitations": {
         "task": "workspaces.tasks.prune_invitations",

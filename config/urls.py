@@ -57,6 +57,7 @@ urlpatterns = [
     path("", include("networks.urls")),
     path("", include("payments.urls")),
     path("", include("reports.urls")),
+    path("", include("cpc.urls")),
     path("", include("portal.urls")),
     path("", include("portal.staff_urls")),
     path("", include("outbound.urls")),

@@ -46,6 +46,7 @@ from networks.errors import (
 )
 from networks.impact import backoff_seconds
 from networks.records import NetworkRecord, RecordError, money, to_conversion_data
+from tracking.reported import ReportedItem
 
 __all__ = ["AwinClient", "MinuteLimiter", "check_credentials", "split_windows", "to_conversion_data"]
 
@@ -211,6 +212,7 @@ def transaction_record(tx: dict) -> NetworkRecord:
         locking_at=parse_datetime(tx.get("validationDate"), what=f"validationDate of {tx_id}"),
         order_ref=str(tx.get("orderRef") or ""),
         promo_code=str(tx.get("voucherCode") or ""),
+        items=transaction_parts(tx, tx_id),
         paid=bool(tx.get("paidToPublisher")),
         payment_ref=str(payment_id) if payment_id not in (None, "", 0, "0") else "",
         amended=bool(tx.get("amended")),
@@ -218,6 +220,28 @@ def transaction_record(tx: dict) -> NetworkRecord:
         old_payout=money(old_commission.get("amount"), what=f"oldCommissionAmount of {tx_id}"),
         raw=tx,
     )
+
+
+def transaction_parts(tx: dict, tx_id: str) -> tuple[ReportedItem, ...]:
+    """Awin's ``transactionParts``: one line per commission group (its code is the category
+    payout rules match; its name is the line's name), with the part's sale and commission."""
+    parts = tx.get("transactionParts") or []
+    if not isinstance(parts, list):
+        raise RecordError(f"Transaction {tx_id} has transactionParts that are not a list.")
+    lines = []
+    for part in parts:
+        if not isinstance(part, dict):
+            raise RecordError(f"Transaction {tx_id} has a transactionPart that is not an object.")
+        lines.append(
+            ReportedItem(
+                sku=str(part.get("commissionGroupId") or "")[:100],
+                name=str(part.get("commissionGroupName") or "")[:255],
+                category=str(part.get("commissionGroupCode") or "")[:100],
+                sale_amount=money(part.get("amount"), what=f"transactionParts amount of {tx_id}"),
+                network_payout=money(part.get("commissionAmount"), what=f"transactionParts commission of {tx_id}"),
+            )
+        )
+    return tuple(lines)
 
 
 # Rate limit ------------------------------------------------------------------------------------

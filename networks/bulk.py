@@ -6,7 +6,8 @@ savepoint, two inserts). For records that have no conversion yet, this module wr
 a whole page in a handful of queries, with the conversion core's own rules
 (tracking/attribution.py): ``attribute_batch`` (the same attribution rule over facts
 fetched in bulk), ``new_conversion`` (key, slot, pricing) and ``created_event``; then
-one INSERT ... ON CONFLICT DO NOTHING for the page and one "created" event per row.
+one INSERT ... ON CONFLICT DO NOTHING for the page, one "created" event per row and the
+rows' item lines.
 
 Anything this path is not sure about is handed back for record_conversion: values it
 would reject or question, transaction ids whose click may still sit in the Redis click
@@ -23,7 +24,7 @@ from django.utils import timezone
 
 from offers.models import NetworkConnection
 from tracking import attribution as core
-from tracking.models import Conversion, ConversionEvent
+from tracking.models import Conversion, ConversionEvent, ConversionItem
 from tracking.reported import ConversionData
 
 
@@ -75,12 +76,14 @@ def insert_new_conversions(
         return 0, leftovers
     Conversion.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
     inserted = dict(Conversion.objects.filter(code__in=[r.code for r in rows]).values_list("code", "id"))
-    events = []
+    events, lines = [], []
     for data, row in zip(kept, rows, strict=True):
         if row.code not in inserted:
             leftovers.append(data)  # conflicted: record_conversion decides (repeat, adoption, another sale)
             continue
         row.pk = inserted[row.code]
         events.append(core.created_event(row, now=now))
+        lines += core.item_rows(row, data)
     ConversionEvent.objects.bulk_create(events, batch_size=1000)
+    ConversionItem.objects.bulk_create(lines, batch_size=1000)
     return len(events), leftovers

@@ -459,6 +459,14 @@ class ImpactClient(ApiClient):
             raise MalformedBody(f"Impact's answer for action {action_id} has no Id.")
         return data
 
+    def action_items(self, action_id: str) -> list[dict]:
+        """The lines of one action (``ActionItems``); every action has at least one."""
+        data = _clean(self.get_data(self.path(f"Actions/{action_id}/Items")))
+        items = data.get("ActionItems")
+        if not isinstance(items, list):
+            raise MalformedBody(f"Impact's answer for the items of action {action_id} has no ActionItems.")
+        return [item for item in items if isinstance(item, dict)]
+
     def iter_campaigns(self) -> Iterator[dict]:
         for page in self.iter_pages(self.path("Campaigns"), {"PageSize": 1000}, key="Campaigns"):
             yield from page.records

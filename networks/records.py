@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from tracking.reported import ConversionData
+from tracking.reported import ConversionData, ReportedItem
 
 STATUSES = ("pending", "approved", "reversed")
 CHANGE_KINDS = ("reversal", "amount")
@@ -46,6 +46,7 @@ class NetworkRecord:
     amended: bool = False
     old_sale_amount: Decimal | None = None
     old_payout: Decimal | None = None
+    items: tuple[ReportedItem, ...] = ()  # the order's lines (ShareASale's SKU list, Awin's transactionParts)
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
@@ -119,9 +120,8 @@ def to_conversion_data(item: NetworkRecord | NetworkChange) -> ConversionData:
     """A record or change as tracking's ConversionData (the conversion core's input).
 
     A reversal carries only the status; an amount change only the new amounts (its
-    status stays what the conversion has). ConversionData has no place yet for the
-    order reference, promo code, paid flag, payment reference or old amounts: they stay
-    on the record for the sync.
+    status stays what the conversion has). The order reference, paid flag, payment
+    reference and old amounts stay on the record for the sync.
     """
     if isinstance(item, NetworkChange):
         reversal = item.kind == "reversal"
@@ -143,4 +143,6 @@ def to_conversion_data(item: NetworkRecord | NetworkChange) -> ConversionData:
         currency=item.currency,
         event_at=item.event_at,
         locking_at=item.locking_at,
+        promo_code=item.promo_code[:64],
+        items=item.items,
     )

@@ -54,6 +54,7 @@ from networks.records import (
     money,
     to_conversion_data,
 )
+from tracking.reported import ReportedItem
 
 __all__ = ["ShareASaleClient", "CreditBudget", "check_credentials", "to_conversion_data"]
 
@@ -305,10 +306,29 @@ def activity_item(row: dict, *, currency: str = CURRENCY) -> NetworkRecord | Net
         event_at=parse_central(row.get("transdate", ""), what=f"Trans Date of {trans_id}"),
         locking_at=parse_central(row.get("lockdate", ""), what=f"Lock Date of {trans_id}"),
         order_ref=order_ref(row.get("comment", "")),
+        # A coupon column, where the report carries one (the postback's couponcode).
+        promo_code=(row.get("couponcode") or row.get("coupon") or "").strip(),
+        items=sku_items(row, trans_id),
         paid=paid_date is not None,
         payment_ref=central_date(paid_date).isoformat() if paid_date else "",
         raw=row,
     )
+
+
+def sku_items(row: dict, trans_id: str) -> tuple[ReportedItem, ...]:
+    """The order's lines from ``SKU List`` and ``Quantity List`` (comma lists, the same length;
+    a missing quantity is 1). ShareASale gives no per-line amounts."""
+    skus = [s.strip() for s in (row.get("skulist") or "").split(",")]
+    quantities = [q.strip() for q in (row.get("quantitylist") or "").split(",")]
+    lines = []
+    for index, sku in enumerate(skus):
+        if not sku:
+            continue
+        quantity = quantities[index] if index < len(quantities) and quantities[index] else "1"
+        if not quantity.isdigit() or int(quantity) < 1:
+            raise RecordError(f"Transaction {trans_id} has the quantity {quantity!r} for SKU {sku[:40]}.")
+        lines.append(ReportedItem(sku=sku[:100], quantity=int(quantity)))
+    return tuple(lines)
 
 
 def void_change(row: dict, *, currency: str = CURRENCY) -> NetworkChange:

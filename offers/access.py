@@ -4,7 +4,7 @@ Another workspace's object is a 404, as a missing one is; ``write=True`` also ne
 "manage" right (403 otherwise).
 """
 
-from offers.models import Link, Member, NetworkConnection, Offer, Project
+from offers.models import Link, Member, NetworkConnection, Offer, PayoutRule, Project, PromoCode
 from workspaces.access import get_for_request
 
 
@@ -30,3 +30,11 @@ def get_link(request, code, *, write=False) -> Link:
 
 def get_connection(request, code, *, write=False) -> NetworkConnection:
     return get_for_request(request, NetworkConnection, code=code, right=_right(write))
+
+
+def get_promo_code(request, code, *, write=False) -> PromoCode:
+    return get_for_request(request, PromoCode, code=code, right=_right(write))
+
+
+def get_payout_rule(request, code, *, write=False) -> PayoutRule:
+    return get_for_request(request, PayoutRule, code=code, right=_right(write))

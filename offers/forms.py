@@ -1,7 +1,7 @@
 from django import forms
 
 from offers import services
-from offers.models import ConversionType, Member, Offer, PayoutType, Project, Protocol
+from offers.models import ConversionType, Member, Offer, PayoutRule, PayoutType, Project, Protocol
 from offers.selectors import list_connections
 from workspaces.forms import CURRENCIES, label_widgets
 
@@ -256,3 +256,48 @@ class LinkGenerateForm(forms.Form):
 
     def subs(self) -> dict:
         return {f"sub{i}": self.cleaned_data.get(f"sub{i}", "") for i in range(1, 6)}
+
+
+class PromoCodeForm(forms.Form):
+    text = forms.CharField(max_length=64, label="Promo code", help_text="Not case-sensitive; no spaces.")
+    offer = forms.ModelChoiceField(
+        queryset=Offer.objects.none(), required=False, to_field_name="code", label="For offer"
+    )
+
+    def __init__(self, *args, workspace, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["offer"].queryset = Offer.objects.filter(workspace=workspace, archived_at=None).order_by("name")
+        self.fields["offer"].empty_label = "All of the member's offers"
+
+    def clean_text(self):
+        text = self.cleaned_data["text"].strip()
+        problem = services.promo_code_problem(text)
+        if problem:
+            raise forms.ValidationError(problem)
+        return text
+
+
+class PayoutRuleForm(forms.Form):
+    match = forms.ChoiceField(choices=PayoutRule.Match.choices, label="Match items by")
+    value = forms.CharField(max_length=100, label="SKU or category", help_text="Not case-sensitive.")
+    payout_type = forms.ChoiceField(choices=PayoutRule.Kind.choices, label="Payout")
+    payout_flat = forms.DecimalField(
+        required=False, max_digits=12, decimal_places=2, min_value=0, label="Flat per unit"
+    )
+    payout_percent = forms.DecimalField(
+        required=False, max_digits=6, decimal_places=3, min_value=0, max_value=100, label="Percent of the item's sale"
+    )
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            problems = services.payout_rule_problems(
+                match=data["match"],
+                value=data["value"],
+                payout_type=data["payout_type"],
+                flat=data.get("payout_flat"),
+                percent=data.get("payout_percent"),
+            )
+            for name, message in problems.items():
+                self.add_error(name, message)
+        return data

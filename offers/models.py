@@ -4,10 +4,10 @@ import uuid
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from workspaces.domains import tracking_base_url
 from workspaces.models import TimeStamped, Workspace
 from workspaces.public_paths import LINK_CODE_LENGTH, click_path
 
@@ -292,8 +292,8 @@ class Link(TimeStamped):
 
     @property
     def url(self) -> str:
-        """The public link to share: SITE_URL/c/<vanity or code>."""
-        return settings.SITE_URL + click_path(self.vanity or self.code)
+        """The public link to share: <the workspace's primary tracking domain, else SITE_URL>/c/<vanity or code>."""
+        return tracking_base_url(self.workspace_id) + click_path(self.vanity or self.code)
 
     @property
     def subs(self) -> list[str]:
@@ -304,3 +304,73 @@ class Link(TimeStamped):
         return not (
             self.destination_url or self.vanity or self.sub1 or self.sub2 or self.sub3 or self.sub4 or self.sub5
         )
+
+
+def promo_key(text: str) -> str:
+    """How a promo code is compared: codes are case-insensitive ("summer20" is "SUMMER20")."""
+    return text.strip().upper()
+
+
+class PromoCode(TimeStamped):
+    """A discount code that credits its member with the sales it is used on.
+
+    A code is for one offer, or for every offer of its member (``offer`` empty); a member
+    may have several. Codes are unique per workspace whatever their case: ``key`` holds
+    the upper-cased code, and the constraint is on it.
+    """
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+", db_index=False)
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    member = models.ForeignKey(Member, models.CASCADE, related_name="promo_codes")
+    offer = models.ForeignKey(Offer, models.CASCADE, null=True, blank=True, related_name="promo_codes")
+    text = models.CharField(max_length=64)
+    key = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            # Also the index of attribution's lookup: a workspace's code by its key.
+            models.UniqueConstraint(fields=["workspace", "key"], name="promo_code_key_unique"),
+        ]
+
+    def __str__(self):
+        return self.text
+
+
+class PayoutRule(TimeStamped):
+    """A member payout for the items of one SKU or category on an offer.
+
+    An offer's rules are tried in ``position`` order and the first that matches an item
+    prices it (flat per unit, or percent of the item's sale); items no rule matches are
+    priced together with the offer's payout (or the member's override). offers/payouts.py
+    has the maths.
+    """
+
+    class Match(models.TextChoices):
+        SKU = "sku", "SKU"
+        CATEGORY = "category", "Category"
+
+    class Kind(models.TextChoices):
+        FLAT = "flat", "Flat amount per unit"
+        PERCENT = "percent", "Percent of the item's sale"
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+", db_index=False)
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    offer = models.ForeignKey(Offer, models.CASCADE, related_name="payout_rules", db_index=False)
+    position = models.PositiveSmallIntegerField(default=0)
+    match = models.CharField(max_length=10, choices=Match.choices)
+    value = models.CharField(max_length=100)  # compared without regard to case
+    payout_type = models.CharField(max_length=10, choices=Kind.choices)
+    payout_flat = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    payout_percent = models.DecimalField(max_digits=6, decimal_places=3, default=Decimal("0.000"))
+
+    class Meta:
+        indexes = [
+            # Pricing a conversion with items: an offer's rules in order.
+            models.Index(fields=["offer", "position"], name="payoutrule_offer_position"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(payout_flat__gte=0), name="payoutrule_flat_gte_0"),
+            models.CheckConstraint(
+                condition=models.Q(payout_percent__gte=0, payout_percent__lte=100), name="payoutrule_percent_0_100"
+            ),
+        ]

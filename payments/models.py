@@ -119,6 +119,7 @@ class TxnKind(models.TextChoices):
     CORRECTION = "correction", "Correction"
     HOLD = "hold", "Put on hold"
     RELEASE = "release", "Released from hold"
+    PAID_CLICKS = "paid_clicks", "Paid clicks"
 
 
 class LedgerTransaction(models.Model):

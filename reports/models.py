@@ -4,8 +4,10 @@ The tables were created by tracking's migrations and moved here with their rows
 (reports/migrations/0001_initial.py); reports/rollups.py is their only writer.
 """
 
+import uuid
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -87,3 +89,31 @@ class RollupDirtyDay(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workspace", "day"], name="rollup_dirty_once")]
+
+
+class SavedReport(models.Model):
+    """A report with its filters, saved under a name: private to its owner or shared with the workspace,
+    pinned to the navigation, and sent as CSV by email daily or weekly (reports/saved.py)."""
+
+    class Schedule(models.TextChoices):
+        NONE = "", "Not sent"
+        DAILY = "daily", "Daily"
+        WEEKLY = "weekly", "Weekly (Mondays)"
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+", db_index=False)
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="+")
+    name = models.CharField(max_length=120)
+    report = models.CharField(max_length=40)  # the report's URL name in the reports namespace
+    query = models.CharField(max_length=1000, blank=True)  # its filters and sort, as a query string
+    shared = models.BooleanField(default=False)
+    pinned = models.BooleanField(default=False)
+    schedule = models.CharField(max_length=10, choices=Schedule.choices, blank=True, default="")
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # The saved list and the navigation: a workspace's saved reports by name.
+            models.Index(fields=["workspace", "name"], name="savedreport_ws_name"),
+        ]

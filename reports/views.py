@@ -154,6 +154,7 @@ def report_page(request, report: Report):
         "truncated": len(shown) >= PAGE_ROWS,
         "page_rows": PAGE_ROWS,
         "sort": q.sort,
+        "report_name": request.resolver_match.url_name,
     }
     return render(request, "reports/table.html", ctx)
 

@@ -10,7 +10,7 @@ When you add a URL with a parameter, add it here.
 
 from decimal import Decimal
 
-from offers.models import Link, Member, NetworkConnection, Offer, Project
+from offers.models import Link, Member, NetworkConnection, Offer, PayoutRule, Project, PromoCode
 from tracking.models import Conversion, PostbackLog
 from workspaces.models import ApiKey, Invitation, Membership
 
@@ -78,6 +78,10 @@ def build_world(workspace, owner):
         workspace=workspace, name="O1", offer_url="https://shop.test/?t={transaction_id}", connection=conn
     )
     link = Link.objects.create(workspace=workspace, offer=offer, member=member)
+    promo_code = PromoCode.objects.create(workspace=workspace, member=member, text="M1CODE", key="M1CODE")
+    payout_rule = PayoutRule.objects.create(
+        workspace=workspace, offer=offer, match="sku", value="S1", payout_type="flat", payout_flat=Decimal("1.00")
+    )
     conversion = Conversion.objects.create(
         workspace=workspace,
         connection=conn,
@@ -109,6 +113,8 @@ def build_world(workspace, owner):
         "member": member,
         "offer": offer,
         "link": link,
+        "promo_code": promo_code,
+        "payout_rule": payout_rule,
         "conversion": conversion,
         "postback": postback,
         "api_key": key,
@@ -122,7 +128,30 @@ def build_world(workspace, owner):
 
 case("workspaces:cancel_invitation")(lambda w: {"pk": w["invitation"].pk})
 case("workspaces:change_role", "workspaces:remove_member")(lambda w: {"pk": w["membership"].pk})
+
+
+def _saved_report(world):
+    from reports.models import SavedReport
+
+    workspace = world["link"].workspace
+    owner = world["membership"].user
+    return SavedReport.objects.create(workspace=workspace, owner=owner, name="Mine", report="members", shared=True)
+
+
+case("reports:change_saved_report", "reports:delete_saved_report")(lambda w: {"code": _saved_report(w).code})
 case("workspaces:revoke_api_key")(lambda w: {"code": w["api_key"].code})
+
+
+def _domain(world):
+    from workspaces.models import TrackingDomain
+
+    workspace = world["link"].workspace
+    return TrackingDomain.objects.get_or_create(workspace=workspace, host=f"go.{workspace.slug}.test")[0]
+
+
+case("workspaces:verify_domain", "workspaces:make_primary_domain", "workspaces:remove_domain")(
+    lambda w: {"code": _domain(w).code}
+)
 case(
     "offers:edit_project",
     "offers:archive_project",
@@ -133,7 +162,9 @@ case(
     "offers:edit_member",
     "offers:archive_member",
     "offers:restore_member",
+    "offers:add_promo_code",
 )(lambda w: {"code": w["member"].code})
+case("offers:delete_promo_code")(lambda w: {"code": w["promo_code"].code})
 case(
     "tracking:offer_detail",
     "offers:edit_offer",
@@ -142,7 +173,9 @@ case(
     "offers:archive_offer",
     "offers:restore_offer",
     "offers:add_override",
+    "offers:add_payout_rule",
 )(lambda w: {"code": w["offer"].code})
+case("offers:move_payout_rule_up", "offers:delete_payout_rule")(lambda w: {"code": w["payout_rule"].code})
 case("offers:remove_override")(lambda w: {"code": w["offer"].code, "member_code": w["member"].code})
 case("offers:link_qr_png", "offers:link_qr_svg", "offers:archive_link")(lambda w: {"code": w["link"].code})
 case("payments:statement", "portal_staff:invite_member")(lambda w: {"code": w["member"].code})
@@ -151,6 +184,16 @@ case("payments:settlement", "payments:receive_settlement", "payments:confirm_rec
     lambda w: {"code": w["settlement"].code}
 )
 case("payments:run", "payments:approve_run", "payments:decline_run")(lambda w: {"code": w["payment_batch"].code})
+
+
+def _click_rate(world):
+    from cpc.models import ClickRate
+
+    offer = world["offer"]
+    return ClickRate.objects.create(workspace=offer.workspace, offer=offer, rate=Decimal("0.05"), daily_cap=10)
+
+
+case("cpc:remove_click_rate")(lambda w: {"code": _click_rate(w).code})
 case("payments:retry")(lambda w: {"code": w["payment"].code})
 case(
     "outbound:webhook_detail",

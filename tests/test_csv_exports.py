@@ -14,8 +14,9 @@ from decimal import Decimal
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from cpc.services import post_paid_clicks, set_click_rate
 from networks.models import NetworkClickCount
-from offers.models import PayoutType
+from offers.models import PayoutType, PromoCode
 from reports.rollups import rebuild_rollups
 from risk.models import Verdict
 from risk.services import hold_conversion
@@ -41,6 +42,9 @@ KNOWN = {
     "reports:network_clicks",
     "reports:postbacks",
     "risk:queue_csv",
+    "reports:channels",
+    "offers:export_promo_codes",
+    "cpc:paid_clicks",
 }
 # Exports with no text a user or network could write: only days, counts and money.
 NUMBERS_ONLY = {"reports:days", "reports:postbacks"}
@@ -71,6 +75,8 @@ def hostile_world(workspace, alice) -> dict:
         obj.save(update_fields=[field])
     w["ava_boots"].sub1 = "=cmd|' /C calc'!A0"
     w["ava_boots"].save(update_fields=["sub1"])
+    # A promo code that looks like a number, on the offer named like a formula.
+    PromoCode.objects.create(workspace=workspace, member=w["ava"], offer=w["boots"], text="+1", key="+1")
     # The network counted more clicks than we did: a negative difference, which must stay a number.
     NetworkClickCount.objects.create(
         workspace=workspace, connection=w["connection"], program_id="1", date=at(2).date(), clicks=5
@@ -86,6 +92,9 @@ def hostile_world(workspace, alice) -> dict:
     # Held for review, with a rule's reason that starts like a formula.
     Verdict.objects.create(workspace=workspace, conversion=held, rule="too_soon", reason="-3 s after its click")
     hold_conversion(conversion=held, reason="-3 s after its click")
+    # Ava's counted clicks two days ago are paid per click.
+    set_click_rate(offer=w["boots"], member=None, rate=Decimal("0.05"), daily_cap=10)
+    post_paid_clicks(workspace=workspace, day=at(2).date())
     objects = build_world(workspace, alice)  # for the URLs that name an object
     rebuild_rollups(workspace=workspace)
     return objects

@@ -18,6 +18,7 @@ APP_NAMESPACES = {
     "portal_staff",
     "outbound",
     "risk",
+    "cpc",
 }
 
 

@@ -5,13 +5,18 @@ tracking/sql.py), the ORM path (a locked update, or an insert that lost a race),
 network sync pages inserted in bulk (networks/bulk.py). All three take from here:
 
 - **attribution**: our click by transaction id (its member and offer), else the member
-  by affiliate id and their single offer on the connection, with notes on what did
-  not line up (``attribute`` for one hit, ``attribute_batch`` for a page: the same
-  rule over the same facts, fetched in bulk);
-- **pricing**: the member's payout from the offer's terms or the member's override;
+  of the promo code the customer used (the code's offer, or the member's single offer on
+  the connection), else the member by affiliate id and their single offer on the
+  connection, with notes on what did not line up (``attribute`` for one hit,
+  ``attribute_batch`` for a page: the same rule over the same facts, fetched in bulk).
+  With a click and a code of another member, the click wins and the disagreement is
+  noted (the postback log's reason, ``Conversion.promo_code_mismatch``);
+- **pricing**: the member's payout from the offer's terms or the member's override, line
+  by line with the offer's payout rules when the conversion comes with its items (the
+  rules are read only then);
 - **the dedupe decision**: which key a conversion is stored under, whether it owns
   its click's id-less slot, and what a conflicting insert means (``resolve``);
-- **the write-down**: the new row, its history and its outbox event.
+- **the write-down**: the new row, its items, its history and its outbox event.
 
 Dedupe rules (README, "Postbacks and pixels", has them as a table):
 
@@ -36,6 +41,7 @@ Dedupe rules (README, "Postbacks and pixels", has them as a table):
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -43,16 +49,29 @@ from functools import lru_cache
 
 from django.utils import timezone
 
-from offers.models import Link, Member, NetworkConnection, Offer, PayoutOverride
-from offers.payouts import Payout, Terms, compute_payout, no_offer_payout, terms_for, terms_from_basis
+from offers.models import Link, Member, NetworkConnection, Offer, PayoutOverride, PayoutRule, PromoCode, promo_key
+from offers.payouts import (
+    Payout,
+    Terms,
+    compute_item_payout,
+    compute_payout,
+    item_payout_from_lines,
+    item_rule,
+    no_offer_payout,
+    rules_for,
+    terms_for,
+    terms_from_basis,
+)
 from tracking import sql
 from tracking.clicks.buffer import store_buffered_click
 from tracking.models import (
+    AttributedBy,
     Click,
     Conversion,
     ConversionAlias,
     ConversionChange,
     ConversionEvent,
+    ConversionItem,
     ConversionSource,
     ConversionStatus,
     PostbackLog,
@@ -61,6 +80,7 @@ from tracking.reported import MAX_AMOUNT, ConversionData
 
 Outcome = PostbackLog.Outcome
 KEY_LENGTH = 300
+logger = logging.getLogger(__name__)
 
 # How far along its life a status is; a conversion only moves to a higher rank.
 STATUS_RANK = {
@@ -205,15 +225,22 @@ class Attribution:
     offer: Offer | None
     notes: dict[str, str]
     terms: Terms | None  # the payout terms for member x offer; None without an offer
+    via: str = ""  # an AttributedBy value: what tied the conversion to its member
+    rules: tuple = ()  # the offer's payout rules (ItemRule), read only for a conversion with items
 
 
-def _decide(*, connection, data: ConversionData, click, member_by_affiliate, offer_for_member) -> tuple:
-    """The attribution rule, over facts the caller fetched: (click, member, offer, notes).
+def _decide(*, connection, data: ConversionData, click, member_by_affiliate, offer_for_member, promo_code_for) -> tuple:
+    """The attribution rule, over facts the caller fetched: (click, member, offer, notes, via).
 
-    ``member_by_affiliate(affiliate_id)`` and ``offer_for_member(member)`` answer from
-    a query or from a page's prefetched maps; the rule is the same.
+    Precedence: the click, then the promo code, then the affiliate id.
+    ``member_by_affiliate(affiliate_id)``, ``offer_for_member(member)`` and
+    ``promo_code_for(key)`` answer from a query or from a page's prefetched maps; the
+    rule is the same. ``promo_code_for`` is only asked when the data carries a code.
     """
     notes: dict[str, str] = {}
+    code = promo_code_for(promo_key(data.promo_code)) if data.promo_code else None
+    if data.promo_code and code is None:
+        notes["unknown_promo_code"] = f"unknown promo code {data.promo_code[:64]}"
     if click is not None:
         member, offer = click.member, click.offer
         if data.affiliate_id and data.affiliate_id != member.affiliate_id:
@@ -223,10 +250,27 @@ def _decide(*, connection, data: ConversionData, click, member_by_affiliate, off
         if offer.connection_id and offer.connection_id != connection.pk:
             # Usually a postback URL pasted into the wrong network; the sale still counts.
             notes["other_connection"] = "the click's offer is set up with another network connection"
-        return click, member, offer, notes
+        if code is not None and code.member_id != member.pk:
+            notes["promo_code_mismatch"] = (
+                f"promo code {code.text} belongs to {code.member.affiliate_id}; "
+                f"the click's member ({member.affiliate_id}) keeps the sale"
+            )
+            logger.info("connection %s: %s", connection.pk, notes["promo_code_mismatch"])
+        return click, member, offer, notes, AttributedBy.CLICK
     member = offer = None
     if data.transaction_id:
         notes["unknown_transaction"] = f"unknown transaction_id {data.transaction_id[:64]}"
+    if code is not None:
+        notes.pop("unknown_transaction", None)
+        member, offer = code.member, code.offer or offer_for_member(code.member)
+        if data.affiliate_id and data.affiliate_id != member.affiliate_id:
+            notes["affiliate_mismatch"] = (
+                f"affiliate_id {data.affiliate_id[:40]} does not match promo code {code.text}'s member "
+                f"({member.affiliate_id})"
+            )
+        if offer is not None and offer.connection_id and offer.connection_id != connection.pk:
+            notes["other_connection"] = "the promo code's offer is set up with another network connection"
+        return None, member, offer, notes, AttributedBy.CODE
     if data.affiliate_id:
         member = member_by_affiliate(data.affiliate_id)
         if member is None:
@@ -234,7 +278,13 @@ def _decide(*, connection, data: ConversionData, click, member_by_affiliate, off
         else:
             notes.pop("unknown_transaction", None)
             offer = offer_for_member(member)
-    return None, member, offer, notes
+            return None, member, offer, notes, AttributedBy.AFFILIATE
+    return None, member, offer, notes, ""
+
+
+def find_promo_code(*, workspace_id: int, key: str) -> PromoCode | None:
+    """The workspace's promo code whose key is ``key``, with its member and offer (one query)."""
+    return PromoCode.objects.filter(workspace_id=workspace_id, key=key).select_related("member", "offer").first()
 
 
 def attribute(*, connection: NetworkConnection, data: ConversionData, lookup: HitLookup | None = None) -> Attribution:
@@ -243,7 +293,7 @@ def attribute(*, connection: NetworkConnection, data: ConversionData, lookup: Hi
     click = None
     if data.transaction_id:
         click = find_click(workspace=workspace, transaction_id=data.transaction_id, lookup=lookup)
-    click, member, offer, notes = _decide(
+    click, member, offer, notes, via = _decide(
         connection=connection,
         data=data,
         click=click,
@@ -251,11 +301,13 @@ def attribute(*, connection: NetworkConnection, data: ConversionData, lookup: Hi
             workspace=workspace, affiliate_id=affiliate_id
         ).first(),
         offer_for_member=lambda member: offer_for_member(connection=connection, member=member),
+        promo_code_for=lambda key: find_promo_code(workspace_id=workspace.pk, key=key),
     )
-    terms = None
+    terms, rules = None, ()
     if offer is not None:
         terms = terms_for(offer=offer, member=member, has_override=getattr(click, "has_payout_override", None))
-    return Attribution(click, member, offer, notes, terms)
+        rules = rules_for(offer.id) if data.items else ()
+    return Attribution(click, member, offer, notes, terms, via, rules)
 
 
 def offer_for_member(*, connection, member) -> Offer | None:
@@ -282,7 +334,13 @@ def attribute_batch(*, connection: NetworkConnection, items: list[ConversionData
     }
     wanted = {d.affiliate_id for d in items if d.affiliate_id and d.transaction_id not in clicks}
     members = {m.affiliate_id: m for m in Member.objects.filter(workspace=workspace, affiliate_id__in=wanted)}
-    single_offers = _single_offers(connection, members.values())
+    keys = {promo_key(d.promo_code) for d in items if d.promo_code}
+    codes = {}
+    if keys:
+        found = PromoCode.objects.filter(workspace=workspace, key__in=keys).select_related("member", "offer")
+        codes = {code.key: code for code in found}
+    code_members = [code.member for code in codes.values() if code.offer_id is None]
+    single_offers = _single_offers(connection, [*members.values(), *code_members])
     decided = [
         _decide(
             connection=connection,
@@ -290,24 +348,36 @@ def attribute_batch(*, connection: NetworkConnection, items: list[ConversionData
             click=clicks.get(data.transaction_id) if data.transaction_id else None,
             member_by_affiliate=members.get,
             offer_for_member=lambda member: single_offers.get(member.id),
+            promo_code_for=codes.get,
         )
         for data in items
     ]
-    overrides = _overrides({(offer.id, member.id) for _, member, offer, _ in decided if offer and member})
+    overrides = _overrides({(offer.id, member.id) for _, member, offer, _, _ in decided if offer and member})
+    rules = _rules({offer.id for data, (_, _, offer, _, _) in zip(items, decided, strict=True) if data.items and offer})
     attributions = []
-    for click, member, offer, notes in decided:
+    for data, (click, member, offer, notes, via) in zip(items, decided, strict=True):
         terms = None
         if offer is not None:
             terms = overrides.get((offer.id, member.id if member else None)) or Terms(
                 offer.payout_type, offer.payout_flat, offer.payout_percent, "offer"
             )
-        attributions.append(Attribution(click, member, offer, notes, terms))
+        offer_rules = rules.get(offer.id, ()) if offer is not None and data.items else ()
+        attributions.append(Attribution(click, member, offer, notes, terms, via, offer_rules))
     return attributions
+
+
+def _rules(offer_ids) -> dict:
+    """offer id -> its payout rules in order (one query, none without offers)."""
+    found = defaultdict(tuple)
+    if offer_ids:
+        for rule in PayoutRule.objects.filter(offer_id__in=offer_ids).order_by("offer_id", "position", "id"):
+            found[rule.offer_id] += (item_rule(rule),)
+    return found
 
 
 def _single_offers(connection, members) -> dict:
     """member id -> their offer on this connection, when they have exactly one."""
-    member_ids = [m.id for m in members]
+    member_ids = list({m.id for m in members})
     if not member_ids:
         return {}
     found = defaultdict(set)
@@ -349,10 +419,31 @@ def conversion_key(data: ConversionData, offer: Offer | None) -> str:
     return data.dedupe_key[:KEY_LENGTH]
 
 
-def price(*, terms: Terms | None, sale_amount: Decimal, network_payout: Decimal) -> Payout:
+def price(*, terms: Terms | None, sale_amount: Decimal, network_payout: Decimal, items=(), rules=()) -> Payout:
     if terms is None:
         return no_offer_payout("unattributed: no click or member matched")
+    if items:
+        return compute_item_payout(
+            terms=terms, rules=rules, items=items, sale_amount=sale_amount, network_payout=network_payout
+        )
     return compute_payout(terms=terms, sale_amount=sale_amount, network_payout=network_payout)
+
+
+def item_rows(conversion: Conversion, data: ConversionData) -> list[ConversionItem]:
+    """The unsaved item lines of a new conversion (saved already: its pk is set)."""
+    return [
+        ConversionItem(
+            workspace_id=conversion.workspace_id,
+            conversion_id=conversion.pk,
+            sku=item.sku[:100],
+            name=item.name[:255],
+            category=item.category[:100],
+            quantity=item.quantity,
+            sale_amount=item.sale_amount,
+            network_payout=item.network_payout,
+        )
+        for item in data.items
+    ]
 
 
 def new_conversion(
@@ -367,7 +458,13 @@ def new_conversion(
     currency = (data.currency or connection.currency or (offer.currency if offer else "") or "USD").upper()
     sale_amount = data.sale_amount if data.sale_amount is not None else Decimal("0.00")
     network_payout = data.network_payout if data.network_payout is not None else Decimal("0.00")
-    payout = price(terms=attribution.terms, sale_amount=sale_amount, network_payout=network_payout)
+    payout = price(
+        terms=attribution.terms,
+        sale_amount=sale_amount,
+        network_payout=network_payout,
+        items=data.items,
+        rules=attribution.rules,
+    )
     now = now or timezone.now()
     status = data.status or ConversionStatus.PENDING
     return Conversion(
@@ -392,6 +489,9 @@ def new_conversion(
         locking_at=data.locking_at or lock_on_approval(status, now),
         affiliate_id_given=data.affiliate_id[:64],
         affiliate_mismatch="affiliate_mismatch" in attribution.notes,
+        promo_code=data.promo_code[:64],
+        attributed_by=attribution.via,
+        promo_code_mismatch="promo_code_mismatch" in attribution.notes,
     )
 
 
@@ -496,6 +596,11 @@ def reprice_with_stored_terms(conversion: Conversion) -> Payout:
     terms = terms_from_basis(conversion.payout_basis)
     if terms is None:
         return no_offer_payout(conversion.payout_basis.get("formula") or "no payout terms")
+    lines = conversion.payout_basis.get("items")
+    if lines:
+        return item_payout_from_lines(
+            terms=terms, lines=lines, sale_amount=conversion.sale_amount, network_payout=conversion.network_payout
+        )
     return compute_payout(terms=terms, sale_amount=conversion.sale_amount, network_payout=conversion.network_payout)
 
 

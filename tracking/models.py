@@ -44,6 +44,8 @@ class Click(models.Model):
             # Offer page chart and member page: clicks per offer/member over time.
             models.Index(fields=["offer", "created_at"], name="click_offer_created"),
             models.Index(fields=["member", "created_at"], name="click_member_created"),
+            # Top paths report: one visitor's (hashed IP's) earlier clicks.
+            models.Index(fields=["workspace", "ip_hash", "created_at"], name="click_ws_visitor_created"),
         ]
 
     @property
@@ -64,6 +66,15 @@ class ConversionSource(models.TextChoices):
     API_SYNC = "api_sync", "API sync"
     MANUAL = "manual", "Manual"
     TEST = "test", "Test"
+
+
+class AttributedBy(models.TextChoices):
+    """What tied a conversion to its member; "" when nothing did (unattributed)."""
+
+    CLICK = "click", "Link click"
+    CODE = "code", "Promo code"
+    AFFILIATE = "member", "Affiliate id"
+    MANUAL = "manual", "Manager"
 
 
 class Conversion(TimeStamped):
@@ -105,6 +116,11 @@ class Conversion(TimeStamped):
     locking_at = models.DateTimeField(null=True, blank=True)
     affiliate_id_given = models.CharField(max_length=64, blank=True)
     affiliate_mismatch = models.BooleanField(default=False)
+    # The promo code the network reported (as sent), what attributed the conversion, and
+    # whether the code belongs to another member than the click that won.
+    promo_code = models.CharField(max_length=64, blank=True, default="")
+    attributed_by = models.CharField(max_length=8, choices=AttributedBy.choices, blank=True, default="")
+    promo_code_mismatch = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -131,6 +147,24 @@ class Conversion(TimeStamped):
     @property
     def is_attributed(self) -> bool:
         return self.member_id is not None
+
+
+class ConversionItem(models.Model):
+    """One line of a conversion's order (SKU, category, quantity, the line's sale), as the network reported it.
+
+    Stored when the conversion is created; the payout maths of each line is in the
+    conversion's ``payout_basis["items"]``.
+    """
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+", db_index=False)
+    conversion = models.ForeignKey(Conversion, models.CASCADE, related_name="items")
+    sku = models.CharField(max_length=100, blank=True)
+    name = models.CharField(max_length=255, blank=True)
+    category = models.CharField(max_length=100, blank=True)
+    quantity = models.PositiveIntegerField(default=1)
+    # The line's sale amount and the network's commission on it, when the network gives them.
+    sale_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    network_payout = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
 
 
 class ConversionChange(models.Model):

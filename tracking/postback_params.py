@@ -1,5 +1,8 @@
 """Parsing postback and pixel parameters into a ConversionData. Pure: no database, no request.
 
+A coupon or voucher code (``promo_code``, ``coupon``, ``voucher``, Impact's ``PromoCode``,
+Awin's ``voucherCode``) attributes a conversion that has no click id to the code's member.
+
 What a postback must carry: our ``transaction_id`` (under any of its names) or the
 network's conversion id (Impact ActionId, ShareASale transID, TUNE adv_sub...), so
 that it has a dedupe key. The "server postback with affiliate ID" protocol sends
@@ -19,6 +22,9 @@ Rules:
   (``12,50``). Up to 5 decimal places (TUNE's precision) are rounded half-up to
   cents; more are rejected, as are signs, exponents, NaN, infinities, non-ASCII
   digits and anything above MAX_AMOUNT.
+- Items: an ``items`` JSON array of objects (in a JSON body, or as a parameter's value)
+  gives the order's lines: sku, name, category, quantity (``qty``), the line's sale
+  (``amt``/``amount``, or ``price`` per unit) and payout.
 - Dates: ISO 8601 (with offset; naive means UTC), ``yyyy-MM-dd HH:mm:ss``
   (ShareASale: US Central time), or a Unix timestamp in seconds.
 """
@@ -30,7 +36,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
-from tracking.reported import MAX_AMOUNT, ConversionData
+from tracking.reported import MAX_AMOUNT, MAX_ITEMS, ConversionData, ReportedItem
 
 MAX_ID_LENGTH = 255
 MAX_PARAMS = 100
@@ -48,7 +54,18 @@ NAMES = {
     "currency": ("currency",),
     "event_at": ("event_date", "eventdate", "transdate"),
     "locking_at": ("locking_date", "lockingdate"),
+    "promo_code": (
+        "promo_code",
+        "promocode",
+        "coupon",
+        "couponcode",
+        "coupon_code",
+        "voucher",
+        "vouchercode",
+        "voucher_code",
+    ),
 }
+PROMO_CODE_LENGTH = 64
 
 STATUSES = {
     "pending": "pending",
@@ -142,8 +159,10 @@ def _parse_json(body: bytes):
             value = "true" if value else "false"
         elif isinstance(value, int | float | str):
             value = str(value) if not isinstance(value, float) else repr(value)
+        elif isinstance(value, list) and str(name).strip().lower() == "items":
+            value = json.dumps(value)  # the order's lines, read by _items
         else:
-            continue  # nested values (Impact's items[]) carry nothing we record
+            continue  # other nested values carry nothing we record
         pairs.append((str(name), value))
     return pairs
 
@@ -175,6 +194,90 @@ def parse_conversion(params: dict[str, str], *, network: str, now: datetime | No
         currency=_currency(params),
         event_at=_date(params, "event_at", network, now),
         locking_at=_date(params, "locking_at", network, now, allow_future=True),
+        promo_code=_id(params, "promo_code", max_length=PROMO_CODE_LENGTH),
+        items=_items(params.get("items", ""), network),
+    )
+
+
+# An item's names for each of its values (Impact's v16 sketch sends sku, qty, amt).
+ITEM_NAMES = {
+    "sku": ("sku", "item_sku", "product_id"),
+    "name": ("name", "item_name", "itemname"),
+    "category": ("category", "item_category"),
+    "quantity": ("quantity", "qty"),
+    "sale_amount": ("amount", "amt", "sale_amount", "saleamount"),
+    "unit_price": ("price", "unit_price"),
+    "network_payout": ("payout", "commission"),
+}
+
+
+def _items(text: str, network: str) -> tuple[ReportedItem, ...]:
+    """The order's lines from an ``items`` JSON array of objects (a JSON body, or a query parameter).
+
+    Each line: sku, name, category, quantity (``qty``; default 1), the line's sale
+    (``amt``/``amount``, or ``price`` per unit times the quantity) and payout. Raises
+    ParseError naming the line.
+    """
+    text = text.strip()
+    if not text or _MACRO.match(text):
+        return ()
+    try:
+        lines = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ParseError("items is not a JSON array")
+    if not isinstance(lines, list) or not all(isinstance(line, dict) for line in lines):
+        raise ParseError("items must be a JSON array of objects")
+    if len(lines) > MAX_ITEMS:
+        raise ParseError(f"items has more than {MAX_ITEMS} lines")
+    return tuple(_item(line, index, network) for index, line in enumerate(lines))
+
+
+def _item(line: dict, index: int, network: str) -> ReportedItem:
+    values = {str(k).strip().lower(): v for k, v in line.items()}
+
+    def value(meaning: str) -> tuple[str, str]:
+        for name in ITEM_NAMES[meaning]:
+            found = values.get(name)
+            if found not in (None, ""):
+                if isinstance(found, bool) or not isinstance(found, int | float | str):
+                    raise ParseError(f"items[{index}].{name} must be a string or a number")
+                return name, found if isinstance(found, str) else format(found)
+        return "", ""
+
+    def text(meaning: str, limit: int) -> str:
+        name, found = value(meaning)
+        if len(found) > limit:
+            raise ParseError(f"items[{index}].{name} is longer than {limit} characters")
+        return found.strip()
+
+    def amount(meaning: str) -> Decimal | None:
+        name, found = value(meaning)
+        if not found:
+            return None
+        try:
+            return parse_amount(found, network=network)
+        except ParseError as exc:
+            raise ParseError(f"items[{index}].{name} {exc}")
+
+    name, qty = value("quantity")
+    quantity = 1
+    if qty:
+        if not (qty.isascii() and qty.isdigit() and 0 < int(qty) <= 100000):
+            raise ParseError(f"items[{index}].{name} must be a whole number from 1 to 100000")
+        quantity = int(qty)
+    sale = amount("sale_amount")
+    unit = amount("unit_price")
+    if sale is None and unit is not None:
+        sale = (unit * quantity).quantize(CENT, rounding=ROUND_HALF_UP)
+    if sale is not None and sale > MAX_AMOUNT:
+        raise ParseError(f"items[{index}] is above the maximum of {MAX_AMOUNT}")
+    return ReportedItem(
+        sku=text("sku", 100),
+        name=text("name", 255),
+        category=text("category", 100),
+        quantity=quantity,
+        sale_amount=sale,
+        network_payout=amount("network_payout"),
     )
 
 

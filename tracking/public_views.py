@@ -36,6 +36,7 @@ from tracking.ingest import (
     read_hit,
 )
 from tracking.spool import DATABASE_DOWN
+from workspaces.domains import workspace_of_host
 from workspaces.public_paths import CLICK_NOT_FOUND_HEADERS, CLICK_REDIRECT_HEADERS
 
 CLICK_UNAVAILABLE_HEADERS = {
@@ -63,6 +64,9 @@ def click_redirect(request, code) -> HttpResponse | None:
         return HttpResponse(UNAVAILABLE, status=503, headers=CLICK_UNAVAILABLE_HEADERS)
     if link is None:
         return None
+    owner = workspace_of_host(request.META.get("HTTP_HOST", ""))
+    if owner is not None and owner != link.workspace_id:
+        return None  # a workspace's own domain serves only its links
     # Most clicks carry no query string: skip building a QueryDict for them.
     query = request.GET if request.META.get("QUERY_STRING") else {}
     recorded = record_click(

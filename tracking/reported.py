@@ -9,6 +9,20 @@ from datetime import datetime
 from decimal import Decimal
 
 MAX_AMOUNT = Decimal("10000000.00")  # ten million per conversion: anything above is a mistake or an attack
+MAX_ITEMS = 200  # lines of one order; more is not an order
+
+
+@dataclass(frozen=True)
+class ReportedItem:
+    """One line of the order behind a conversion (Impact's ActionItems, ShareASale's SKU list,
+    Awin's transactionParts, a postback's ``items``)."""
+
+    sku: str = ""
+    name: str = ""
+    category: str = ""
+    quantity: int = 1
+    sale_amount: Decimal | None = None  # the whole line's sale, not the unit price
+    network_payout: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -24,6 +38,8 @@ class ConversionData:
     currency: str = ""
     event_at: datetime | None = None
     locking_at: datetime | None = None
+    promo_code: str = ""  # a coupon or voucher the customer used, as the network sent it
+    items: tuple[ReportedItem, ...] = ()
 
     @property
     def dedupe_key(self) -> str:

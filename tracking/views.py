@@ -139,6 +139,9 @@ def conversion_detail(request, code):
         "changes": changes,
         "events": list(conversion.events.order_by("id")),
         "basis": conversion.payout_basis,
+        # A conversion priced line by line (its items and the offer's payout rules).
+        "item_lines": conversion.payout_basis.get("items") or [],
+        "item_rest": conversion.payout_basis.get("rest") or {},
         "can_manage": _can_manage(request),
         "reattribute_form": ReattributeForm(workspace=request.workspace),
     }
@@ -332,6 +335,8 @@ def member_detail(request, code):
         "earnings": selectors.member_earnings(member=member),
         "offers": Offer.objects.filter(workspace=request.workspace, archived_at=None).order_by("name"),
         "can_manage": _can_manage(request),
+        "promo_codes": member.promo_codes.select_related("offer").order_by("key"),
+        "promo_form": offer_forms.PromoCodeForm(workspace=request.workspace),
     }
     return render(request, "tracking/member_detail.html", ctx)
 
@@ -351,6 +356,8 @@ def offer_detail(request, code):
         "override_form": offer_forms.PayoutOverrideForm(workspace=request.workspace),
         "preview": _safe_preview(offer),
         "can_manage": _can_manage(request),
+        "payout_rules": offer.payout_rules.order_by("position", "id"),
+        "rule_form": offer_forms.PayoutRuleForm(),
     }
     return render(request, "tracking/offer_detail.html", ctx)
 

@@ -54,15 +54,21 @@ class _Echo:
         return value
 
 
+def csv_lines(header: list[str], rows: Iterable[Iterable]) -> Iterator[str]:
+    """The CSV text, line by line: the BOM and header first, every cell through ``csv_cell``."""
+    writer = csv.writer(_Echo())
+    yield BOM + writer.writerow([csv_cell(h) for h in header])
+    for row in rows:
+        yield writer.writerow([csv_cell(v) for v in row])
+
+
+def csv_bytes(header: list[str], rows: Iterable[Iterable]) -> bytes:
+    """The same CSV as one UTF-8 value (an email attachment)."""
+    return "".join(csv_lines(header, rows)).encode("utf-8")
+
+
 def stream_csv(filename: str, header: list[str], rows: Iterable[Iterable]) -> StreamingHttpResponse:
     """A CSV download written row by row as ``rows`` yields (nothing is held in memory)."""
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield BOM + writer.writerow([csv_cell(h) for h in header])
-        for row in rows:
-            yield writer.writerow([csv_cell(v) for v in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(csv_lines(header, rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -223,3 +223,44 @@ class OutboxCursor(models.Model):
 
     def __str__(self):
         return f"{self.consumer} at {self.position}"
+
+
+def random_domain_token() -> str:
+    return secrets.token_hex(16)
+
+
+class TrackingDomain(TimeStamped):
+    """A workspace's own host for its links (e.g. ``go.brand.com``).
+
+    It serves clicks once verified: a DNS TXT record ``_hub-verify.<host>`` holding
+    ``hub-verify=<token>`` proves the workspace controls the name. A verified domain
+    serves only its own workspace's links; the primary one is the host links are shown
+    with (workspaces/domains.py).
+    """
+
+    workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="tracking_domains")
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    host = models.CharField(max_length=253, unique=True)  # lower-case, IDNA (punycode), no port
+    token = models.CharField(max_length=64, default=random_domain_token)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    check_message = models.CharField(max_length=300, blank=True)
+    is_primary = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace"], condition=models.Q(is_primary=True), name="trackingdomain_one_primary"
+            ),
+        ]
+
+    def __str__(self):
+        return self.host
+
+    @property
+    def txt_name(self) -> str:
+        return f"_hub-verify.{self.host}"
+
+    @property
+    def txt_value(self) -> str:
+        return f"hub-verify={self.token}"

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
@@ -66,6 +67,8 @@ def settings_page(request):
         "team": ws.memberships.select_related("user").order_by("created_at"),
         "invitations": ws.invitations.filter(accepted_at=None).order_by("-created_at"),
         "api_keys": ws.api_keys.order_by("revoked_at", "-created_at"),
+        "domains": ws.tracking_domains.order_by("-is_primary", "host"),
+        "site_url": settings.SITE_URL,
         "invite_form": InviteForm(),
         "key_form": ApiKeyForm(),
         "roles": RoleForm.base_fields["role"].choices,

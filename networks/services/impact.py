@@ -58,9 +58,9 @@ from networks.services.runs import (
     plan_window,
     sync_state,
 )
-from offers.models import NetworkConnection, NetworkKind
+from offers.models import NetworkConnection, NetworkKind, PayoutRule
 from tracking.models import Conversion, ConversionSource
-from tracking.reported import ConversionData
+from tracking.reported import ConversionData, ReportedItem
 from tracking.services import record_conversion
 from workspaces.errors import DomainError
 
@@ -140,8 +140,11 @@ def _chain_first(first, rest):
 # Actions ---------------------------------------------------------------------------------------
 
 
-def action_to_data(record: dict, connection: NetworkConnection) -> ConversionData:
-    """An Impact Action (strings, None for missing) as ConversionData; MalformedBody if unusable."""
+def action_to_data(record: dict, connection: NetworkConnection, items: tuple = ()) -> ConversionData:
+    """An Impact Action (strings, None for missing) as ConversionData; MalformedBody if unusable.
+
+    ``items`` are the action's ActionItems (``action_items``), when they were fetched.
+    """
     action_id = record.get("Id")
     if not action_id:
         raise impact.MalformedBody("An action without an Id.")
@@ -158,7 +161,48 @@ def action_to_data(record: dict, connection: NetworkConnection) -> ConversionDat
         currency=(record.get("Currency") or connection.currency or "").upper(),
         event_at=impact.parse_datetime_value(record.get("EventDate"), "EventDate"),
         locking_at=impact.parse_datetime_value(record.get("LockingDate"), "LockingDate"),
+        promo_code=(record.get("PromoCode") or "").strip()[:64],
+        items=tuple(item_to_reported(item, action_id) for item in items),
     )
+
+
+def item_to_reported(item: dict, action_id) -> ReportedItem:
+    """One of Impact's ActionItems: Sku, ItemName, Category, Quantity, SaleAmount (the line's), Payout."""
+    quantity = str(item.get("Quantity") or "1").strip()
+    if not quantity.isdigit() or int(quantity) < 1:
+        raise impact.MalformedBody(f"An item of action {action_id} has the Quantity {item.get('Quantity')!r}.")
+    return ReportedItem(
+        sku=str(item.get("Sku") or "")[:100],
+        name=str(item.get("ItemName") or "")[:255],
+        category=str(item.get("Category") or "")[:100],
+        quantity=int(quantity),
+        sale_amount=_money(item.get("SaleAmount"), "SaleAmount of an item", action_id),
+        network_payout=_money(item.get("Payout"), "Payout of an item", action_id),
+    )
+
+
+# Fetching an action's items costs a request from the hourly Actions budget, so they are
+# fetched only for actions new to the hub, only when an offer of the connection prices
+# items by rule, and at most this many per run (the rest are priced as whole orders).
+ITEM_FETCHES_PER_RUN = 100
+
+
+def fetch_new_action_items(*, run, connection, client: ImpactClient, records: list[dict]) -> dict[str, list]:
+    """action id -> its ActionItems, for the page's actions not stored yet (see ITEM_FETCHES_PER_RUN)."""
+    budget = ITEM_FETCHES_PER_RUN - getattr(run, "_item_fetches", 0)
+    if budget <= 0 or not PayoutRule.objects.filter(offer__connection=connection).exists():
+        return {}
+    ids = [str(r.get("Id")) for r in records if r.get("Id")]
+    stored = set(
+        Conversion.objects.filter(
+            workspace_id=connection.workspace_id, network=connection.kind, dedupe_key__in=ids
+        ).values_list("dedupe_key", flat=True)
+    )
+    found = {}
+    for action_id in [i for i in ids if i not in stored][:budget]:
+        found[action_id] = client.action_items(action_id)
+    run._item_fetches = getattr(run, "_item_fetches", 0) + len(found)
+    return found
 
 
 def _money(value, field, action_id):
@@ -166,13 +210,17 @@ def _money(value, field, action_id):
     return amount.quantize(Decimal("0.01")) if amount is not None else None
 
 
-def store_actions(*, run: SyncRun, connection: NetworkConnection, records: list[dict]) -> None:
+def store_actions(
+    *, run: SyncRun, connection: NetworkConnection, records: list[dict], action_items: dict | None = None
+) -> None:
     """One page of Actions in one transaction (networks/services/records.py); an Action that
-    cannot be read is counted rejected and named in the run's note."""
+    cannot be read is counted rejected and named in the run's note. ``action_items`` maps
+    action ids to their fetched ActionItems."""
     items = []
+    action_items = action_items or {}
     for record in records:
         try:
-            items.append(action_to_data(record, connection))
+            items.append(action_to_data(record, connection, tuple(action_items.get(str(record.get("Id")), ()))))
         except impact.MalformedBody as e:
             store.reject(run, e.message)
     store.store_records(run=run, connection=connection, items=items)
@@ -189,7 +237,8 @@ def _sync_actions(run: SyncRun, connection: NetworkConnection, client: ImpactCli
     for _lo, hi, window_pages in _windows(pages, run.resume_from, run.window_end):
         for page in window_pages:
             run.pages_total = max(run.pages_total, run.pages_done + page.numpages - page.number + 1)
-            store_actions(run=run, connection=connection, records=page.records)
+            found = fetch_new_action_items(run=run, connection=connection, client=client, records=page.records)
+            store_actions(run=run, connection=connection, records=page.records, action_items=found)
             remember_programs(connection=connection, records=page.records)
         advance(run, state, hi)
     if not fresh:

@@ -107,7 +107,14 @@ class ImportReport:
         return not self.errors
 
 
-def _read_csv(data: bytes) -> tuple[list[str], list[tuple[int, dict]]]:
+def read_csv(
+    data: bytes, *, columns=IMPORT_COLUMNS, ignored=IMPORT_IGNORED_COLUMNS, required=("name",)
+) -> tuple[list[str], list[tuple[int, dict]]]:
+    """(header, [(line number, {column: value})]) of an uploaded CSV, checked against ``columns``.
+
+    A row with the wrong number of values comes back as {"_error": why}. Raises DomainError
+    when the file as a whole cannot be read (size, encoding, header).
+    """
     if len(data) > IMPORT_MAX_BYTES:
         raise DomainError(f"The file is larger than {IMPORT_MAX_BYTES // (1024 * 1024)} MB; split it.")
     try:
@@ -115,7 +122,7 @@ def _read_csv(data: bytes) -> tuple[list[str], list[tuple[int, dict]]]:
     except UnicodeDecodeError:
         raise DomainError("The file is not UTF-8 text; export it from your spreadsheet as 'CSV UTF-8'.") from None
     if not text.strip():
-        raise DomainError("The file is empty. The first line must be the header: " + ",".join(IMPORT_COLUMNS))
+        raise DomainError("The file is empty. The first line must be the header: " + ",".join(columns))
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
@@ -132,11 +139,11 @@ def _read_csv(data: bytes) -> tuple[list[str], list[tuple[int, dict]]]:
             rows.append((reader.line_num, values))
     except csv.Error as e:
         raise DomainError(f"The file is not valid CSV: {e}.") from None
-    unknown = [h for h in header if h not in IMPORT_COLUMNS + IMPORT_IGNORED_COLUMNS]
-    if "name" not in header or unknown or len(set(header)) != len(header):
+    unknown = [h for h in header if h not in (*columns, *ignored)]
+    if any(c not in header for c in required) or unknown or len(set(header)) != len(header):
         raise DomainError(
-            "The first line must be a header with these columns (name required, others optional): "
-            + ",".join(IMPORT_COLUMNS)
+            f"The first line must be a header with these columns ({', '.join(required)} required, others optional): "
+            + ",".join(columns)
             + (f". Unknown: {', '.join(unknown)}" if unknown else "")
             + "."
         )
@@ -145,7 +152,7 @@ def _read_csv(data: bytes) -> tuple[list[str], list[tuple[int, dict]]]:
         if len(values) != len(header):
             parsed.append((line, {"_error": f"expected {len(header)} values, found {len(values)}"}))
             continue
-        # unescape_cell: a members export defused formula-like names with a quote; take it off again.
+        # unescape_cell: an export defused formula-like values with a quote; take it off again.
         parsed.append((line, {h: unescape_cell(v.strip()) for h, v in zip(header, values, strict=True)}))
     return header, parsed
 
@@ -190,7 +197,7 @@ def import_members(*, workspace: Workspace, data: bytes) -> ImportReport:
     3. Otherwise, in one transaction, update members whose email already exists in the
        workspace (only the columns present in the file) and create the rest.
     """
-    header, rows = _read_csv(data)
+    header, rows = read_csv(data)
     report = ImportReport(rows=len(rows))
     if not rows:
         raise DomainError("The file has a header but no members.")

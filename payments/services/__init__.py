@@ -11,6 +11,7 @@
   release; a member on hold as a whole.
 - approvals.py: two-person payments: a run above the workspace's threshold waits for a
   second finance user's approval (or decline) before it is sent.
+- clicks.py: a member's paid clicks of a day, owed to them.
 - funding.py: a linked card that tops a run up within its monthly limit.
 - paypal.py: the PayPal rail: submit a run, apply its status, poll it.
 
@@ -22,6 +23,7 @@ from payments.services.approvals import (
     decline_payment_run,
     set_two_person_rule,
 )
+from payments.services.clicks import post_paid_clicks
 from payments.services.funding import (
     card_headroom,
     link_funding_card,
@@ -64,6 +66,7 @@ from payments.services.settlements import (
 
 __all__ = [
     "approve_payment_run",
+    "post_paid_clicks",
     "card_headroom",
     "count_stale_conversion_events_all_workspaces",
     "confirm_settlement_receipt",

@@ -8,9 +8,9 @@ import pytest
 from django.db import transaction
 
 from networks.bulk import insert_new_conversions
-from offers.models import Link, Member, NetworkConnection, Offer, PayoutOverride
-from tracking.models import Click, Conversion, ConversionEvent, PostbackLog
-from tracking.reported import ConversionData
+from offers.models import Link, Member, NetworkConnection, Offer, PayoutOverride, PayoutRule, PromoCode
+from tracking.models import Click, Conversion, ConversionEvent, ConversionItem, PostbackLog
+from tracking.reported import ConversionData, ReportedItem
 from tracking.services import record_conversion
 
 pytestmark = pytest.mark.postgres
@@ -49,6 +49,11 @@ def conn(workspace):
         "dan-pass": Link.objects.create(workspace=workspace, offer=passthrough, member=dan),
     }
     Link.objects.create(workspace=workspace, offer=flat, member=cara)  # Cara has two offers: none is chosen
+    PromoCode.objects.create(workspace=workspace, member=ben, text="BenCode", key="BENCODE")  # all his offers
+    PromoCode.objects.create(workspace=workspace, member=dan, offer=passthrough, text="DAN5", key="DAN5")
+    PayoutRule.objects.create(
+        workspace=workspace, offer=percent, match="sku", value="SKU-A", payout_type="flat", payout_flat=D("1.25")
+    )
     for tid, key in [("t-ava", "ava-flat"), ("t-ben", "ben-pct"), ("t-cara", "cara-both"), ("t-dan", "dan-pass")]:
         link = links[key]
         Click.objects.create(workspace=workspace, transaction_id=tid, link=link, offer=link.offer, member=link.member)
@@ -72,6 +77,22 @@ def cases() -> list[ConversionData]:
         ConversionData(external_id="A10", transaction_id="SUMMER", **base),  # a promo text, twice
         ConversionData(external_id="A11", transaction_id="SUMMER", **base),
         ConversionData(external_id="A12", transaction_id="t-ava", status="approved", locking_at=LOCK, **base),
+        # Promo codes: a code alone, a click beside another member's code, a code beside an affiliate id,
+        # an unknown code beside an affiliate id.
+        ConversionData(external_id="A13", promo_code="bencode", **base),
+        ConversionData(external_id="A14", transaction_id="t-ava", promo_code="DAN5", **base),
+        ConversionData(external_id="A15", promo_code="dan5", affiliate_id="aff-ben", **base),
+        ConversionData(external_id="A16", promo_code="NOPE", affiliate_id="aff-ben", **base),
+        # Items: priced by Ben's offer's rule and, for the rest, by its 12.5 %.
+        ConversionData(
+            external_id="A17",
+            affiliate_id="aff-ben",
+            items=(
+                ReportedItem(sku="sku-a", quantity=2, sale_amount=D("30.00")),
+                ReportedItem(sku="SKU-B", category="Misc", sale_amount=D("50.00"), network_payout=D("2.00")),
+            ),
+            **base,
+        ),
     ]
 
 
@@ -99,6 +120,11 @@ def stored_rows() -> dict:
     rows = {}
     for conversion in Conversion.objects.order_by("dedupe_key"):
         values = {name: getattr(conversion, name) for name in fields}
+        values["items"] = list(
+            ConversionItem.objects.filter(conversion=conversion)
+            .order_by("id")
+            .values_list("sku", "name", "category", "quantity", "sale_amount", "network_payout")
+        )
         values["events"] = list(
             ConversionEvent.objects.filter(conversion=conversion).order_by("id").values_list("kind", "before", "after")
         )
@@ -116,7 +142,7 @@ def rows_written_by(writer, conn) -> dict:
 
 def test_every_writer_stores_the_same_rows(conn):
     statement = rows_written_by(write_statement, conn)
-    assert len(statement) == 12  # every case is its own conversion: none of them repeats another
+    assert len(statement) == 17  # every case is its own conversion: none of them repeats another
     for writer in (write_orm, write_bulk):
         other = rows_written_by(writer, conn)
         assert sorted(other) == sorted(statement), writer.__name__
@@ -136,5 +162,20 @@ def test_the_rows_follow_the_rules(conn):
     assert rows["A6"]["member_payout"] == D("2.67")  # 1.00 + 5 % of 33.33
     assert rows["A7"]["member_payout"] == D("7.77")
     assert rows["A12"]["status"] == "approved"
+    by_code = rows["A13"]
+    assert (by_code["attributed_by"], by_code["promo_code"], by_code["member_payout"]) == (
+        "code",
+        "bencode",
+        D("10.00"),
+    )
+    assert (rows["A14"]["attributed_by"], rows["A14"]["promo_code_mismatch"]) == ("click", True)
+    assert (rows["A15"]["attributed_by"], rows["A15"]["member_payout"], rows["A15"]["affiliate_mismatch"]) == (
+        "code",
+        D("4.00"),
+        True,
+    )
+    assert rows["A16"]["attributed_by"] == "member"
+    # 1.25 x 2 by rule, then 12.5 % of the rest of the sale (80.00 - 30.00).
+    assert rows["A17"]["member_payout"] == D("8.75") and len(rows["A17"]["items"]) == 2
     idless = [key for key in rows if key.startswith("tid:t-ben#")]
     assert len(idless) == 2

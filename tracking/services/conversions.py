@@ -16,11 +16,20 @@ from django.db import connection as db
 from django.utils import timezone
 
 from offers.models import Member, NetworkConnection
-from offers.payouts import Payout, compute_payout, no_offer_payout, terms_for
+from offers.payouts import Payout, no_offer_payout, rules_for, terms_for
 from tracking import attribution as core
 from tracking import sql
 from tracking.attribution import STATUS_RANK, HitLookup, RecordResult
-from tracking.models import Click, Conversion, ConversionEvent, ConversionSource, ConversionStatus, PostbackLog
+from tracking.models import (
+    AttributedBy,
+    Click,
+    Conversion,
+    ConversionEvent,
+    ConversionItem,
+    ConversionSource,
+    ConversionStatus,
+    PostbackLog,
+)
 from tracking.reported import ConversionData
 from workspaces.errors import DomainError
 from workspaces.models import Workspace
@@ -122,7 +131,8 @@ def record_conversion(
     found = core.attribute(connection=connection, data=data, lookup=lookup)
     conversion = core.new_conversion(connection=connection, data=data, source=source, attribution=found)
     created = core.created_result(conversion, found.notes)
-    if not conflict_known and _one_statement_writes(postback):
+    # A conversion with items writes them too: the ORM path does it in one transaction.
+    if not conflict_known and not data.items and _one_statement_writes(postback):
         event = core.created_event(conversion)
         if postback is not None:
             _fill_log(postback, connection, created)
@@ -218,6 +228,8 @@ def _insert_or_resolve(
                 conversion.pk = None
             else:
                 core.created_event(conversion).save(force_insert=True)
+                if data.items:
+                    ConversionItem.objects.bulk_create(core.item_rows(conversion, data))
                 return created
         if attempt == 0 and not conflict_known:
             # Retries of one postback are the common case: decide "nothing to change" on the committed
@@ -361,12 +373,22 @@ def reattribute_conversion(
     }
     conversion.click, conversion.member, conversion.offer = new_click, new_member, new_offer
     conversion.affiliate_mismatch = False
+    conversion.attributed_by = AttributedBy.CLICK if new_click is not None else AttributedBy.MANUAL
     payout = _current_payout(conversion)
     if payout.amount != conversion.member_payout:
         changes["member_payout"] = [str(conversion.member_payout), str(payout.amount)]
     conversion.member_payout, conversion.payout_basis = payout.amount, payout.basis
     conversion.save(
-        update_fields=["click", "member", "offer", "affiliate_mismatch", "member_payout", "payout_basis", "updated_at"]
+        update_fields=[
+            "click",
+            "member",
+            "offer",
+            "affiliate_mismatch",
+            "attributed_by",
+            "member_payout",
+            "payout_basis",
+            "updated_at",
+        ]
     )
     core.write_history(
         conversion=conversion, changes=changes, source=ConversionSource.MANUAL, note="re-attributed", actor=actor
@@ -401,7 +423,14 @@ def _current_payout(conversion: Conversion) -> Payout:
     if conversion.offer_id is None:
         return no_offer_payout("no offer: the conversion earns nothing until attributed to an offer")
     terms = terms_for(offer=conversion.offer, member=conversion.member)
-    return compute_payout(terms=terms, sale_amount=conversion.sale_amount, network_payout=conversion.network_payout)
+    items = list(conversion.items.order_by("id"))
+    return core.price(
+        terms=terms,
+        sale_amount=conversion.sale_amount,
+        network_payout=conversion.network_payout,
+        items=items,
+        rules=rules_for(conversion.offer_id) if items else (),
+    )
 
 
 def _member_label(member: Member | None) -> str | None:

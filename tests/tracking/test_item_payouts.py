@@ -1,0 +1,241 @@
+"""SKU-level items and payout rules: the maths in decimals, items from every network shape, the page."""
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from networks.awin import transaction_record
+from networks.records import to_conversion_data
+from networks.services.impact import action_to_data
+from networks.shareasale import sku_items
+from offers.models import PayoutRule
+from offers.payouts import Terms, compute_item_payout, item_payout_from_lines, rules_for
+from tests.tracking.postback_world import make_world
+from tracking.models import Conversion, ConversionItem
+from tracking.postback_params import ParseError, parse_conversion
+from tracking.reported import ConversionData, ReportedItem
+from tracking.services import recompute_member_payout, record_conversion
+
+D = Decimal
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+PERCENT_10 = Terms("percent", D("0"), D("10"), "offer")
+
+
+def rule(offer, match, value, **kw):
+    position = PayoutRule.objects.filter(offer=offer).count() + 1
+    return PayoutRule.objects.create(
+        workspace=offer.workspace, offer=offer, match=match, value=value, position=position, **kw
+    )
+
+
+@pytest.fixture
+def world(workspace):
+    world = make_world(workspace, kind="generic")  # 10 % of the sale
+    offer = world["offer"]
+    rule(offer, "sku", "shoe-1", payout_type="flat", payout_flat=D("2.50"))
+    rule(offer, "category", "Shoes", payout_type="percent", payout_percent=D("15"))
+    rule(offer, "category", "shoes", payout_type="flat", payout_flat=D("99"))  # never reached: the one above wins
+    return world
+
+
+# --- the maths --------------------------------------------------------------------
+
+
+def test_each_item_takes_the_first_matching_rule_and_the_rest_the_offers_terms(world):
+    items = [
+        ReportedItem(sku="SHOE-1", category="Shoes", quantity=3, sale_amount=D("90.00")),  # flat 2.50 x 3
+        ReportedItem(sku="SHOE-2", category="shoes", quantity=1, sale_amount=D("33.33")),  # 15 % = 4.9995 -> 5.00
+        ReportedItem(sku="HAT", category="Hats", quantity=1, sale_amount=D("20.00")),  # no rule: with the rest
+    ]
+    payout = compute_item_payout(
+        terms=PERCENT_10,
+        rules=rules_for(world["offer"].id),
+        items=items,
+        sale_amount=D("150.00"),
+        network_payout=D("0"),
+    )
+    # 7.50 + 5.00 by rule; the rest of the sale is 150.00 - 123.33 = 26.67, at 10 % = 2.667 -> 2.67.
+    assert payout.amount == D("15.17")
+    lines = payout.basis["items"]
+    assert [line["amount"] for line in lines] == ["7.50", "5.00", None]
+    assert lines[0]["rule"] == "sku SHOE-1" and lines[1]["rule"] == "category SHOES"
+    assert payout.basis["rest"] == {
+        "sale_amount": "26.67",
+        "network_payout": "0.00",
+        "formula": "10% of sale 26.67 = 2.67",
+        "amount": "2.67",
+    }
+
+
+def test_items_every_rule_prices_leave_no_rest(world):
+    items = [ReportedItem(sku="shoe-1", quantity=2)]  # flat needs no amount
+    payout = compute_item_payout(
+        terms=Terms("flat", D("5.00"), D("0"), "offer"),
+        rules=rules_for(world["offer"].id),
+        items=items,
+        sale_amount=D("80.00"),
+        network_payout=D("8.00"),
+    )
+    assert payout.amount == D("5.00")  # 2.50 x 2; the offer's flat 5.00 is not added
+    assert payout.basis["rest"]["amount"] == "0.00"
+
+
+def test_a_percent_rule_skips_an_item_without_its_sale_amount(world):
+    rules = rules_for(world["offer"].id)
+    items = [ReportedItem(sku="BOOT", category="Shoes", quantity=1)]
+    payout = compute_item_payout(terms=PERCENT_10, rules=rules, items=items, sale_amount=D("40"), network_payout=D("0"))
+    # The 15 % rule cannot price it; the next rule for the category can (flat 99).
+    assert (payout.basis["items"][0]["formula"], payout.amount) == ("flat 99.00 x 1 = 99.00", D("99.00"))
+    only_percent = [r for r in rules if r.payout_type == "percent"]
+    payout = compute_item_payout(
+        terms=PERCENT_10, rules=only_percent, items=items, sale_amount=D("40"), network_payout=D("0")
+    )
+    assert payout.basis["items"][0]["rule"] is None
+    assert payout.amount == D("4.00")
+
+
+def test_a_later_amount_change_keeps_the_rule_lines_and_reprices_the_rest(world):
+    items = [ReportedItem(sku="shoe-1", quantity=1, sale_amount=D("50.00")), ReportedItem(sku="X", quantity=1)]
+    first = compute_item_payout(
+        terms=PERCENT_10, rules=rules_for(world["offer"].id), items=items, sale_amount=D("100"), network_payout=D("0")
+    )
+    assert first.amount == D("7.50")  # 2.50 + 10 % of 50.00
+    again = item_payout_from_lines(
+        terms=PERCENT_10, lines=first.basis["items"], sale_amount=D("70.00"), network_payout=D("0")
+    )
+    assert again.amount == D("4.50")  # 2.50 + 10 % of 20.00
+
+
+# --- items from a postback and from each network -----------------------------------
+
+
+def test_a_postback_json_body_brings_items_that_are_stored_and_priced(client, world):
+    conn = world["connection"]
+    body = {
+        "transaction_id": world["click"].transaction_id,
+        "order_id": "O-1",
+        "amount": "120.00",
+        "items": [
+            {"sku": "shoe-1", "qty": 2, "amt": "60.00", "category": "Shoes"},
+            {"sku": "SOCK", "category": "Socks", "quantity": "3", "price": "5.00"},
+            {"sku": "BOOT", "category": "SHOES", "amt": 45},
+        ],
+    }
+    response = client.post(
+        f"/postback/generic/{conn.postback_secret}", json.dumps(body), content_type="application/json"
+    )
+    assert response.content == b"accepted"
+    conversion = Conversion.objects.get()
+    stored = list(
+        ConversionItem.objects.filter(conversion=conversion)
+        .order_by("id")
+        .values_list("sku", "quantity", "sale_amount")
+    )
+    assert stored == [("shoe-1", 2, D("60.00")), ("SOCK", 3, D("15.00")), ("BOOT", 1, D("45.00"))]
+    # 2.50 x 2 = 5.00; 15 % of 45.00 = 6.75; the socks with the rest: 10 % of 15.00 = 1.50.
+    assert conversion.member_payout == D("13.25")
+    assert conversion.payout_basis["rest"]["sale_amount"] == "15.00"
+
+
+def test_a_postback_with_bad_items_is_refused_with_the_line_named(client, world):
+    params = {"transaction_id": "t", "items": json.dumps([{"sku": "A", "qty": "0"}])}
+    with pytest.raises(ParseError, match=r"items\[0\]\.qty"):
+        parse_conversion(params, network="generic")
+    with pytest.raises(ParseError, match="JSON array"):
+        parse_conversion({"transaction_id": "t", "items": "nope"}, network="generic")
+
+
+def test_impact_action_items_become_items(world):
+    sample = json.loads((FIXTURES / "impact" / "impact_action_items.json").read_text())
+    data = action_to_data(
+        {"Id": "1000.4636.158133", "State": "PENDING", "Amount": "21.99"},
+        world["connection"],
+        tuple(sample["ActionItems"]),
+    )
+    assert data.items == (
+        ReportedItem(
+            sku="12345",
+            name="Acme Tennis Balls (One Dozen)",
+            category="Sports",
+            quantity=2,
+            sale_amount=D("19.27"),
+            network_payout=D("0.77"),
+        ),
+        ReportedItem(
+            sku="67890",
+            name="Acme Grip Tape",
+            category="Sports",
+            quantity=1,
+            sale_amount=D("2.72"),
+            network_payout=D("0.11"),
+        ),
+    )
+
+
+def test_shareasale_sku_and_quantity_lists_become_items():
+    assert sku_items({"skulist": "A1,B2, C3", "quantitylist": "2,1"}, "170000101") == (
+        ReportedItem(sku="A1", quantity=2),
+        ReportedItem(sku="B2", quantity=1),
+        ReportedItem(sku="C3", quantity=1),
+    )
+    assert sku_items({"skulist": "", "quantitylist": ""}, "1") == ()
+
+
+def test_awin_transaction_parts_become_items():
+    tx = json.loads((FIXTURES / "awin" / "transactions.json").read_text(), parse_float=D)[0]
+    data = to_conversion_data(transaction_record(tx))
+    assert data.items == (
+        ReportedItem(sku="1234", name="Default", category="DEFAULT", sale_amount=D("55.96"), network_payout=D("5.59")),
+    )
+
+
+def test_a_sync_page_stores_items_through_the_batch_insert(world):
+    from networks.bulk import insert_new_conversions
+
+    data = ConversionData(
+        external_id="S1",
+        transaction_id=world["click"].transaction_id,
+        sale_amount=D("100.00"),
+        items=(ReportedItem(sku="shoe-1", quantity=4, sale_amount=D("100.00")),),
+    )
+    assert insert_new_conversions(connection=world["connection"], items=[data], source="api_sync") == (1, [])
+    conversion = Conversion.objects.get()
+    assert conversion.member_payout == D("10.00")
+    assert conversion.items.get().quantity == 4
+
+
+def test_recomputing_uses_the_stored_items_and_todays_rules(world):
+    data = ConversionData(
+        external_id="R1",
+        transaction_id=world["click"].transaction_id,
+        sale_amount=D("100.00"),
+        items=(ReportedItem(sku="shoe-1", quantity=1, sale_amount=D("100.00")),),
+    )
+    conversion = record_conversion(connection=world["connection"], data=data, source="postback").conversion
+    assert conversion.member_payout == D("2.50")
+    PayoutRule.objects.filter(value="shoe-1").update(payout_flat=D("4.00"))
+    assert recompute_member_payout(conversion=conversion).member_payout == D("4.00")
+
+
+def test_the_conversion_page_shows_each_item_line(alice_client, world):
+    data = ConversionData(
+        external_id="P1",
+        transaction_id=world["click"].transaction_id,
+        sale_amount=D("80.00"),
+        items=(ReportedItem(sku="shoe-1", quantity=2, sale_amount=D("50.00")), ReportedItem(sku="CAP", quantity=1)),
+    )
+    conversion = record_conversion(connection=world["connection"], data=data, source="postback").conversion
+    page = alice_client.get(reverse("tracking:conversion_detail", kwargs={"code": conversion.code})).content.decode()
+    assert 'id="payout-items"' in page
+    assert "flat 2.50 x 2 = 5.00" in page and "10% of sale 30.00 = 3.00" in page
+
+
+def test_a_conversion_without_items_shows_no_item_table(alice_client, world):
+    data = ConversionData(external_id="P2", transaction_id=world["click"].transaction_id, sale_amount=D("80.00"))
+    conversion = record_conversion(connection=world["connection"], data=data, source="postback").conversion
+    page = alice_client.get(reverse("tracking:conversion_detail", kwargs={"code": conversion.code})).content.decode()
+    assert 'id="payout-items"' not in page
+    assert conversion.member_payout == D("8.00")

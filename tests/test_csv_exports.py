@@ -46,8 +46,15 @@ KNOWN = {
     "offers:export_promo_codes",
     "cpc:paid_clicks",
 }
-# Exports with no text a user or network could write: only days, counts and money.
-NUMBERS_ONLY = {"reports:days", "reports:postbacks"}
+# Exports with no text a user or network could write: only days, counts, money and the hub's own
+# words (a delivery's event name and status, and the https URL its form accepted).
+NUMBERS_ONLY = {
+    "reports:days",
+    "reports:postbacks",
+    "outbound:webhook_deliveries_csv",
+    "outbound:member_postback_deliveries_csv",
+    "portal:postback_deliveries_csv",
+}
 
 
 def _patterns(resolver=None, namespace=""):

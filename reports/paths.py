@@ -27,7 +27,7 @@ from workspaces.models import Workspace
 
 LOOKBACK = timedelta(days=30)
 MAX_TOUCHPOINTS = 6  # longer paths keep their last ones, after an ellipsis
-MAX_CONVERSIONS = 50_000  # the newest of a range; the page says when a range holds more
+MAX_CONVERSIONS = 20_000  # the newest of a range (a sample large enough for the common paths; the page says so)
 ARROW = " → "
 
 

@@ -144,5 +144,6 @@ def to_conversion_data(item: NetworkRecord | NetworkChange) -> ConversionData:
         event_at=item.event_at,
         locking_at=item.locking_at,
         promo_code=item.promo_code[:64],
+        order_ref=item.order_ref[:255],
         items=item.items,
     )

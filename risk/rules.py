@@ -41,6 +41,8 @@ class Facts:
 
     @property
     def order_ref(self) -> str:
+        if self.conversion.order_ref:
+            return self.conversion.order_ref
         for name in ORDER_PARAMS:
             if self.params.get(name):
                 return str(self.params[name])[:255]

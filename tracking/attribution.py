@@ -492,6 +492,7 @@ def new_conversion(
         promo_code=data.promo_code[:64],
         attributed_by=attribution.via,
         promo_code_mismatch="promo_code_mismatch" in attribution.notes,
+        order_ref=data.order_ref[:255],
     )
 
 

@@ -121,6 +121,9 @@ class Conversion(TimeStamped):
     promo_code = models.CharField(max_length=64, blank=True, default="")
     attributed_by = models.CharField(max_length=8, choices=AttributedBy.choices, blank=True, default="")
     promo_code_mismatch = models.BooleanField(default=False)
+    # The brand's order id as the network reported it: the same order reported twice (by two
+    # networks, two connections, or a postback and a batch record) is held for review (risk).
+    order_ref = models.CharField(max_length=255, blank=True, default="")
 
     class Meta:
         constraints = [

@@ -64,6 +64,7 @@ NAMES = {
         "vouchercode",
         "voucher_code",
     ),
+    "order_ref": ("order_ref", "orderref", "order_id", "orderid", "oid", "order_number", "ordernumber"),
 }
 PROMO_CODE_LENGTH = 64
 
@@ -195,6 +196,7 @@ def parse_conversion(params: dict[str, str], *, network: str, now: datetime | No
         event_at=_date(params, "event_at", network, now),
         locking_at=_date(params, "locking_at", network, now, allow_future=True),
         promo_code=_id(params, "promo_code", max_length=PROMO_CODE_LENGTH),
+        order_ref=pick(params, "order_ref")[1].strip()[:MAX_ID_LENGTH],
         items=_items(params.get("items", ""), network),
     )
 

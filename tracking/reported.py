@@ -39,6 +39,7 @@ class ConversionData:
     event_at: datetime | None = None
     locking_at: datetime | None = None
     promo_code: str = ""  # a coupon or voucher the customer used, as the network sent it
+    order_ref: str = ""  # the brand's order id (Impact's Oid, ShareASale's order number, Awin's orderRef)
     items: tuple[ReportedItem, ...] = ()
 
     @property

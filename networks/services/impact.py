@@ -162,6 +162,7 @@ def action_to_data(record: dict, connection: NetworkConnection, items: tuple = (
         event_at=impact.parse_datetime_value(record.get("EventDate"), "EventDate"),
         locking_at=impact.parse_datetime_value(record.get("LockingDate"), "LockingDate"),
         promo_code=(record.get("PromoCode") or "").strip()[:64],
+        order_ref=str(record.get("Oid") or "").strip()[:255],
         items=tuple(item_to_reported(item, action_id) for item in items),
     )
 

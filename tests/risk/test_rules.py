@@ -140,3 +140,39 @@ def test_run_rules_runs_only_the_switched_on_rules(workspace):
     assert {f.rule for f in rules.run_rules(facts_for(conversion), settings)} == {Rule.TOO_SOON, Rule.SELF_REFERRAL}
     settings.too_soon_on = False
     assert {f.rule for f in rules.run_rules(facts_for(conversion), settings)} == {Rule.SELF_REFERRAL}
+
+
+def test_the_same_order_from_an_impact_sync_and_an_awin_sync_is_held_the_second_time(workspace):
+    # The order ids come from the networks' own fields (Impact's Oid, Awin's orderRef), stored on
+    # the conversion by the one conversion core: no postback needs to have carried them.
+    from networks.records import NetworkRecord, to_conversion_data
+    from networks.services.impact import action_to_data
+    from risk.models import Case
+    from risk.services import evaluate_conversion
+    from tracking.services import record_conversion
+
+    impact = make_connection(workspace, "impact")
+    awin = make_connection(workspace, "awin")
+    action = {"Id": "19816.4404.1", "State": "PENDING", "Amount": "40.00", "Payout": "4.00", "Currency": "USD"}
+    action |= {"EventDate": "2026-11-02T10:00:00-08:00", "Oid": "ORD-5501"}
+    first = record_conversion(
+        connection=impact, data=action_to_data(action, impact), source=ConversionSource.API_SYNC
+    ).conversion
+    record = NetworkRecord(
+        external_id="998877",
+        status="pending",
+        sale_amount=Decimal("40.00"),
+        payout=Decimal("3.20"),
+        currency="USD",
+        event_at=timezone.now(),
+        order_ref="ORD-5501",
+    )
+    second = record_conversion(
+        connection=awin, data=to_conversion_data(record), source=ConversionSource.API_SYNC
+    ).conversion
+    assert (first.order_ref, second.order_ref) == ("ORD-5501", "ORD-5501")
+    assert evaluate_conversion(conversion=first) == []
+    verdicts = evaluate_conversion(conversion=second)
+    assert [v.rule for v in verdicts] == [Rule.DUPLICATE_ORDER]
+    assert Case.objects.get(conversion=second).status == "held"
+    assert not Case.objects.filter(conversion=first).exists()

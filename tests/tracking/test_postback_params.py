@@ -47,6 +47,13 @@ def test_impact_action_id_wins_over_oid():
     # Impact's sample sends both; the ActionId is what the API sync dedupes on too.
     data = conv("subid1=t&oid=9217374917472&action_id=1000.4636.158133")
     assert data.external_id == "1000.4636.158133"
+    assert data.order_ref == "9217374917472"  # the brand's order id, kept for duplicate-order checks
+
+
+@pytest.mark.parametrize("name", ["order_ref", "orderRef", "order_id", "OrderId", "Oid", "order_number"])
+def test_every_order_id_name_is_kept_as_the_order_reference(name):
+    assert conv(f"transaction_id=t&{name}=ORD-77").order_ref == "ORD-77"
+    assert conv("transaction_id=t").order_ref == ""
 
 
 @pytest.mark.parametrize("name", ["amount", "Amount", "amountOfSale", "sale_amount"])

@@ -125,6 +125,27 @@ class OfferForm(forms.Form):
         help_text="Where visitors go while the offer is paused, scheduled or expired (https).",
     )
     allow_multiple_conversions = forms.BooleanField(required=False, label="Allow multiple conversions per click")
+    attribution_window_days = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=365,
+        initial=30,
+        label="Attribution window (days)",
+        help_text="A sale reported later than this after its click is held for review.",
+    )
+    agreed_commission_percent = forms.DecimalField(
+        required=False,
+        max_digits=6,
+        decimal_places=3,
+        label="Agreed network commission, percent of sale",
+        help_text="What the network pays you; a payout far off it is held for review. Leave empty if unknown.",
+    )
+    agreed_commission_flat = forms.DecimalField(
+        required=False,
+        max_digits=12,
+        decimal_places=2,
+        label="Agreed network commission, flat per sale",
+    )
 
     def __init__(self, *args, workspace, **kwargs):
         super().__init__(*args, **kwargs)

@@ -209,6 +209,12 @@ class Offer(TimeStamped):
     ends_at = models.DateTimeField(null=True, blank=True)
     paused = models.BooleanField(default=False)
     allow_multiple_conversions = models.BooleanField(default=False)
+    # A sale more than this many days after its click is held for review (risk: converted too late).
+    attribution_window_days = models.PositiveSmallIntegerField(default=30)
+    # The commission the brand agreed with the network for this offer (percent of the sale and/or
+    # a flat amount per sale); a network payout far off it is held for review (risk: commission drift).
+    agreed_commission_percent = models.DecimalField(max_digits=6, decimal_places=3, null=True, blank=True)
+    agreed_commission_flat = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

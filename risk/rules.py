@@ -114,14 +114,16 @@ def too_soon(facts: Facts, settings: RiskSettings) -> Finding | None:
 
 
 def too_late(facts: Facts, settings: RiskSettings) -> Finding | None:
-    """Converted more than N days after its click: outside the attribution window."""
+    """Converted after the offer's attribution window (the workspace's default without an offer)."""
     seconds = _seconds_after_click(facts)
-    if seconds is None or seconds <= settings.too_late_days * 86400:
+    offer = facts.conversion.offer
+    window = offer.attribution_window_days if offer is not None else settings.too_late_days
+    if seconds is None or seconds <= window * 86400:
         return None
     return Finding(
         Rule.TOO_LATE,
-        f"Converted {seconds / 86400:.0f} days after its click (the window is {settings.too_late_days} days).",
-        {"seconds_after_click": round(seconds, 1)},
+        f"Converted {seconds / 86400:.0f} days after its click (the window is {window} days).",
+        {"seconds_after_click": round(seconds, 1), "window_days": window},
     )
 
 
@@ -177,10 +179,13 @@ def self_referral(facts: Facts, settings: RiskSettings) -> Finding | None:
 
 
 def commission_drift(facts: Facts, settings: RiskSettings) -> Finding | None:
-    """The member payout differs from what the offer's agreed terms give for this sale by more than N %."""
+    """The network's payout, or the member payout, is more than N % off what the offer's agreed terms give."""
     conversion = facts.conversion
-    if conversion.offer_id is None or conversion.member_id is None:
+    if conversion.offer_id is None:
         return None
+    network = _network_commission_drift(conversion, settings)
+    if network is not None or conversion.member_id is None:
+        return network
     terms = terms_for(offer=conversion.offer, member=conversion.member)
     agreed = compute_payout(
         terms=terms, sale_amount=conversion.sale_amount, network_payout=conversion.network_payout
@@ -196,6 +201,30 @@ def commission_drift(facts: Facts, settings: RiskSettings) -> Finding | None:
         f"Member payout {actual} {conversion.currency} is {drift:.0f} % off the agreed {agreed} "
         f"(more than {settings.drift_percent} %).",
         {"member_payout": str(actual), "agreed": str(agreed)},
+    )
+
+
+def _network_commission_drift(conversion: Conversion, settings: RiskSettings) -> Finding | None:
+    """The network payout against the commission agreed with the network on the offer, when the offer states one."""
+    offer = conversion.offer
+    if offer.agreed_commission_percent is None and offer.agreed_commission_flat is None:
+        return None
+    if conversion.network_payout is None or conversion.sale_amount is None:
+        return None
+    agreed = (offer.agreed_commission_flat or Decimal(0)) + (
+        conversion.sale_amount * (offer.agreed_commission_percent or Decimal(0)) / 100
+    ).quantize(Decimal("0.01"))
+    actual = conversion.network_payout
+    if agreed == actual:
+        return None
+    drift = abs(actual - agreed) * 100 / agreed if agreed else Decimal(100)
+    if drift <= settings.drift_percent:
+        return None
+    return Finding(
+        Rule.COMMISSION_DRIFT,
+        f"The network paid {actual} {conversion.currency}, {drift:.0f} % off the agreed commission of {agreed} "
+        f"(more than {settings.drift_percent} %).",
+        {"network_payout": str(actual), "agreed_network_commission": str(agreed)},
     )
 
 

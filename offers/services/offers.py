@@ -86,6 +86,9 @@ OFFER_FIELDS = (
     "starts_at",
     "ends_at",
     "allow_multiple_conversions",
+    "attribution_window_days",
+    "agreed_commission_percent",
+    "agreed_commission_flat",
 )
 
 
@@ -126,6 +129,14 @@ def offer_problems(values: dict) -> dict[str, list[str]]:
     starts, ends = values.get("starts_at"), values.get("ends_at")
     if starts and ends and ends <= starts:
         add("ends_at", ["The end must be after the start."])
+    window = values.get("attribution_window_days")
+    if window is not None and not 1 <= window <= 365:
+        add("attribution_window_days", ["The window must be between 1 and 365 days."])
+    agreed_percent, agreed_flat = values.get("agreed_commission_percent"), values.get("agreed_commission_flat")
+    if agreed_percent is not None and not (Decimal(0) <= agreed_percent <= Decimal(100)):
+        add("agreed_commission_percent", ["The percentage must be between 0 and 100."])
+    if agreed_flat is not None and agreed_flat < 0:
+        add("agreed_commission_flat", ["The flat amount cannot be negative."])
     for name, message in payout_problems(
         payout_type=values.get("payout_type") or "",
         payout_flat=values.get("payout_flat"),
@@ -149,6 +160,8 @@ def _apply_offer_fields(offer: Offer, workspace: Workspace, fields: dict) -> lis
     for name, value in fields.items():
         if value is None and name in ("payout_flat", "payout_percent"):
             value = Decimal("0")
+        if value is None and name == "attribution_window_days":
+            value = 30
         if (
             value is None
             and name in ("description", "fallback_url", "allowed_domains")

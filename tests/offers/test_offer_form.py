@@ -111,6 +111,9 @@ def test_the_image_pixel_protocol_needs_the_transaction_id(alice_client):
         ({"payout_type": "flat", "payout_flat": "-1"}, "payout_flat", "cannot be negative"),
         ({"payout_type": "percent", "payout_percent": "101"}, "payout_percent", "between 0 and 100"),
         ({"payout_type": "percent", "payout_percent": "-5"}, "payout_percent", "between 0 and 100"),
+        ({"attribution_window_days": "0"}, "attribution_window_days", "greater than or equal to 1"),
+        ({"agreed_commission_percent": "120"}, "agreed_commission_percent", "between 0 and 100"),
+        ({"agreed_commission_flat": "-2"}, "agreed_commission_flat", "cannot be negative"),
         ({"payout_type": "percent", "payout_percent": ""}, "payout_percent", "Enter the percent"),
         (
             {"payout_type": "flat_percent", "payout_flat": "2", "payout_percent": ""},
@@ -265,3 +268,14 @@ def test_it_checks_ownership(charlie_client, offer):
     assert r.status_code == 404
     offer.refresh_from_db()
     assert offer.name == "Spring Sale"
+
+
+def test_the_window_and_the_agreed_commission_are_saved(alice_client, workspace):
+    r = post(alice_client, attribution_window_days="45", agreed_commission_percent="8", agreed_commission_flat="")
+    assert r.status_code == 302, errors(r)
+    offer = Offer.objects.get(workspace=workspace)
+    assert offer.attribution_window_days == 45
+    assert (offer.agreed_commission_percent, offer.agreed_commission_flat) == (Decimal("8"), None)
+    default = post(alice_client, name="Defaults", attribution_window_days="")
+    assert default.status_code == 302
+    assert Offer.objects.get(workspace=workspace, name="Defaults").attribution_window_days == 30

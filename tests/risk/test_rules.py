@@ -61,8 +61,17 @@ def test_too_late_fires_beyond_the_window(workspace):
     w = world(workspace)
     old = click(w, at=timezone.now() - timedelta(days=45))
     late = convert(w, the_click=old, after=timedelta(days=40))
-    assert "40 days after its click" in check(rules.too_late, late, too_late_days=30).reason
-    assert check(rules.too_late, late, too_late_days=41) is None
+    # The offer's attribution window decides (30 days unless the offer says otherwise) ...
+    found = check(rules.too_late, late, too_late_days=90)
+    assert "40 days after its click (the window is 30 days)" in found.reason
+    w["offer"].attribution_window_days = 41
+    w["offer"].save(update_fields=["attribution_window_days"])
+    late.refresh_from_db()
+    assert check(rules.too_late, late, too_late_days=30) is None
+    # ... and the workspace's window applies to a sale without an offer.
+    Conversion.objects.filter(pk=late.pk).update(offer=None)
+    late.refresh_from_db()
+    assert "the window is 30 days" in check(rules.too_late, late, too_late_days=30).reason
 
 
 def test_affiliate_mismatch_names_both_ids(workspace):
@@ -176,3 +185,21 @@ def test_the_same_order_from_an_impact_sync_and_an_awin_sync_is_held_the_second_
     assert [v.rule for v in verdicts] == [Rule.DUPLICATE_ORDER]
     assert Case.objects.get(conversion=second).status == "held"
     assert not Case.objects.filter(conversion=first).exists()
+
+
+def test_commission_drift_compares_the_network_payout_with_the_agreed_commission(workspace):
+    w = world(workspace)
+    conversion = convert(w, sale="100.00", payout="5.00")  # the network paid 5.00 on a 100.00 sale
+    # No agreed commission on the offer: only the member payout is checked (it matches the terms).
+    assert check(rules.commission_drift, conversion, drift_percent=20) is None
+    w["offer"].agreed_commission_percent = Decimal("8")  # the network agreed 8 % of the sale
+    w["offer"].save(update_fields=["agreed_commission_percent"])
+    conversion.refresh_from_db()
+    found = check(rules.commission_drift, conversion, drift_percent=20)
+    assert found.evidence == {"network_payout": "5.00", "agreed_network_commission": "8.00"}
+    assert "38 % off the agreed commission of 8.00" in found.reason
+    assert check(rules.commission_drift, conversion, drift_percent=40) is None
+    w["offer"].agreed_commission_percent, w["offer"].agreed_commission_flat = Decimal("3"), Decimal("2.00")
+    w["offer"].save(update_fields=["agreed_commission_percent", "agreed_commission_flat"])
+    conversion.refresh_from_db()
+    assert check(rules.commission_drift, conversion, drift_percent=1) is None  # 2.00 + 3 % of 100.00

@@ -333,8 +333,11 @@ def browser_page():
 
 @pytest.fixture(autouse=True)
 def _clear_click_link_cache():
-    """Web processes remember clicked links for a few seconds; tests start with none remembered."""
+    """Web processes remember clicked links and tracking domains for a few seconds; tests start with
+    none remembered (SQLite gives a new workspace the id of a rolled-back one)."""
     from tracking.clicks.recording import clear_link_cache
+    from workspaces.domains import forget_cached_domains
 
     clear_link_cache()
+    forget_cached_domains()
     yield

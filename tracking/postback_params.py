@@ -168,6 +168,16 @@ def _parse_json(body: bytes):
     return pairs
 
 
+def meanings_of_names() -> dict[str, str]:
+    """Accepted name -> its meaning. A name read for two meanings (order_id: the conversion id
+    when no other is sent, and the order reference) stands for the first."""
+    meaning_of: dict[str, str] = {}
+    for meaning, names in NAMES.items():
+        for name in names:
+            meaning_of.setdefault(name, meaning)
+    return meaning_of
+
+
 def pick(params: dict[str, str], meaning: str) -> tuple[str, str]:
     """(name, value) of the first non-empty, non-macro parameter for ``meaning``; ("", "") if none."""
     for name in NAMES[meaning]:
@@ -472,8 +482,9 @@ def sample_values(
         if network == "shareasale"
         else now.isoformat(timespec="seconds"),
         "locking_at": "",
+        "order_ref": order_id,
     }
-    meaning_of = {name: meaning for meaning, names in NAMES.items() for name in names}
+    meaning_of = meanings_of_names()
     values = {}
     for name, _macro in postback_fields(network, protocol):
         meaning = meaning_of.get(name.lower())

@@ -1,7 +1,7 @@
 from django import template
 from django.conf import settings
 
-from tracking.postback_params import NAMES, postback_fields, postback_query
+from tracking.postback_params import meanings_of_names, postback_fields, postback_query
 from workspaces.public_paths import pixel_path, postback_path
 
 register = template.Library()
@@ -40,7 +40,7 @@ def postback_setup(offer, request):
     query = postback_query(connection.kind, offer.protocol)
     postback_url = base + postback_path(connection.kind, connection.postback_secret) + "?" + query
     pixel_url = base + pixel_path(connection.postback_secret) + "?" + query
-    meaning_of = {name: meaning for meaning, names in NAMES.items() for name in names}
+    meaning_of = meanings_of_names()
     return {
         "connection": connection,
         "postback_url": postback_url,

@@ -1,8 +1,8 @@
 """Top paths: the touchpoints before each conversion, grouped into the most common paths.
 
 A conversion's path is its visitor's earlier counted clicks (the same hashed IP, within
-LOOKBACK before the converting click), across links and members, then the converting
-click. Consecutive clicks on one member's links are one touchpoint. Credit stays with the
+the offer's attribution window before the converting click), across links and members,
+then the converting click. Consecutive clicks on one member's links are one touchpoint. Credit stays with the
 last click (the conversion's member); the report shows who else touched the sale.
 
 On PostgreSQL one statement does it all and returns a row per path (PATHS_SQL, on the
@@ -25,7 +25,6 @@ from reports.specs import Column, Query, Report, currency
 from tracking.models import Click, Conversion
 from workspaces.models import Workspace
 
-LOOKBACK = timedelta(days=30)
 MAX_TOUCHPOINTS = 6  # longer paths keep their last ones, after an ellipsis
 MAX_CONVERSIONS = 20_000  # the newest of a range (a sample large enough for the common paths; the page says so)
 ARROW = " → "
@@ -56,11 +55,12 @@ def _conversions(workspace: Workspace, f: ReportFilters):
 # conversion's visitor, the converting click last, consecutive clicks on one member's links
 # collapsed (lag), then grouped. The same rule as _groups_in_python, which SQLite uses.
 PATHS_SQL = """
-WITH conv(id, event_at, sale, currency, ip, clicked, member_id) AS ({conversions}),
+WITH conv(id, event_at, sale, currency, ip, clicked, member_id, window_days) AS ({conversions}),
 touch AS (
     SELECT c.id, e.created_at, e.member_id
     FROM conv c
-    JOIN {click} e ON e.workspace_id = %s AND e.ip_hash = c.ip AND e.created_at >= c.clicked - %s
+    JOIN {click} e ON e.workspace_id = %s AND e.ip_hash = c.ip
+        AND e.created_at >= c.clicked - coalesce(c.window_days, %s) * interval '1 day'
         AND e.created_at < c.clicked AND NOT e.is_bot
     JOIN {member} m ON m.id = e.member_id AND NOT m.is_test
     WHERE c.ip <> ''
@@ -80,7 +80,17 @@ SELECT p.path, count(*), coalesce(sum(c.sale) FILTER (WHERE c.currency = %s), 0)
 FROM paths p JOIN conv c ON c.id = p.id
 GROUP BY p.path
 """
-FIELDS = ("id", "event_at", "sale_amount", "currency", "click__ip_hash", "click__created_at", "click__member_id")
+FIELDS = (
+    "id",
+    "event_at",
+    "sale_amount",
+    "currency",
+    "click__ip_hash",
+    "click__created_at",
+    "click__member_id",
+    "offer__attribution_window_days",
+)
+DEFAULT_WINDOW_DAYS = 30  # a conversion without an offer
 
 
 def _groups_in_sql(workspace: Workspace, f: ReportFilters, conversions) -> list[dict]:
@@ -91,7 +101,7 @@ def _groups_in_sql(workspace: Workspace, f: ReportFilters, conversions) -> list[
         member=connection.ops.quote_name(Member._meta.db_table),
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*conv_params, workspace.pk, LOOKBACK, f.currency])
+        cursor.execute(sql, [*conv_params, workspace.pk, DEFAULT_WINDOW_DAYS, f.currency])
         found = cursor.fetchall()
     return [
         {"path": tuple(path), "conversions": n, "sales": Decimal(sales), "seconds": float(seconds or 0)}
@@ -99,12 +109,16 @@ def _groups_in_sql(workspace: Workspace, f: ReportFilters, conversions) -> list[
     ]
 
 
+def _window(days: int | None) -> timedelta:
+    return timedelta(days=days or DEFAULT_WINDOW_DAYS)
+
+
 def _groups_in_python(workspace: Workspace, f: ReportFilters, conversions) -> list[dict]:
     found = list(conversions.values_list(*FIELDS)[:MAX_CONVERSIONS])
     visitors = {row[4] for row in found if row[4]}
     earlier: dict[str, list[tuple]] = defaultdict(list)
     if visitors:
-        first = min(row[5] for row in found) - LOOKBACK
+        first = min(row[5] - _window(row[7]) for row in found)
         last = max(row[5] for row in found)
         clicks = Click.objects.filter(
             workspace=workspace,
@@ -117,8 +131,9 @@ def _groups_in_python(workspace: Workspace, f: ReportFilters, conversions) -> li
         for ip, clicked, member_id in clicks.order_by("ip_hash", "created_at").iterator(chunk_size=5000):
             earlier[ip].append((clicked, member_id))
     groups: dict[tuple, dict] = {}
-    for _id, event_at, sale, conv_currency, ip, clicked, member_id in found:
-        before = [(t, m) for t, m in earlier.get(ip, ()) if clicked - LOOKBACK <= t < clicked] if ip else []
+    for _id, event_at, sale, conv_currency, ip, clicked, member_id, window_days in found:
+        since = clicked - _window(window_days)
+        before = [(t, m) for t, m in earlier.get(ip, ()) if since <= t < clicked] if ip else []
         path = tuple(_touchpoints([m for _, m in before] + [member_id]))
         first_touch = before[0][0] if before else clicked
         group = groups.setdefault(path, {"path": path, "conversions": 0, "sales": Decimal("0.00"), "seconds": 0.0})
@@ -191,8 +206,9 @@ TOP_PATHS = Report(
     ),
     totals=lambda q: {"conversions": q.read(top_paths)["conversions"]},
     note=(
-        f"Each conversion through a click, with the same visitor's earlier clicks of the {LOOKBACK.days} days before "
-        "it (same hashed IP), across links and members; repeated clicks on one member's links are one touchpoint. "
+        "Each conversion through a click, with the same visitor's earlier clicks within the offer's attribution "
+        "window before it (same hashed IP), across links and members; repeated clicks on one member's links are "
+        "one touchpoint. "
         "The credit stays with the last click. Time to convert runs from the first touch to the conversion. "
         f"At most the newest {MAX_CONVERSIONS:,} conversions of the range are read."
     ),

@@ -62,6 +62,14 @@ def test_it_groups_conversions_into_paths_with_sales_and_time(workspace, world):
     assert result["conversions"] == 4 and not result["capped"]
 
 
+@pytest.mark.parametrize("window, v3_path", [(30, "Ben"), (60, "Cy → Ben")])
+def test_the_offers_attribution_window_decides_how_far_back_a_path_reaches(workspace, world, window, v3_path):
+    # v3 clicked Cy's link 45 days ago, then Ben's: inside a 60-day window, outside a 30-day one.
+    Offer.objects.filter(workspace=workspace).update(attribution_window_days=window)
+    names = [r["name"] for r in top_paths(workspace, default_filters(workspace))["rows"]]
+    assert v3_path in names and names.count("Ben") == (1 if window == 30 else 0)
+
+
 @pytest.mark.postgres
 def test_postgres_groups_the_paths_as_the_python_rule_does(workspace, world):
     from reports.paths import _conversions, _groups_in_python, _groups_in_sql
@@ -75,6 +83,8 @@ def test_postgres_groups_the_paths_as_the_python_rule_does(workspace, world):
     in_sql = by_path(_groups_in_sql(workspace, f, conversions))
     assert in_sql == by_path(_groups_in_python(workspace, f, conversions))
     assert len(in_sql) == 3
+    Offer.objects.filter(workspace=workspace).update(attribution_window_days=60)
+    assert by_path(_groups_in_sql(workspace, f, conversions)) == by_path(_groups_in_python(workspace, f, conversions))
 
 
 def test_the_page_and_its_csv(alice_client, world):

@@ -10,6 +10,7 @@ reference and a project path is the project's own work.
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 from collections.abc import Callable
@@ -34,7 +35,11 @@ def start(kind: str, env: dict, port: int, *, app: str = PROJECT_APP) -> subproc
 
 
 def start_bare(kind: str, env: dict, port: int) -> subprocess.Popen:
-    return start(kind, {**env, "DJANGO_SETTINGS_MODULE": "bench.bare_site"}, port, app=BARE_APP)
+    """The bare reference: granian with a worker per core, gunicorn with its cores + 1 sync workers."""
+    env = {**env, "DJANGO_SETTINGS_MODULE": "bench.bare_site"}
+    if kind == "granian":
+        env["WEB_WORKERS"] = str(os.cpu_count() or 1)
+    return start(kind, env, port, app=BARE_APP)
 
 
 def interleaved(targets: dict[str, Callable[[int], dict]], passes: int) -> dict[str, dict]:

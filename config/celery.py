@@ -69,10 +69,16 @@ app.conf.beat_schedule = {
         "schedule": 10.0,
         "options": {"expires": 30},
     },
-    # Daily at 03:30 UTC (30 3 * * *): delete postback log rows past POSTBACK_LOG_RETENTION_DAYS.
-    "prune-postback-log": {
-        "task": "tracking.tasks.prune_postback_log",
+    # Daily at 03:30 UTC (30 3 * * *): remove postback log rows, clicks and conversion events
+    # past their retention (tracking/services/retention.py).
+    "prune": {
+        "task": "tracking.tasks.prune",
         "schedule": crontab(hour=3, minute=30),
+    },
+    # Daily at 03:20 UTC: create this month's partitions and the next three (tracking/partitions.py).
+    "ensure-partitions": {
+        "task": "tracking.tasks.ensure_partitions",
+        "schedule": crontab(hour=3, minute=20),
     },
     # Every minute: recompute the report rollup days touched by new clicks and conversion changes.
     "refresh-rollups": {

@@ -269,8 +269,15 @@ SPOOL_DIR = Path(env.str("SPOOL_DIR", default="") or BASE_DIR / "var" / "spool")
 
 # Network-facing limits.
 POSTBACK_BODY_LIMIT = env.int("POSTBACK_BODY_LIMIT", default=8192)
-# Postback log rows older than this many days are deleted daily (`manage.py prune`); 0 keeps them forever.
+# Retention, applied daily and by `manage.py prune` (tracking/services/retention.py); 0 keeps rows forever.
+# Postback log rows older than this many days are deleted.
 POSTBACK_LOG_RETENTION_DAYS = env.int("POSTBACK_LOG_RETENTION_DAYS", default=180)
+# Clicks older than this (and than every offer's attribution window plus 90 days) are deleted,
+# except clicks a conversion points at; report figures of those days stay in the rollups.
+CLICK_RETENTION_DAYS = env.int("CLICK_RETENTION_DAYS", default=400)
+# Conversion events (the ledger's outbox) older than this are dropped a month at a time once
+# posted and read (PostgreSQL only).
+CONVERSION_EVENT_RETENTION_DAYS = env.int("CONVERSION_EVENT_RETENTION_DAYS", default=0)
 # Clicks: "direct" inserts in the request; "redis" appends to a Redis stream drained by a worker.
 CLICK_BUFFER = env.str("CLICK_BUFFER", default="redis" if REDIS_URL else "direct")
 # Key for hashing visitor IPs; raw IPs are never stored.

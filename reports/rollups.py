@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from reports.models import DailyRollup, RollupDirtyDay, RollupWatermark
 from tracking.models import Click, Conversion, ConversionChange, ConversionEvent
+from tracking.selectors import clicks_pruned_before
 from workspaces.dates import day_bounds
 from workspaces.models import Workspace
 
@@ -42,9 +43,14 @@ def recompute_rollups(*, workspace_id: int, start: date, end: date) -> int:
     3. Aggregate the days' conversions by the same dimensions plus status and currency.
     4. Insert the groups.
     All in one transaction: readers see the old rows until the new ones are committed.
+    Days whose clicks were pruned (tracking's click retention) keep their click rows: only
+    their conversion rows are recomputed.
     """
     tz = timezone.get_default_timezone()
     lo, hi = day_bounds(start, end)
+    clicks_from = _first_day_with_all_clicks(tz)
+    if clicks_from is not None and clicks_from > start:
+        lo = max(lo, day_bounds(clicks_from, clicks_from)[0])
     clicks = (
         Click.objects.filter(workspace_id=workspace_id, created_at__gte=lo, created_at__lt=hi)
         .exclude(member__is_test=True)
@@ -59,7 +65,7 @@ def recompute_rollups(*, workspace_id: int, start: date, end: date) -> int:
         .order_by()
     )
     conversions = (
-        Conversion.objects.filter(workspace_id=workspace_id, event_at__gte=lo, event_at__lt=hi)
+        Conversion.objects.filter(workspace_id=workspace_id, event_at__gte=day_bounds(start, end)[0], event_at__lt=hi)
         .exclude(source="test")
         .exclude(member__is_test=True)
         .annotate(d=TruncDate("event_at", tzinfo=tz))
@@ -126,9 +132,22 @@ def recompute_rollups(*, workspace_id: int, start: date, end: date) -> int:
         for (grain, day, offer_id, member_id, project_id, connection_id, status, currency), v in groups.items()
     )
     with transaction.atomic():
-        DailyRollup.objects.filter(workspace_id=workspace_id, day__gte=start, day__lte=end).delete()
+        stale = DailyRollup.objects.filter(workspace_id=workspace_id, day__gte=start, day__lte=end)
+        if clicks_from is not None and clicks_from > start:
+            stale = stale.exclude(day__lt=clicks_from, status="")  # click rows of pruned days stay
+        stale.delete()
         DailyRollup.objects.bulk_create(rows, batch_size=2000)
     return len(groups)
+
+
+def _first_day_with_all_clicks(tz) -> date | None:
+    """The first day whose clicks are all still stored, or None when no click was ever pruned."""
+    before = clicks_pruned_before()
+    if before is None:
+        return None
+    local = before.astimezone(tz)
+    day = local.date()
+    return day if local == day_bounds(day, day)[0] else day + timedelta(days=1)
 
 
 def rebuild_rollups(*, workspace: Workspace, since: date | None = None, window_days: int = 7) -> tuple[int, int]:

@@ -14,7 +14,10 @@ class Click(models.Model):
 
     # Every click row updates each index once: foreign keys that lead a composite index
     # below get no index of their own, and the transaction id's uniqueness is a constraint
-    # (no extra pattern-matching index; it is only ever looked up whole).
+    # (no extra pattern-matching index; it is only ever looked up whole). On PostgreSQL the
+    # table is partitioned by month of ``created_at`` (tracking/partitions.py), so the
+    # constraint carries ``created_at`` too; a buffered click keeps its ``created_at`` from the
+    # moment of the click, so storing it twice meets the same pair.
     workspace = models.ForeignKey(Workspace, models.CASCADE, related_name="+", db_index=False)
     transaction_id = models.CharField(max_length=64)
     link = models.ForeignKey(Link, models.CASCADE, related_name="clicks")
@@ -37,7 +40,7 @@ class Click(models.Model):
     destination = models.CharField(max_length=2000, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["transaction_id"], name="click_transaction_id")]
+        constraints = [models.UniqueConstraint(fields=["transaction_id", "created_at"], name="click_transaction_id")]
         indexes = [
             # Reports and lists: a workspace's clicks by time.
             models.Index(fields=["workspace", "created_at"], name="click_ws_created"),
@@ -96,7 +99,11 @@ class Conversion(TimeStamped):
     dedupe_key = models.CharField(max_length=300)
     transaction_id = models.CharField(max_length=255, blank=True)
     external_id = models.CharField(max_length=255, blank=True)
-    click = models.ForeignKey(Click, models.SET_NULL, null=True, blank=True, related_name="conversions")
+    # Kept by the application, not the database: clicks are partitioned (tracking/partitions.py),
+    # and retention keeps every click a conversion points at (tracking/services/retention.py).
+    click = models.ForeignKey(
+        Click, models.SET_NULL, null=True, blank=True, related_name="conversions", db_constraint=False
+    )
     offer = models.ForeignKey(Offer, models.SET_NULL, null=True, blank=True, related_name="conversions")
     member = models.ForeignKey(
         Member, models.SET_NULL, null=True, blank=True, related_name="conversions", db_index=False
@@ -177,7 +184,10 @@ class ConversionChange(models.Model):
     conversion = models.ForeignKey(Conversion, models.CASCADE, related_name="changes")
     created_at = models.DateTimeField(default=timezone.now)
     source = models.CharField(max_length=10, choices=ConversionSource.choices)
-    postback = models.ForeignKey("PostbackLog", models.SET_NULL, null=True, blank=True, related_name="+")
+    # Kept by the application (the postback log is partitioned); pruning the log clears it.
+    postback = models.ForeignKey(
+        "PostbackLog", models.SET_NULL, null=True, blank=True, related_name="+", db_constraint=False
+    )
     # {"status": ["pending", "approved"], "sale_amount": ["10.00", "12.00"], ...}
     changes = models.JSONField(default=dict)
     note = models.CharField(max_length=500, blank=True)
@@ -218,7 +228,8 @@ class PostbackLog(models.Model):
     # pb_ws_received, so no index of its own.
     workspace = models.ForeignKey(Workspace, models.CASCADE, null=True, blank=True, related_name="+", db_index=False)
     connection = models.ForeignKey(NetworkConnection, models.SET_NULL, null=True, blank=True, related_name="+")
-    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # Unique with received_at (the partition key; see Meta).
+    code = models.UUIDField(default=uuid.uuid4, editable=False)
     received_at = models.DateTimeField(default=timezone.now)
     network = models.CharField(max_length=12)
     method = models.CharField(max_length=8)
@@ -235,9 +246,13 @@ class PostbackLog(models.Model):
     outcome = models.CharField(max_length=12, choices=Outcome.choices)
     reason = models.CharField(max_length=500, blank=True)
     conversion = models.ForeignKey(Conversion, models.SET_NULL, null=True, blank=True, related_name="postbacks")
-    replay_of = models.ForeignKey("self", models.SET_NULL, null=True, blank=True, related_name="replays")
+    replay_of = models.ForeignKey(
+        "self", models.SET_NULL, null=True, blank=True, related_name="replays", db_constraint=False
+    )
 
     class Meta:
+        # Partitioned by month of received_at on PostgreSQL (tracking/partitions.py).
+        constraints = [models.UniqueConstraint(fields=["code", "received_at"], name="postbacklog_code")]
         indexes = [
             # Postback log page: newest hits of a workspace, filterable by outcome.
             models.Index(fields=["workspace", "-received_at"], name="pb_ws_received"),
@@ -285,9 +300,20 @@ class ConversionEvent(models.Model):
     txid = outbox_txid_field()
 
     class Meta:
+        # Partitioned by month of created_at on PostgreSQL (tracking/partitions.py).
         indexes = [
             # Consumer and sweeper: unprocessed events in order.
             models.Index(fields=["id"], condition=models.Q(processed_at__isnull=True), name="convevent_unprocessed"),
             # Outbox readers (webhooks, member postbacks, rules): finished transactions in order.
             models.Index(fields=["txid", "id"], name="convevent_outbox_order"),
         ]
+
+
+class RetentionHorizon(models.Model):
+    """How far back a pruned table still holds every row: rows before ``pruned_before`` were
+    pruned (clicks a conversion points at excepted). Written by tracking/services/retention.py;
+    reports keep their click figures for days before the clicks' horizon."""
+
+    table = models.CharField(max_length=63, unique=True)
+    pruned_before = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)

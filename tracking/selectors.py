@@ -11,7 +11,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from offers.models import Member, Offer
-from tracking.models import Click, Conversion, ConversionSource, ConversionStatus, PostbackLog
+from tracking.models import Click, Conversion, ConversionSource, ConversionStatus, PostbackLog, RetentionHorizon
 
 
 def _day_start(day) -> datetime:
@@ -180,3 +180,8 @@ def member_earnings(*, member: Member) -> list[EarningsRow]:
         for r in rows
     ]
     return sorted(result, key=lambda r: (r.currency, order.get(r.status, 99)))
+
+
+def clicks_pruned_before() -> datetime | None:
+    """Clicks before this instant were pruned (converted ones excepted); None if none ever were."""
+    return RetentionHorizon.objects.filter(table=Click._meta.db_table).values_list("pruned_before", flat=True).first()

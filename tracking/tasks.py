@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from tracking import partitions
 from tracking.clicks import buffer as click_buffer
 from tracking.services import retention, spooled
 
@@ -19,6 +20,12 @@ def replay_spool():
 
 
 @shared_task
-def prune_postback_log():
-    """Delete postback log rows past POSTBACK_LOG_RETENTION_DAYS (daily)."""
-    return retention.prune_postback_log_all_workspaces()
+def prune():
+    """Remove postback log rows, clicks and conversion events past their retention (daily)."""
+    return vars(retention.prune())
+
+
+@shared_task
+def ensure_partitions():
+    """Create this month's partitions and the next three months' (daily; PostgreSQL)."""
+    return partitions.ensure_partitions()

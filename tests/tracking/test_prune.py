@@ -1,4 +1,6 @@
-"""Postback log retention: `manage.py prune` and the daily task delete rows past POSTBACK_LOG_RETENTION_DAYS."""
+"""Postback log retention: `manage.py prune` and the daily task delete rows past POSTBACK_LOG_RETENTION_DAYS.
+
+Whole months dropped as partitions, clicks and conversion events: tests/tracking/test_partitions.py."""
 
 from datetime import timedelta
 from io import StringIO
@@ -9,7 +11,7 @@ from django.utils import timezone
 
 from tests.tracking.postback_world import make_world
 from tracking.models import Conversion, PostbackLog
-from tracking.services.retention import prune_postback_log_all_workspaces
+from tracking.services.retention import prune_postback_log
 
 
 @pytest.fixture
@@ -36,7 +38,7 @@ def test_prune_deletes_old_rows_in_every_workspace_and_keeps_recent_ones_and_con
     hit(client, world, f"subid1={world['click'].transaction_id}&action_id=1&amount=5.00")  # a retry, today
     out = StringIO()
     call_command("prune", stdout=out)
-    assert "Deleted 3 postback log row(s) older than 180 days." in out.getvalue()
+    assert "Deleted 3 postback log row(s) older than 180 days (0 month(s) dropped)." in out.getvalue()
     assert list(PostbackLog.objects.values_list("outcome", flat=True)) == ["duplicate"]
     assert Conversion.objects.count() == 2
 
@@ -48,7 +50,7 @@ def test_a_replay_of_a_pruned_row_keeps_its_own_row(client, world, settings):
     replay = PostbackLog.objects.create(
         workspace=original.workspace, network="impact", method="GET", outcome="duplicate", replay_of=original
     )
-    assert prune_postback_log_all_workspaces(batch=1) == 1
+    assert prune_postback_log(batch=1) == (1, 0)
     replay.refresh_from_db()
     assert replay.replay_of is None
 
@@ -59,5 +61,5 @@ def test_retention_of_0_days_keeps_everything(client, world, settings):
     age(5000)
     out = StringIO()
     call_command("prune", stdout=out)
-    assert "nothing pruned" in out.getvalue()
+    assert "Postback log retention is off (0 days): no log rows pruned." in out.getvalue()
     assert PostbackLog.objects.count() == 1

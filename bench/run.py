@@ -9,7 +9,7 @@ import json
 import sys
 import time
 
-SECTIONS = ["clicks", "postbacks", "impact_sync", "shareasale_sync", "awin_sync", "reports"]
+SECTIONS = ["clicks", "postbacks", "impact_sync", "shareasale_sync", "awin_sync", "reports", "partitions"]
 
 
 def main(argv: list[str]) -> int:

@@ -28,6 +28,8 @@ import httpx
 from tests.conftest import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+# Debian installs it out of PATH for non-root users.
+PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 
 
 def postgres_bin() -> Path | None:
@@ -158,6 +160,71 @@ class ThrowawayRedis:
 
     def destroy(self) -> None:
         self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class ThrowawayPgBouncer:
+    """PgBouncer in transaction mode on a free port, in front of ``postgres``, with at most
+    ``pool_size`` server connections per database. It refuses to run as root, so it runs as the
+    postgres user like the cluster does."""
+
+    def __init__(self, folder: Path, postgres: ThrowawayPostgres, pool_size: int = 5):
+        self.folder = folder
+        self.postgres = postgres
+        self.pool_size = pool_size
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / "users.txt").write_text('"postgres" ""\n')
+        config = self.folder / "pgbouncer.ini"
+        config.write_text(
+            f"""[databases]
+* = host=127.0.0.1 port={self.postgres.port} user=postgres
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {self.port}
+unix_socket_dir =
+auth_type = trust
+auth_file = {self.folder / "users.txt"}
+pool_mode = transaction
+default_pool_size = {self.pool_size}
+max_client_conn = 500
+ignore_startup_parameters = extra_float_digits,options
+logfile = {self.folder / "pgbouncer.log"}
+"""
+        )
+        if os.geteuid() == 0:
+            for path in (self.folder, *self.folder.iterdir()):
+                shutil.chown(path, "postgres", "postgres")
+        self.proc = subprocess.Popen(
+            _as_server_user([PGBOUNCER, str(config)]),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        assert wait_for(self.ready, timeout=10), "throwaway pgbouncer did not start"
+
+    def ready(self) -> bool:
+        import psycopg
+
+        try:
+            with psycopg.connect(self.url("postgres"), connect_timeout=1, autocommit=True) as conn:
+                return conn.execute("SELECT 1").fetchone()[0] == 1
+        except psycopg.Error:
+            return False
+
+    def url(self, name: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
+
+    def destroy(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
         shutil.rmtree(self.folder, ignore_errors=True)
 
 

@@ -4,11 +4,8 @@ What it takes care of, so a sync can stay about our data:
 - the signed request: ``affiliateId``, ``token``, ``version`` and ``action`` in the query
   string, ``x-ShareASale-Date`` (RFC 1123, UTC) and ``x-ShareASale-Authentication`` (upper-case
   SHA-256 hex of ``token:date:action:secret``) as headers;
-- the three body formats, read as they stream in (a report is never held whole): CSV
-  (quoted commas), pipe, and XML (``iterparse``; the v1.3 short and the v2.x long element
-  sets); CRLF line ends, the space ShareASale leaves at the end of the last line, and
-  HTML entities in names (``wool&amp;``) are undone. Column and element names are folded
-  to one key form (``Trans ID`` and ``<transid>`` are both ``transid``);
+- the three body formats, read as they stream in (a report is never held whole): CSV,
+  pipe and XML (networks/shareasale_readers.py);
 - US Central report times (``01/03/2025 12:41:28 PM``, ``2025-02-13 00:00:00.0``) read as
   America/Chicago and returned as aware UTC datetimes;
 - errors, which ShareASale sends as HTTP 200 with ``Invalid Request - Error Code NNNN - <ip>``:
@@ -23,10 +20,7 @@ The API token and secret never appear in a message, an exception or a log line (
 request log has the token replaced).
 """
 
-import codecs
-import csv
 import hashlib
-import html
 import logging
 import re
 import time
@@ -34,12 +28,9 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from email.utils import formatdate
-from xml.etree.ElementTree import ParseError
 from zoneinfo import ZoneInfo
 
 import httpx
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import iterparse
 from django.conf import settings
 from django.core.cache import cache
 
@@ -54,6 +45,7 @@ from networks.records import (
     money,
     to_conversion_data,
 )
+from networks.shareasale_readers import chain_chunks, delimited_rows, text_lines, xml_rows
 from tracking.reported import ReportedItem
 
 __all__ = ["ShareASaleClient", "CreditBudget", "check_credentials", "to_conversion_data"]
@@ -149,85 +141,6 @@ def refusal(text: str) -> RequestRefused | None:
 
 
 # Parsing ---------------------------------------------------------------------------------------
-
-
-def column_key(name: str) -> str:
-    """One key form for CSV headers and XML elements: ``Trans ID`` / ``transid`` -> ``transid``."""
-    return "".join(name.split()).lower()
-
-
-def _clean(value: str | None) -> str:
-    """A field as meant: without surrounding blanks (the space ShareASale leaves before the last
-    line's CRLF lands in the last field) and with HTML entities undone (``wool&amp;``)."""
-    if not value:
-        return ""
-    value = value.strip()
-    return html.unescape(value) if "&" in value else value
-
-
-def text_lines(chunks: Iterator[bytes]) -> Iterator[str]:
-    """UTF-8 lines without their CR/LF, decoded incrementally from byte chunks."""
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    pending = ""
-    for chunk in chunks:
-        pending += decoder.decode(chunk)
-        if "\n" not in pending:
-            continue
-        *lines, pending = pending.split("\n")
-        for line in lines:
-            yield line[:-1] if line.endswith("\r") else line
-    pending += decoder.decode(b"", final=True)
-    if pending:
-        yield pending[:-1] if pending.endswith("\r") else pending
-
-
-def delimited_rows(lines: Iterator[str]) -> Iterator[dict]:
-    """CSV or pipe rows as {column key: value}; the delimiter is read from the header line."""
-    lines = (line for line in lines if line.strip())
-    header_line = next(lines, None)
-    if header_line is None:
-        return
-    header_line = header_line.lstrip("\ufeff")
-    delimiter = "|" if header_line.count("|") > header_line.count(",") else ","
-    header = [column_key(h) for h in next(csv.reader([header_line], delimiter=delimiter))]
-    width = len(header)
-    for number, row in enumerate(csv.reader(lines, delimiter=delimiter), start=2):
-        if not row:
-            continue
-        if len(row) != width:
-            raise MalformedBody(f"ShareASale report row {number} has {len(row)} columns; the header has {width}.")
-        yield {key: _clean(value) for key, value in zip(header, row, strict=True)}
-
-
-class _ChunkReader:
-    """A read() over byte chunks, for iterparse (which feeds whatever read() returns)."""
-
-    def __init__(self, first: bytes, rest: Iterator[bytes]):
-        self.first, self.rest = first, rest
-
-    def read(self, size: int = -1) -> bytes:
-        if self.first:
-            data, self.first = self.first, b""
-            return data
-        return next(self.rest, b"")
-
-
-def xml_rows(first: bytes, rest: Iterator[bytes]) -> Iterator[dict]:
-    """The root's children as {element key: text}, each freed once read."""
-    depth, root = 0, None
-    try:
-        for event, element in iterparse(_ChunkReader(first, rest), events=("start", "end")):
-            if event == "start":
-                depth += 1
-                if root is None:
-                    root = element
-                continue
-            depth -= 1
-            if depth == 1:
-                yield {column_key(child.tag): _clean(child.text) for child in element}
-                root.clear()
-    except (ParseError, DefusedXmlException) as e:
-        raise MalformedBody(f"ShareASale sent XML that cannot be read ({e}).") from None
 
 
 def parse_central(value: str, *, what: str) -> datetime | None:
@@ -578,7 +491,7 @@ class ShareASaleClient(ApiClient):
             refused = refusal(head[:300].decode("utf-8", "replace"))
             if refused is not None:
                 raise refused
-            yield from delimited_rows(text_lines(_chain(first, chunks)))
+            yield from delimited_rows(text_lines(chain_chunks(first, chunks)))
         except httpx.TransportError as e:
             raise ServerError(f"ShareASale's {action} answer broke off ({e.__class__.__name__}).") from None
         finally:
@@ -661,12 +574,6 @@ class ShareASaleClient(ApiClient):
             reference=f"paymentSummary {payment_date.isoformat()}",
             raw={"lines": lines},
         )
-
-
-def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
-    if first:
-        yield first
-    yield from rest
 
 
 def _retry_after(headers) -> int | None:

@@ -9,6 +9,7 @@ certificate against the host name.
 
 import ipaddress
 import socket
+from contextlib import contextmanager
 
 import httpcore
 import httpx
@@ -66,17 +67,84 @@ class GuardedBackend(httpcore.SyncBackend):
         return super().connect_tcp(addresses[0], port, timeout, local_address, socket_options)
 
 
-class GuardedTransport(httpx.HTTPTransport):
+# httpcore's errors as httpx's of the same name, most specific first (httpx's own transport
+# maps them the same way), so callers catch only httpx's.
+HTTPCORE_ERRORS = [
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.ProxyError, httpx.ProxyError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+]
+
+
+@contextmanager
+def httpx_errors():
+    try:
+        yield
+    except Exception as exc:
+        for core, public in HTTPCORE_ERRORS:
+            if isinstance(exc, core):
+                raise public(str(exc)) from exc
+        raise
+
+
+class GuardedStream(httpx.SyncByteStream):
+    """A response body read from httpcore, its errors raised as httpx's."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def __iter__(self):
+        with httpx_errors():
+            yield from self.stream
+
+    def close(self) -> None:
+        if hasattr(self.stream, "close"):
+            self.stream.close()
+
+
+class GuardedTransport(httpx.BaseTransport):
+    """An httpx transport over an httpcore connection pool with the guarded backend (httpx's own
+    transport takes no network backend): TLS verified, HTTP/1.1, no connection kept for reuse."""
+
     def __init__(self):
-        super().__init__(retries=0)
-        # httpx builds its connection pool without a way to pass a network backend; this pool is
-        # the one it would build (TLS verification on, HTTP/1.1), with the guarded backend.
-        self._pool = httpcore.ConnectionPool(
+        self.pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(),
             max_connections=10,
             max_keepalive_connections=0,
             network_backend=GuardedBackend(),
         )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        with httpx_errors():
+            response = self.pool.handle_request(core_request)
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=GuardedStream(response.stream),
+            extensions=response.extensions,
+        )
+
+    def close(self) -> None:
+        self.pool.close()
 
 
 def guarded_client(timeout: httpx.Timeout | float = TIMEOUT) -> httpx.Client:

@@ -7,7 +7,8 @@
 - records.py: storing a page of a network's records through the conversion core, and the
   payouts a network reports.
 - impact.py, shareasale.py, awin.py: each network's adapter (its sync kinds and what a run
-  of each does), on the clients of the same names one level up (networks/impact.py, ...).
+  of each does), on the clients of the same names one level up (networks/impact.py, ...);
+  impact_actions.py reads Impact's Actions for its adapter.
 
 Views, tasks and commands use the names below.
 """

@@ -7,7 +7,7 @@ import pytest
 import respx
 
 from networks import services
-from networks.services import impact as impact_sync
+from networks.services import impact_actions
 from offers.models import PayoutRule
 from tests.networks.helpers import actions_page, load, serve_once, url
 from tracking.models import Conversion, ConversionItem
@@ -65,7 +65,7 @@ def test_without_payout_rules_no_items_are_fetched(impact_connection, shop):
 
 @respx.mock
 def test_item_requests_stop_at_the_per_run_cap(impact_connection, shop, monkeypatch):
-    monkeypatch.setattr(impact_sync, "ITEM_FETCHES_PER_RUN", 1)
+    monkeypatch.setattr(impact_actions, "ITEM_FETCHES_PER_RUN", 1)
     PayoutRule.objects.create(
         workspace=shop["offer"].workspace, offer=shop["offer"], match="sku", value="12345", payout_type="flat"
     )

@@ -3,22 +3,27 @@ clean, and a held conversion's money is never payable (so never paid)."""
 
 from decimal import Decimal
 
-import pytest
-from django.db import transaction
 from django.db.models import Sum
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from payments import services
 from payments.models import Account, AccountKind, Hold, PaymentBatch
-from payments.selectors import check_ledger
-from tests.payments.helpers import drain, make_connection, make_member
-from tests.payments.test_properties import Rollback, actions, apply, pick, to_cents
+from tests.payments.helpers import drain
+from tests.payments.money_steps import (
+    PROPERTY_SETTINGS,
+    actions,
+    apply,
+    cents,
+    create_run,
+    index,
+    pick,
+    run_steps,
+    to_cents,
+)
 from tracking.models import Conversion, ConversionStatus
 from workspaces.errors import DomainError
 
-index = st.integers(min_value=0, max_value=50)
-cents = st.integers(min_value=1, max_value=50_000).map(lambda c: Decimal(c) / 100)
 # The money steps that matter most here are drawn as often as the rest together; every other
 # step of the ledger's own property test comes through ``actions``.
 hold_actions = st.one_of(
@@ -56,18 +61,8 @@ def apply_with_holds(action, world):
         services.decline_payment_run(batch=pick(runs, action[1]), actor="second@brand.test", reason="property test")
     elif kind == "pay":
         # Runs are prepared by one person, so that the approval step has someone to refuse.
-        try:
-            services.create_payment_run(
-                workspace=ws,
-                idempotency_key=f"run-{world['step']}",
-                rail=action[2],
-                currency="USD",
-                member_ids=[pick(world["members"], i).pk for i in action[1]],
-                paid_on=None if action[2] == "paypal" else ws.created_at.date(),
-                actor="prep@brand.test",
-            )
-        except DomainError:
-            pass
+        paid_on = None if action[2] == "paypal" else ws.created_at.date()
+        create_run(action, world, paid_on=paid_on, actor="prep@brand.test")
     else:
         apply(action, world)
 
@@ -89,20 +84,7 @@ def assert_held_money_is_exactly_the_held_conversions(ws):
         assert to_cents(on_hold.get(member_id)) == to_cents(expected.get(member_id)), member_id
 
 
-@pytest.fixture
-def world(workspace, settings):
-    settings.PAYPAL_CLIENT_ID = "id"
-    settings.PAYPAL_CLIENT_SECRET = "secret"
-    connection = make_connection(workspace)
-    members = [make_member(workspace, f"P{i}", paypal=i != 2) for i in range(3)]
-    return {"workspace": workspace, "connection": connection, "members": members}
-
-
-@settings(
-    max_examples=50,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@PROPERTY_SETTINGS
 @given(steps=st.lists(hold_actions, min_size=1, max_size=14))
 # Held before the ledger saw it; held while pending, then approved; held after payment, then reversed.
 @example(steps=[("convert", 0, Decimal("100"), Decimal("9"), "approved"), ("hold", 0)])
@@ -123,17 +105,5 @@ def world(workspace, settings):
         ("release", 0),
     ]
 )
-def test_holds_and_approvals_in_any_order_keep_the_ledger_clean_and_never_pay_held_money(world, steps, monkeypatch):
-    monkeypatch.setattr("payments.tasks.send_paypal_batch.delay", lambda *a, **k: None)
-    try:
-        with transaction.atomic():
-            for step, action in enumerate(steps):
-                world["step"] = step
-                apply_with_holds(action, world)
-                report = check_ledger(workspace=world["workspace"])
-                assert report.ok, (action, report.violations)
-            assert_held_money_is_exactly_the_held_conversions(world["workspace"])
-            assert check_ledger(workspace=world["workspace"]).ok
-            raise Rollback
-    except Rollback:
-        pass
+def test_holds_and_approvals_in_any_order_keep_the_ledger_clean_and_never_pay_held_money(world, steps):
+    run_steps(world, steps, apply_step=apply_with_holds, final_check=assert_held_money_is_exactly_the_held_conversions)

@@ -1,117 +1,13 @@
 """Property-based: random sequences of money events never break a ledger invariant."""
 
-from decimal import Decimal
-
-import pytest
-from django.db import transaction
 from django.db.models import Sum
-from django.utils import timezone
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from payments import services
-from payments.models import AccountKind, Entry, Payment, Settlement, TxnKind
-from payments.selectors import check_ledger
-from tests.payments.helpers import convert, drain, far_future, make_connection, make_member, set_status
+from payments.models import AccountKind, Entry, TxnKind
+from tests.payments.helpers import drain
+from tests.payments.money_steps import PROPERTY_SETTINGS, actions, apply, run_steps, to_cents
 from tracking.models import Conversion, ConversionStatus
-from tracking.services import reattribute_conversion
-from workspaces.errors import DomainError
-
-cents = st.integers(min_value=1, max_value=50_000).map(lambda c: Decimal(c) / 100)
-index = st.integers(min_value=0, max_value=50)
-
-actions = st.one_of(
-    st.tuples(st.just("convert"), st.one_of(st.none(), index), cents, cents, st.sampled_from(["pending", "approved"])),
-    st.tuples(st.just("status"), index, st.sampled_from(["approved", "reversed", "rejected"])),
-    st.tuples(st.just("amount"), index, cents),
-    st.tuples(st.just("reattribute"), index, index),
-    st.tuples(st.just("drain")),
-    st.tuples(st.just("settle")),
-    st.tuples(st.just("receive"), index, st.integers(min_value=-500, max_value=500)),
-    st.tuples(st.just("credit")),
-    st.tuples(st.just("pay"), st.lists(index, min_size=1, max_size=3), st.sampled_from(["manual", "paypal"])),
-    st.tuples(st.just("fail"), index, st.sampled_from(["failed", "returned"])),
-    st.tuples(st.just("card"), cents),
-)
-
-
-class Rollback(Exception):
-    pass
-
-
-def pick(items, i):
-    return items[i % len(items)] if items else None
-
-
-def apply(action, world):
-    ws, conn, members = world["workspace"], world["connection"], world["members"]
-    kind = action[0]
-    conversions = list(Conversion.objects.filter(workspace=ws).order_by("id"))
-    if kind == "convert":
-        _, m, sale, payout, status = action
-        member = pick(members, m) if m is not None else None
-        convert(conn, member, sale=str(sale), payout=str(payout), status=status)
-    elif kind == "status" and conversions:
-        try:
-            set_status(pick(conversions, action[1]), action[2])
-        except DomainError:
-            pass
-    elif kind == "amount" and conversions:
-        conversion = pick(conversions, action[1])
-        if conversion.status in (ConversionStatus.PENDING, ConversionStatus.APPROVED):
-            convert(
-                conn,
-                conversion.member,
-                sale=str(action[2] * 5),
-                payout=str(action[2]),
-                status=conversion.status,
-                external_id=conversion.external_id,
-            )
-    elif kind == "reattribute" and conversions:
-        try:
-            reattribute_conversion(conversion=pick(conversions, action[1]), member=pick(members, action[2]))
-        except DomainError:
-            pass
-    elif kind == "drain":
-        drain()
-    elif kind == "settle":
-        services.create_expected_settlements_all_workspaces(today=timezone.localdate())
-    elif kind == "receive":
-        expected = list(Settlement.objects.filter(workspace=ws, status="expected").order_by("id"))
-        settlement = pick(expected, action[1])
-        if settlement is not None:
-            amount = max(settlement.expected_amount + Decimal(action[2]) / 100, Decimal("0.00"))
-            try:
-                services.mark_settlement_received(
-                    settlement=settlement, amount=amount, received_on=timezone.localdate()
-                )
-            except DomainError:
-                pass
-    elif kind == "credit":
-        services.credit_due_settlements_all_workspaces(today=far_future())
-    elif kind == "pay":
-        try:
-            services.create_payment_run(
-                workspace=ws,
-                idempotency_key=f"run-{world['step']}",
-                rail=action[2],
-                currency="USD",
-                member_ids=[pick(members, i).pk for i in action[1]],
-                paid_on=timezone.localdate(),
-            )
-        except DomainError:
-            pass
-    elif kind == "card":
-        services.link_funding_card(workspace=ws, label="Ops Visa", last4="4242", monthly_limit=action[1])
-    elif kind == "fail":
-        payment = pick(list(Payment.objects.filter(workspace=ws).order_by("id")), action[1])
-        if payment is not None:
-            services.fail_payment(payment=payment, status=action[2], message="property test")
-
-
-def to_cents(value) -> Decimal:
-    # SQLite sums decimals as floats (-1.7e-18 for a balanced account); the ledger is kept in cents.
-    return Decimal(value or 0).quantize(Decimal("0.01"))
 
 
 def assert_outbox_rules_hold(ws):
@@ -144,33 +40,7 @@ def assert_outbox_rules_hold(ws):
     assert to_cents(receivable_posted) == to_cents(network_total)
 
 
-@pytest.fixture
-def world(workspace, settings):
-    settings.PAYPAL_CLIENT_ID = "id"
-    settings.PAYPAL_CLIENT_SECRET = "secret"
-    connection = make_connection(workspace)
-    members = [make_member(workspace, f"P{i}", paypal=i != 2) for i in range(3)]
-    return {"workspace": workspace, "connection": connection, "members": members}
-
-
-@settings(
-    max_examples=50,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@PROPERTY_SETTINGS
 @given(steps=st.lists(actions, min_size=1, max_size=12))
-def test_random_money_sequences_keep_every_invariant(world, steps, monkeypatch):
-    # PayPal runs are created but never sent: the rail's HTTP side is covered in test_paypal.py.
-    monkeypatch.setattr("payments.tasks.send_paypal_batch.delay", lambda *a, **k: None)
-    try:
-        with transaction.atomic():
-            for step, action in enumerate(steps):
-                world["step"] = step
-                apply(action, world)
-                report = check_ledger(workspace=world["workspace"])
-                assert report.ok, (action, report.violations)
-            assert_outbox_rules_hold(world["workspace"])
-            assert check_ledger(workspace=world["workspace"]).ok
-            raise Rollback
-    except Rollback:
-        pass
+def test_random_money_sequences_keep_every_invariant(world, steps):
+    run_steps(world, steps, apply_step=apply, final_check=assert_outbox_rules_hold)

@@ -155,7 +155,7 @@ def test_the_same_order_from_an_impact_sync_and_an_awin_sync_is_held_the_second_
     # The order ids come from the networks' own fields (Impact's Oid, Awin's orderRef), stored on
     # the conversion by the one conversion core: no postback needs to have carried them.
     from networks.records import NetworkRecord, to_conversion_data
-    from networks.services.impact import action_to_data
+    from networks.services.impact_actions import action_to_data
     from risk.models import Case
     from risk.services import evaluate_conversion
     from tracking.services import record_conversion

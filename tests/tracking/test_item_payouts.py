@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from networks.awin import transaction_record
 from networks.records import to_conversion_data
-from networks.services.impact import action_to_data
+from networks.services.impact_actions import action_to_data
 from networks.shareasale import sku_items
 from offers.models import PayoutRule
 from offers.payouts import Terms, compute_item_payout, item_payout_from_lines, rules_for

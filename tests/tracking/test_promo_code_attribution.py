@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from networks.bulk import insert_new_conversions
 from networks.records import to_conversion_data
-from networks.services.impact import action_to_data
+from networks.services.impact_actions import action_to_data
 from offers.models import Link, PromoCode
 from tests.tracking.postback_world import make_member, make_offer, make_world
 from tracking.models import Conversion, PostbackLog

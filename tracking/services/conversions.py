@@ -1,10 +1,10 @@
 """Conversion services: record, update, re-attribute and re-price conversions.
 
 The rules (attribution, dedupe, pricing, status moves, the outbox and history rows)
-live in tracking/attribution.py; this module runs them in transactions. Every
-function here writes, beside the change itself, one ConversionChange (history) and
-one ConversionEvent (the outbox the payments app consumes) for every
-money-relevant change.
+live in tracking/attribution.py and tracking/conversion_updates.py; this module runs
+them in transactions. Every function here writes, beside the change itself, one
+ConversionChange (history) and one ConversionEvent (the outbox the payments app
+consumes) for every money-relevant change.
 """
 
 import uuid
@@ -18,7 +18,7 @@ from django.utils import timezone
 from offers.models import Member, NetworkConnection
 from offers.payouts import Payout, no_offer_payout, rules_for, terms_for
 from tracking import attribution as core
-from tracking import sql
+from tracking import conversion_updates, sql
 from tracking.attribution import STATUS_RANK, HitLookup, RecordResult
 from tracking.models import (
     AttributedBy,
@@ -98,7 +98,7 @@ def record_conversion(
        whether it is new. On PostgreSQL one statement inserts the conversion, its outbox
        event and the postback log row, or nothing when a constraint matched.
     3. A stored conversion that the data would not change is a repeat, decided without
-       a lock. Otherwise, in a transaction and under row locks, ``attribution.resolve``
+       a lock. Otherwise, in a transaction and under row locks, ``conversion_updates.resolve``
        says what the conflict is: an update, an adoption, a duplicate of the click's
        conversion, or another sale to insert (README: the dedupe rules).
     4. When ``postback`` (a PostbackLog, saved or not) is given, it is saved with the
@@ -114,7 +114,7 @@ def record_conversion(
         result = RecordResult(None, Outcome.REJECTED, problem)
         _save_log(postback, connection, result)
         return result
-    authoritative = core.is_authoritative(source)
+    authoritative = conversion_updates.is_authoritative(source)
 
     # Whether a stored conversion is known to conflict and has been found to change:
     # then the locked resolution follows directly, with no insert attempt.
@@ -213,7 +213,7 @@ def _record_in_transaction(
 def _insert_or_resolve(
     *, connection, data, conversion, created: RecordResult, conflict_known: bool, authoritative
 ) -> RecordResult:
-    """Insert ``conversion``; when a constraint says no, let attribution.resolve settle it.
+    """Insert ``conversion``; when a constraint says no, let conversion_updates.resolve settle it.
 
     A conflicting row that a concurrent transaction then rolled back is gone when we look
     for it; the insert is simply tried again. So is an insert resolve changed (another
@@ -239,11 +239,13 @@ def _insert_or_resolve(
             )
             if repeat is not None:
                 return repeat
-        decision = core.resolve(conversion=conversion, data=data)
+        decision = conversion_updates.resolve(conversion=conversion, data=data)
         if decision.action == "update":
-            return core.apply_update(conversion=decision.target, data=data, authoritative=authoritative)
+            return conversion_updates.apply_update(conversion=decision.target, data=data, authoritative=authoritative)
         if decision.action == "adopt":
-            return core.apply_update(conversion=decision.target, data=data, authoritative=True, adopting=True)
+            return conversion_updates.apply_update(
+                conversion=decision.target, data=data, authoritative=True, adopting=True
+            )
         if decision.action == "duplicate":
             return RecordResult(decision.target, Outcome.DUPLICATE, decision.reason)
     raise DomainError("The conversion kept conflicting with concurrent writes; try again.")
@@ -261,9 +263,9 @@ def _unchanged_repeat(
         if found is None:
             return None
         (existing,), _ = found
-    if core.would_change(existing, data, authoritative=authoritative):
+    if conversion_updates.would_change(existing, data, authoritative=authoritative):
         return None
-    return core.apply_update(conversion=existing, data=data, authoritative=authoritative)
+    return conversion_updates.apply_update(conversion=existing, data=data, authoritative=authoritative)
 
 
 @lru_cache(maxsize=1)
@@ -290,7 +292,7 @@ def change_conversion_status(
     conversion = _lock(conversion)
     if status == conversion.status:
         raise DomainError(f"The conversion is already {conversion.get_status_display().lower()}.")
-    if not core.moves(conversion.status, status):
+    if not conversion_updates.moves(conversion.status, status):
         raise DomainError(
             f"A {conversion.get_status_display().lower()} conversion cannot become {status}: "
             "statuses only move forward (pending, approved, reversed; rejected is final)."

@@ -163,6 +163,11 @@ class ThrowawayRedis:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def _pgbouncer_version() -> tuple[int, ...]:
+    out = subprocess.run([PGBOUNCER, "--version"], capture_output=True, text=True, timeout=10).stdout
+    return tuple(int(part) for part in out.split()[1].split(".")[:2])
+
+
 class ThrowawayPgBouncer:
     """PgBouncer in transaction mode on a free port, in front of ``postgres``, with at most
     ``pool_size`` server connections per database. It refuses to run as root, so it runs as the
@@ -176,25 +181,30 @@ class ThrowawayPgBouncer:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
+        """Run the shipped deploy/pgbouncer.ini, pointed at the throwaway cluster: its own port,
+        trust instead of passwords, ``pool_size`` server connections."""
+        import configparser
+
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "users.txt").write_text('"postgres" ""\n')
-        config = self.folder / "pgbouncer.ini"
-        config.write_text(
-            f"""[databases]
-* = host=127.0.0.1 port={self.postgres.port} user=postgres
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = {self.port}
-unix_socket_dir =
-auth_type = trust
-auth_file = {self.folder / "users.txt"}
-pool_mode = transaction
-default_pool_size = {self.pool_size}
-max_client_conn = 500
-ignore_startup_parameters = extra_float_digits,options
-logfile = {self.folder / "pgbouncer.log"}
-"""
+        shipped = configparser.ConfigParser()
+        shipped.read(ROOT / "deploy" / "pgbouncer.ini")
+        settings = dict(shipped["pgbouncer"])
+        settings.update(
+            listen_addr="127.0.0.1",
+            listen_port=str(self.port),
+            unix_socket_dir="",
+            auth_type="trust",
+            auth_file=str(self.folder / "users.txt"),
+            default_pool_size=str(self.pool_size),
+            logfile=str(self.folder / "pgbouncer.log"),
         )
+        if _pgbouncer_version() < (1, 21):
+            settings.pop("max_prepared_statements", None)  # unknown before 1.21, and refused
+        lines = ["[databases]", f"* = host=127.0.0.1 port={self.postgres.port} user=postgres", "[pgbouncer]"]
+        lines += [f"{key} = {value}" for key, value in settings.items()]
+        config = self.folder / "pgbouncer.ini"
+        config.write_text("\n".join(lines) + "\n")
         if os.geteuid() == 0:
             for path in (self.folder, *self.folder.iterdir()):
                 shutil.chown(path, "postgres", "postgres")

@@ -1,4 +1,5 @@
-"""The hub behind PgBouncer in transaction mode, as docker-compose.yml's scale profile runs it.
+"""The hub behind PgBouncer in transaction mode, as docker-compose.yml's scale profile runs it:
+the shipped deploy/pgbouncer.ini, pointed at the throwaway cluster (tests/faults/servers.py).
 
 The app's own pool is off (DB_POOL_MAX_SIZE=0) and so are prepared statements (Debian's
 PgBouncer is older than 1.21); PgBouncer holds at most 5 server connections whatever the
@@ -39,6 +40,7 @@ def pgbouncer(hub):
 
 
 def test_postbacks_and_clicks_through_pgbouncer_in_transaction_mode_are_stored_once(hub, pgbouncer):
+    assert "pool_mode = transaction" in (pgbouncer.folder / "pgbouncer.ini").read_text()
     env = hub.env(DB_POOL_MAX_SIZE="0", DB_PREPARE_THRESHOLD="", CLICK_BUFFER="direct")
     env["DATABASE_URL"] = pgbouncer.url(hub.name)
     count = 120

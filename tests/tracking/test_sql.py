@@ -205,3 +205,20 @@ def test_a_postback_survives_a_dropped_database_connection(client, workspace):
     response = accept(client, world, f"subid1={second.transaction_id}&action_id=D2")
     assert (response.status_code, response.content) == (200, b"accepted")
     assert Conversion.objects.filter(click=second).count() == 1
+
+
+def test_statements_are_numbered_once_for_postgresql():
+    assert sql.numbered("SELECT %s, '100%%' WHERE a = %s") == "SELECT $1, '100%' WHERE a = $2"
+    with pytest.raises(ValueError):
+        sql.numbered("SELECT %d")
+
+
+@pytest.mark.postgres
+def test_the_new_conversion_insert_is_sent_as_numbered_once(client, world):
+    # Its 50-odd parameters are more than psycopg remembers the scan of a %s statement for.
+    sql.numbered.cache_clear()
+    tid = world["click"].transaction_id
+    assert accept(client, world, f"subid1={tid}&action_id=A1&amount=21.99").content == b"accepted"
+    assert accept(client, world, "subid1=unknown&action_id=A2&amount=21.99").content == b"unattributed"
+    info = sql.numbered.cache_info()
+    assert info.hits >= 1 and info.misses <= 2

@@ -7,6 +7,7 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from offers.models import PayoutOverride
 from tests.tracking.postback_world import make_click, make_world
@@ -222,3 +223,17 @@ def test_the_new_conversion_insert_is_sent_as_numbered_once(client, world):
     assert accept(client, world, "subid1=unknown&action_id=A2&amount=21.99").content == b"unattributed"
     info = sql.numbered.cache_info()
     assert info.hits >= 1 and info.misses <= 2
+
+
+def test_values_sent_for_an_insert_are_what_the_orm_would_send(client, world, monkeypatch):
+    tid = world["click"].transaction_id
+    assert accept(client, world, f"subid1={tid}&action_id=A1&amount=21.99&promo_code=SPRING").content == b"accepted"
+    now = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: now)  # auto_now fields read it twice below
+    for obj in (Conversion.objects.get(), ConversionEvent.objects.get(), PostbackLog.objects.get()):
+        obj.pk = None
+        skip = () if isinstance(obj, Conversion) else ("conversion_id",)
+        orm = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in sql._insert_fields(type(obj), skip)]
+        sent = sql._values(obj, skip)
+        assert [type(v) for v in sent] == [type(v) for v in orm]
+        assert [getattr(v, "obj", v) for v in sent] == [getattr(v, "obj", v) for v in orm]  # JSON: the wrapped value

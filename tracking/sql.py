@@ -133,13 +133,12 @@ def columns(model: type[models.Model], alias: str) -> str:
     return ", ".join(f"{alias}.{_quote(field.column)}" for field in _fields(model))
 
 
-def _converters(model: type[models.Model]) -> tuple:
+def _converters(model: type[models.Model], wrapper) -> tuple:
     """(index, converters, column) for the fields whose database values need converting.
 
     Converters are the backend's and the field's (what the ORM's compiler applies);
-    they are bound to this thread's connection, so they are kept on it.
+    they are bound to this thread's connection ``wrapper``, so they are kept on it.
     """
-    wrapper = _db()
     cache = wrapper.__dict__.setdefault("_hub_row_converters", {})
     found = cache.get(model)
     if found is None:
@@ -153,10 +152,14 @@ def _converters(model: type[models.Model]) -> tuple:
     return found
 
 
-def to_instance(model: type[models.Model], values: list):
-    """A model instance from one row's values of ``columns(model, ...)``, as the ORM would build it."""
-    wrapper = _db()
-    for index, converters, column in _converters(model):
+def to_instance(model: type[models.Model], values: list, wrapper=None):
+    """A model instance from one row's values of ``columns(model, ...)``, as the ORM would build it.
+
+    ``wrapper`` is this thread's connection when the caller has it already (finding it
+    costs a few microseconds, paid for every model of a row otherwise).
+    """
+    wrapper = wrapper or _db()
+    for index, converters, column in _converters(model, wrapper):
         value = values[index]
         for converter in converters:
             value = converter(value, column, wrapper)
@@ -199,11 +202,11 @@ def fetch_one(sql: str, params, *row_models: type[models.Model]):
         row = _first_row(sql, params)
     if row is None:
         return None
-    instances, start = [], 0
+    instances, start, wrapper = [], 0, _db()
     for model in row_models:
         width = len(_fields(model))
         values = list(row[start : start + width])
-        instances.append(None if values[_pk_index(model)] is None else to_instance(model, values))
+        instances.append(None if values[_pk_index(model)] is None else to_instance(model, values, wrapper))
         start += width
     return instances, row[start:]
 

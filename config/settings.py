@@ -121,7 +121,9 @@ if USING_POSTGRES:
     # none free within DB_POOL_TIMEOUT seconds meets the database as if it were away: a
     # postback is spooled and answered 503, never a 500 (README: "Operations under faults").
     # The health check (CONN_HEALTH_CHECKS) then runs when a connection is borrowed, so one
-    # that a server restart killed is replaced instead of failing a request.
+    # that a server restart killed is replaced instead of failing a request; the engine
+    # (config/postgresql/) has it make a round trip only when the server has closed or
+    # written to the connection (config/db_pool.py), not on every request.
     # DB_POOL_MAX_SIZE=0 turns the pool off (behind PgBouncer, say); CONN_MAX_AGE applies then.
     DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=4)
     if DB_POOL_MAX_SIZE > 0:
@@ -133,6 +135,7 @@ if USING_POSTGRES:
             "max_idle": 300,
         }
         DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"]["ENGINE"] = "config.postgresql"
 
 # Reports may read from a streaming replica: with DATABASE_REPLICA_URL, report pages, their CSVs
 # and the report API read from it (config/db_router.py); every write goes to DATABASE_URL.
@@ -145,6 +148,8 @@ if DATABASE_REPLICA_URL:
         # Tests read the replica alias from the test database itself.
         "TEST": {"MIRROR": "default"},
     }
+    if DATABASES["default"]["ENGINE"] == "config.postgresql":
+        DATABASES["replica"]["ENGINE"] = "config.postgresql"  # it has the pool's options too
     DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
 
 # Redis is optional: it backs the cache, the Celery broker and the click buffer.

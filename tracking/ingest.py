@@ -202,13 +202,45 @@ def postback_outcome(hit: Hit, network: str, secret: str) -> tuple[int, str]:
     return received.status, received.answer
 
 
+# Pixel secret -> its connection's network, as this process last found it (pixel_outcome).
+_pixel_networks: dict[str, str] = {}
+PIXEL_NETWORKS_MAX = 10_000
+
+
 def pixel_outcome(hit: Hit, secret: str) -> int:
-    """Record one pixel hit and return the status a postback would have had; raises spool.DATABASE_DOWN."""
-    connection, _ = find_connection(secret=secret)
+    """Record one pixel hit and return the status a postback would have had; raises spool.DATABASE_DOWN.
+
+    A pixel's URL does not name the network whose parameter names it carries: that is
+    the connection's. Once this process has seen a pixel of the secret, the hit is read
+    with that network's names first, so, as for a postback, the connection, the click and
+    an already stored conversion come back from one query. Should the connection's
+    network be another now, the hit is read again and the lookup left unused.
+    """
+    network = _pixel_networks.get(secret)
+    parsed = parse_hit(hit, network) if network is not None and not hit.too_large else None
+    data = parsed.data if parsed is not None else None
+    connection, lookup = find_connection(
+        secret=secret,
+        transaction_id=data.transaction_id if data is not None else "",
+        dedupe_key=data.dedupe_key if data is not None else "",
+    )
     if connection is None:
         _log_unknown(hit, "unknown", True, "unknown secret")
         return 404
-    return process_hit(connection=connection, hit=hit, is_pixel=True, source=ConversionSource.PIXEL).status
+    if network != connection.kind:
+        if len(_pixel_networks) >= PIXEL_NETWORKS_MAX:
+            _pixel_networks.clear()
+        _pixel_networks[secret] = connection.kind
+        parsed, lookup = None, None
+    received = process_hit(
+        connection=connection,
+        hit=hit,
+        is_pixel=True,
+        source=ConversionSource.PIXEL,
+        parsed=parsed,
+        lookup=lookup,
+    )
+    return received.status
 
 
 def _spool_hit(kind: str, hit: Hit, *, network: str, secret: str) -> None:

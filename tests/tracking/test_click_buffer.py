@@ -372,3 +372,31 @@ def test_the_payload_carries_every_click_column():
         carried.update(column if isinstance(column, tuple) else (column,))
     assert carried == columns
     assert payload.FIELDS[-1][1] == "is_unique"  # the buffer script appends its value
+
+
+def test_a_redis_that_lost_its_scripts_still_buffers_the_click(client, link):
+    # A restarted Redis has an empty script cache: the EVALSHA is refused, the script is loaded and run.
+    buffer.buffer_client().script_flush()
+    assert hit(client, link).status_code == 302
+    assert hit(client, link).status_code == 302
+    assert buffer.buffered_click_count() == 2
+    assert buffer.drain_click_buffer() == 2
+    assert sorted(Click.objects.values_list("is_unique", flat=True)) == [False, True]
+
+
+def test_a_connection_that_failed_mid_reply_is_not_reused(link, monkeypatch):
+    client_ = buffer.buffer_client()
+    conn = client_.connection_pool.get_connection()
+    client_.connection_pool.release(conn)
+
+    def times_out(*args, **kwargs):
+        raise redis.TimeoutError("Timeout reading from socket")
+
+    monkeypatch.setattr(type(conn), "read_response", times_out)
+    click = Click(transaction_id="0" * 32, workspace_id=link.workspace_id, link=link, offer=link.offer)
+    click.member, click.created_at = link.member, timezone.now()
+    with pytest.raises(redis.TimeoutError):
+        buffer.buffer_click(click)
+    monkeypatch.undo()
+    assert conn._sock is None  # disconnected; the pool connects it afresh for the next command
+    assert client_.ping()

@@ -3,8 +3,10 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
-from tests.tracking.postback_world import make_world
+from offers.models import NetworkConnection
+from tests.tracking.postback_world import make_click, make_world
 from tracking.ingest import PIXEL_GIF
 from tracking.models import Conversion, PostbackLog
 
@@ -68,3 +70,29 @@ def test_an_unknown_transaction_is_unattributed(client, world):
 
 def test_post_is_not_a_pixel(client, world):
     assert client.post(pixel_url(world)).status_code == 405
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_known_pixel_runs_the_queries_of_a_postback(client, world, django_assert_num_queries):
+    # The first pixel of a secret learns its network; later ones find the connection, the click
+    # and a stored conversion in one query, as a postback does.
+    click = world["click"]
+    assert_gif(client.get(pixel_url(world) + f"?transaction_id={click.transaction_id}&adv_sub=ORDER-1"))
+    other = make_click(world["link"])
+    with django_assert_num_queries(2 if connection.vendor == "postgresql" else 8):
+        assert_gif(client.get(pixel_url(world) + f"?transaction_id={other.transaction_id}&adv_sub=ORDER-2"))
+    with django_assert_num_queries(2):
+        assert_gif(client.get(pixel_url(world) + f"?transaction_id={other.transaction_id}&adv_sub=ORDER-2"))
+    outcomes = list(PostbackLog.objects.order_by("id").values_list("outcome", flat=True))
+    assert outcomes == ["accepted", "accepted", "duplicate"]
+    assert Conversion.objects.get(external_id="ORDER-2").click == other
+
+
+def test_a_pixel_is_read_with_its_connections_network_when_that_changed(client, world):
+    url = pixel_url(world) + f"?transaction_id={world['click'].transaction_id}&adv_sub=ORDER-1"
+    assert_gif(client.get(url))
+    NetworkConnection.objects.filter(pk=world["connection"].pk).update(kind="shareasale")
+    assert_gif(client.get(pixel_url(world) + "?transaction_id=stranger&adv_sub=ORDER-2"))
+    log = PostbackLog.objects.order_by("id").last()
+    assert (log.network, log.outcome) == ("shareasale", "unattributed")
+    assert Conversion.objects.get(transaction_id="stranger").network == "shareasale"

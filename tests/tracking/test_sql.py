@@ -7,6 +7,7 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from offers.models import PayoutOverride
 from tests.tracking.postback_world import make_click, make_world
@@ -205,3 +206,34 @@ def test_a_postback_survives_a_dropped_database_connection(client, workspace):
     response = accept(client, world, f"subid1={second.transaction_id}&action_id=D2")
     assert (response.status_code, response.content) == (200, b"accepted")
     assert Conversion.objects.filter(click=second).count() == 1
+
+
+def test_statements_are_numbered_once_for_postgresql():
+    assert sql.numbered("SELECT %s, '100%%' WHERE a = %s") == "SELECT $1, '100%' WHERE a = $2"
+    with pytest.raises(ValueError):
+        sql.numbered("SELECT %d")
+
+
+@pytest.mark.postgres
+def test_the_new_conversion_insert_is_sent_as_numbered_once(client, world):
+    # Its 50-odd parameters are more than psycopg remembers the scan of a %s statement for.
+    sql.numbered.cache_clear()
+    tid = world["click"].transaction_id
+    assert accept(client, world, f"subid1={tid}&action_id=A1&amount=21.99").content == b"accepted"
+    assert accept(client, world, "subid1=unknown&action_id=A2&amount=21.99").content == b"unattributed"
+    info = sql.numbered.cache_info()
+    assert info.hits >= 1 and info.misses <= 2
+
+
+def test_values_sent_for_an_insert_are_what_the_orm_would_send(client, world, monkeypatch):
+    tid = world["click"].transaction_id
+    assert accept(client, world, f"subid1={tid}&action_id=A1&amount=21.99&promo_code=SPRING").content == b"accepted"
+    now = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: now)  # auto_now fields read it twice below
+    for obj in (Conversion.objects.get(), ConversionEvent.objects.get(), PostbackLog.objects.get()):
+        obj.pk = None
+        skip = () if isinstance(obj, Conversion) else ("conversion_id",)
+        orm = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in sql._insert_fields(type(obj), skip)]
+        sent = sql._values(obj, skip)
+        assert [type(v) for v in sent] == [type(v) for v in orm]
+        assert [getattr(v, "obj", v) for v in sent] == [getattr(v, "obj", v) for v in orm]  # JSON: the wrapped value

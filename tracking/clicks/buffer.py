@@ -151,7 +151,32 @@ def buffer_click(click: Click, *, unique_key: str | None = None) -> None:
     client = buffer_client()
     keys = [STREAM_KEY, TID_KEY.format(click.transaction_id), unique_key or "clicks:u:none"]
     args = [payload_head(click), TID_TTL_SECONDS, UNIQUE_WINDOW_SECONDS, "1" if unique_key else "0"]
-    click.is_unique = bool(_buffer_script(client)(keys=keys, args=args))
+    click.is_unique = bool(_run_script(client, _buffer_script(client), keys, args))
+
+
+def _run_script(client: redis.Redis, script, keys: list, args: list):
+    """``script(keys=keys, args=args)`` as one EVALSHA on a pooled connection.
+
+    redis-py's command path (retry bookkeeping, which is off here, timing hooks, debug
+    logging) costs more CPU than sending the command and reading its reply; on the click
+    redirect, 43 us against 13. The connection comes from and goes back to the client's
+    pool as with any command; one that failed mid-reply is disconnected, so the next
+    command does not read this one's leftovers. A Redis that has lost its script cache
+    (a restart) answers NOSCRIPT, and redis-py's own call loads the script and runs it.
+    """
+    pool = client.connection_pool
+    conn = pool.get_connection()
+    try:
+        conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        return conn.read_response()
+    except redis.exceptions.NoScriptError:
+        pass  # the whole error reply was read: the connection is fine
+    except BaseException:
+        conn.disconnect()
+        raise
+    finally:
+        pool.release(conn)
+    return script(keys=keys, args=args)
 
 
 def _ensure_group(client: redis.Redis) -> None:

@@ -20,7 +20,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -360,3 +362,28 @@ def storm(urls: list[str], *, threads: int, on_answered=None, headers=None, time
     with ThreadPoolExecutor(max_workers=threads) as pool:
         list(pool.map(work, range(threads)))
     return results
+
+
+@contextmanager
+def peak_connections(postgres: ThrowawayPostgres, database: str):
+    """Watch ``database``'s server connections while the block runs; yields a list whose
+    first item is the most seen at once (read it after the block)."""
+    peak = [0]
+    stop = threading.Event()
+
+    def watch():
+        import psycopg
+
+        query = "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+        with psycopg.connect(postgres.url(database), autocommit=True) as conn:
+            while not stop.is_set():
+                peak[0] = max(peak[0], conn.execute(query, [database]).fetchone()[0])
+                time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        yield peak
+    finally:
+        stop.set()
+        watcher.join()

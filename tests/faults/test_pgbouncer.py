@@ -13,13 +13,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.faults.servers import PGBOUNCER, ThrowawayPgBouncer, manage, start_web, storm
+from tests.faults.servers import PGBOUNCER, ThrowawayPgBouncer, manage, peak_connections, start_web, storm
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres]
 
@@ -46,29 +44,14 @@ def test_postbacks_and_clicks_through_pgbouncer_in_transaction_mode_are_stored_o
     count = 120
     world = hub.seed(env, clicks=count)
     web, url = start_web(env, hub.folder)
-    peak = [0]
-    stop = threading.Event()
-
-    def watch_connections():
-        import psycopg
-
-        with psycopg.connect(hub.postgres.url(hub.name), autocommit=True) as conn:
-            while not stop.is_set():
-                query = "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
-                peak[0] = max(peak[0], conn.execute(query, [hub.name]).fetchone()[0])
-                time.sleep(0.05)
-
-    watcher = threading.Thread(target=watch_connections)
-    watcher.start()
     base = f"{url}/postback/impact/{world['secret']}?"
     postbacks = [base + QUERY.format(tid=f"fault{i}", action=f"5.{i}") for i in range(count)]
     identical = [base + QUERY.format(tid="fault0", action="5.0")] * 200
     clicks = [f"{url}/c/{world['code']}?sub1=b{i}" for i in range(200)]
     try:
-        results = storm(postbacks + identical + clicks, threads=40)
+        with peak_connections(hub.postgres, hub.name) as peak:
+            results = storm(postbacks + identical + clicks, threads=40)
     finally:
-        stop.set()
-        watcher.join()
         web.stop()
     statuses = [status for status, _, _ in results]
     assert None not in statuses, "a request got no answer"

@@ -13,7 +13,7 @@ from collections import Counter
 import httpx
 import pytest
 
-from tests.faults.servers import manage, start_web, storm
+from tests.faults.servers import manage, peak_connections, start_web, storm
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres]
 
@@ -24,26 +24,11 @@ def test_1000_identical_postbacks_from_50_threads_are_one_conversion_and_no_500(
     env = hub.env()
     world = hub.seed(env, clicks=1)
     web, url = start_web(env, hub.folder)
-    peak = [0]
-    stop = threading.Event()
-
-    def watch_connections():
-        import psycopg
-
-        with psycopg.connect(hub.postgres.url(hub.name), autocommit=True) as conn:
-            while not stop.is_set():
-                query = "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
-                peak[0] = max(peak[0], conn.execute(query, [hub.name]).fetchone()[0])
-                time.sleep(0.05)
-
-    watcher = threading.Thread(target=watch_connections)
-    watcher.start()
     try:
-        target = f"{url}/postback/impact/{world['secret']}?" + QUERY.format(tid="fault0", action="42.1")
-        results = storm([target] * 1000, threads=50)
+        with peak_connections(hub.postgres, hub.name) as peak:
+            target = f"{url}/postback/impact/{world['secret']}?" + QUERY.format(tid="fault0", action="42.1")
+            results = storm([target] * 1000, threads=50)
     finally:
-        stop.set()
-        watcher.join()
         web.stop()
     statuses = [status for status, _, _ in results]
     answers = [body for _, body, _ in results]

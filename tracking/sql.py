@@ -222,22 +222,24 @@ def _insert_fields(model: type[models.Model], skip: tuple[str, ...] = ()) -> tup
     )
 
 
-# Fields whose value of this exact type the ORM sends to PostgreSQL as it is: their
-# pre_save reads the attribute and their conversion returns it unchanged.
+# Fields whose value of this exact type the ORM sends as it is: their pre_save reads the
+# attribute and their conversion returns it unchanged. An aware datetime goes unchanged to
+# PostgreSQL only; SQLite's backend turns it into text.
 _UNCHANGED = {
     models.CharField: str,
     models.TextField: str,
     models.BooleanField: bool,
-    models.DateTimeField: datetime,
 }
+_UNCHANGED_ON_POSTGRESQL = {**_UNCHANGED, models.DateTimeField: datetime}
 
 
 @cache
 def _value_plans(model: type[models.Model], skip: tuple[str, ...] = ()) -> tuple:
     """Per insert field: (field, attname, the value type sent unchanged or None, whether None is sent unchanged)."""
     plans = []
+    unchanged = _UNCHANGED_ON_POSTGRESQL if _db().vendor == "postgresql" else _UNCHANGED
     for field in _insert_fields(model, skip):
-        kind = _UNCHANGED.get(type(field))
+        kind = unchanged.get(type(field))
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
             kind = None
         plans.append((field, field.attname, kind, kind is not None and field.null))

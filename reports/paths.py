@@ -213,4 +213,5 @@ TOP_PATHS = Report(
         f"At most the newest {MAX_CONVERSIONS:,} conversions of the range are read."
     ),
     empty="No conversions through a click in this range.",
+    reads_raw="clicks",
 )

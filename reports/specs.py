@@ -117,6 +117,7 @@ class Report:
     default_sort: str | None = None
     note: str = ""
     empty: str = ""  # shown instead of the table when there is nothing to show
+    reads_raw: str = ""  # "clicks" or "postbacks" when it reads those rows, which retention prunes
 
     def sort(self, value: str | None) -> str | None:
         if self.default_sort is None:
@@ -258,6 +259,7 @@ RISK = Report(
         "Reads raw rows of the range."
     ),
     empty="No member traffic in this range.",
+    reads_raw="clicks",
 )
 
 # --- Clicks on paused or expired offers (rollups) ------------------------------------
@@ -381,4 +383,5 @@ POSTBACK_OUTCOMES = Report(
     note="Every postback and pixel hit of the range by outcome, then the most frequent reasons. "
     "Open the Postback log to see and replay single hits.",
     empty="No postbacks or pixel hits in this range.",
+    reads_raw="postbacks",
 )

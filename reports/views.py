@@ -14,7 +14,9 @@ from reports import raw_selectors, selectors
 from reports.filters import PRESETS, STATUS_CHOICES, ReportFilterForm
 from reports.models import RollupWatermark
 from reports.specs import Chart, Query, Report
+from tracking.selectors import retention_notice
 from workspaces.csv_export import stream_csv
+from workspaces.dates import day_bounds
 from workspaces.decorators import workspace_view
 
 PAGE_ROWS = 200
@@ -149,6 +151,7 @@ def report_page(request, report: Report):
         "totals": _cells(totals, report) if totals is not None else None,
         "chart": report.chart.render(q, rows) if report.chart is not None else None,
         "note": report.note,
+        "retention": retention_notice(report.reads_raw, day_bounds(f.start, f.start)[0]) if report.reads_raw else "",
         # A report with rows shows them; the empty state is for when there are none.
         "empty": report.empty if not shown or (totals is not None and not _any_figure(totals)) else "",
         "truncated": len(shown) >= PAGE_ROWS,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -185,3 +186,25 @@ def member_earnings(*, member: Member) -> list[EarningsRow]:
 def clicks_pruned_before() -> datetime | None:
     """Clicks before this instant were pruned (converted ones excepted); None if none ever were."""
     return RetentionHorizon.objects.filter(table=Click._meta.db_table).values_list("pruned_before", flat=True).first()
+
+
+def retention_notice(reads: str, start: datetime) -> str:
+    """What a page that reads raw ``reads`` rows ("clicks" or "postbacks") from ``start`` on
+    no longer sees because of retention (tracking/services/retention.py); "" when nothing."""
+    if reads == "clicks":
+        before = clicks_pruned_before()
+        if before is not None and start < before:
+            return (
+                f"Clicks before {before:%Y-%m-%d} (UTC) are no longer stored (click retention), except those that "
+                "led to a conversion, so this report shows less for those days. The dashboard and the performance "
+                "reports keep every day's figures."
+            )
+    elif reads == "postbacks":
+        days = settings.POSTBACK_LOG_RETENTION_DAYS
+        before = timezone.now() - timedelta(days=days)
+        if days > 0 and start < before:
+            return (
+                f"Postback log rows are kept {days} days: hits before {before:%Y-%m-%d} (UTC) are no longer in "
+                "this report. Their conversions, history and ledger entries are kept."
+            )
+    return ""

@@ -267,3 +267,25 @@ def test_risk_counts_conversions_on_hold_apart(alice_client, workspace, world):
     rows = rows_by_name(alice_client.get("/reports/risk/"))
     assert cells(rows["Ava"])[-1] == "1" and "on hold" in rows["Ava"]["flags"]
     assert cells(rows["Ben"])[-1] == "0"
+
+
+def test_reports_that_read_raw_rows_say_what_retention_removed_from_their_range(alice_client, world, settings):
+    from datetime import UTC, datetime
+
+    from tracking.models import RetentionHorizon
+
+    old = {"start": "2025-01-01", "end": "2025-01-31"}
+    assert b'id="retention-note"' not in alice_client.get("/reports/risk/", old).content  # nothing pruned yet
+    RetentionHorizon.objects.create(table="tracking_click", pruned_before=datetime(2025, 11, 1, tzinfo=UTC))
+
+    page = alice_client.get("/reports/risk/", old).content.decode()
+    assert "Clicks before 2025-11-01 (UTC) are no longer stored" in page
+    assert 'id="retention-note"' in alice_client.get("/reports/paths/", old).content.decode()
+    assert b'id="retention-note"' not in alice_client.get("/reports/risk/").content  # this month: all kept
+    assert b'id="retention-note"' not in alice_client.get("/reports/days/", old).content  # reads the rollups
+
+    settings.POSTBACK_LOG_RETENTION_DAYS = 180
+    page = alice_client.get("/reports/postbacks/", old).content.decode()
+    assert "Postback log rows are kept 180 days" in page
+    settings.POSTBACK_LOG_RETENTION_DAYS = 0
+    assert b'id="retention-note"' not in alice_client.get("/reports/postbacks/", old).content

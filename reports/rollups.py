@@ -49,10 +49,9 @@ def recompute_rollups(*, workspace_id: int, start: date, end: date) -> int:
     tz = timezone.get_default_timezone()
     lo, hi = day_bounds(start, end)
     clicks_from = _first_day_with_all_clicks(tz)
-    if clicks_from is not None and clicks_from > start:
-        lo = max(lo, day_bounds(clicks_from, clicks_from)[0])
+    clicks_lo = lo if clicks_from is None or clicks_from <= start else max(lo, day_bounds(clicks_from, clicks_from)[0])
     clicks = (
-        Click.objects.filter(workspace_id=workspace_id, created_at__gte=lo, created_at__lt=hi)
+        Click.objects.filter(workspace_id=workspace_id, created_at__gte=clicks_lo, created_at__lt=hi)
         .exclude(member__is_test=True)
         .annotate(d=TruncDate("created_at", tzinfo=tz))
         .values("d", "offer_id", "member_id", "member__project_id", "offer__connection_id")
@@ -65,7 +64,7 @@ def recompute_rollups(*, workspace_id: int, start: date, end: date) -> int:
         .order_by()
     )
     conversions = (
-        Conversion.objects.filter(workspace_id=workspace_id, event_at__gte=day_bounds(start, end)[0], event_at__lt=hi)
+        Conversion.objects.filter(workspace_id=workspace_id, event_at__gte=lo, event_at__lt=hi)
         .exclude(source="test")
         .exclude(member__is_test=True)
         .annotate(d=TruncDate("event_at", tzinfo=tz))

@@ -6,6 +6,7 @@ Every report page is one view, ``report_page``, given its spec (reports/specs.py
 from decimal import Decimal
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.shortcuts import render
 
 from config.db_router import reads_from_replica
@@ -14,9 +15,8 @@ from reports import raw_selectors, selectors
 from reports.filters import PRESETS, STATUS_CHOICES, ReportFilterForm
 from reports.models import RollupWatermark
 from reports.specs import Chart, Query, Report
-from tracking.selectors import retention_notice
+from tracking.selectors import pruned_before
 from workspaces.csv_export import stream_csv
-from workspaces.dates import day_bounds
 from workspaces.decorators import workspace_view
 
 PAGE_ROWS = 200
@@ -128,6 +128,14 @@ def report_index(request):
     return render(request, "reports/index.html", _filter_context(request, form, f))
 
 
+def _retention(report: Report, f) -> dict | None:
+    """What retention removed from the range of a report that reads raw rows, for its note; None if nothing."""
+    before = pruned_before(report.reads_raw) if report.reads_raw else None
+    if before is None or f.bounds()[0] >= before:
+        return None
+    return {"rows": report.reads_raw, "before": before, "log_days": settings.POSTBACK_LOG_RETENTION_DAYS}
+
+
 @workspace_view()
 @reads_from_replica
 def report_page(request, report: Report):
@@ -151,7 +159,7 @@ def report_page(request, report: Report):
         "totals": _cells(totals, report) if totals is not None else None,
         "chart": report.chart.render(q, rows) if report.chart is not None else None,
         "note": report.note,
-        "retention": retention_notice(report.reads_raw, day_bounds(f.start, f.start)[0]) if report.reads_raw else "",
+        "retention": _retention(report, f),
         # A report with rows shows them; the empty state is for when there are none.
         "empty": report.empty if not shown or (totals is not None and not _any_figure(totals)) else "",
         "truncated": len(shown) >= PAGE_ROWS,

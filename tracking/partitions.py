@@ -62,40 +62,29 @@ def partition_name(table: str, start: datetime) -> str:
     return f"{table}_p{start:%Y%m}"
 
 
-def is_partitioned(table: str, cursor=None) -> bool:
-    def read(c):
-        c.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", [table])
-        row = c.fetchone()
-        return row is not None and row[0] == "p"
-
-    if cursor is not None:
-        return read(cursor)
-    with connection.cursor() as c:
-        return read(c)
+def is_partitioned(table: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", [table])
+        row = cursor.fetchone()
+    return row is not None and row[0] == "p"
 
 
-def months(table: str, cursor=None) -> list[Month]:
+def months(table: str) -> list[Month]:
     """The month partitions attached to ``table``, oldest first (the default one is not listed)."""
-    sql = """
-        SELECT child.relname, pg_get_expr(child.relpartbound, child.oid)
-        FROM pg_inherits JOIN pg_class child ON child.oid = pg_inherits.inhrelid
-        WHERE pg_inherits.inhparent = to_regclass(%s)
-    """
-
-    def read(c):
-        c.execute(sql, [table])
-        found = []
-        for name, bound in c.fetchall():
-            if bound == "DEFAULT" or not name.startswith(f"{table}_p"):
-                continue
-            start = datetime.strptime(name.rsplit("_p", 1)[1], "%Y%m").replace(tzinfo=UTC)
-            found.append(Month(table, name, start, next_month(start)))
-        return sorted(found, key=lambda m: m.start)
-
-    if cursor is not None:
-        return read(cursor)
-    with connection.cursor() as c:
-        return read(c)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT child.relname FROM pg_inherits JOIN pg_class child ON child.oid = pg_inherits.inhrelid
+            WHERE pg_inherits.inhparent = to_regclass(%s) AND child.relname LIKE %s
+            """,
+            [table, f"{table}_p%"],
+        )
+        names = [row[0] for row in cursor.fetchall()]
+    found = []
+    for name in names:
+        start = datetime.strptime(name.rsplit("_p", 1)[1], "%Y%m").replace(tzinfo=UTC)
+        found.append(Month(table, name, start, next_month(start)))
+    return sorted(found, key=lambda m: m.start)
 
 
 def _q(name: str) -> str:
@@ -127,7 +116,7 @@ def create_month(cursor, table: str, start: datetime) -> bool:
         moved = cursor.fetchone()[0]
     if moved:
         hold = f"{name}_moving"
-        cursor.execute(f"CREATE TEMPORARY TABLE {_q(hold)} (LIKE {_q(table)}) ON COMMIT DROP")
+        cursor.execute(f"CREATE TEMPORARY TABLE {_q(hold)} (LIKE {_q(table)})")
         cursor.execute(
             f"WITH gone AS (DELETE FROM {_q(default)} WHERE {_q(column)} >= %s AND {_q(column)} < %s RETURNING *) "
             f"INSERT INTO {_q(hold)} SELECT * FROM gone",
@@ -165,8 +154,8 @@ def ensure_partitions(*, now: datetime | None = None, ahead: int = MONTHS_AHEAD)
     return created
 
 
-def drop_month(month: Month, *, keep_where: str = "", before_drop: tuple[str, ...] = ()) -> int:
-    """Take a month out of its table and drop it; returns the rows kept.
+def drop_month(month: Month, *, keep_where: str = "", before_drop: tuple[str, ...] = ()) -> tuple[int, int]:
+    """Take a month out of its table and drop it; returns (rows it held, rows kept).
 
     ``keep_where`` (SQL over the detached month, aliased ``m``) picks rows to keep: they go
     back in through the parent, which files them in the default partition. Each of
@@ -179,13 +168,15 @@ def drop_month(month: Month, *, keep_where: str = "", before_drop: tuple[str, ..
         # so an enclosing transaction that wrote to the month has them run now.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f"ALTER TABLE {_q(month.table)} DETACH PARTITION {_q(month.name)}")
+        cursor.execute(f"SELECT count(*) FROM {_q(month.name)}")
+        held = cursor.fetchone()[0]
         if keep_where:
             cursor.execute(f"INSERT INTO {_q(month.table)} SELECT m.* FROM {_q(month.name)} m WHERE {keep_where}")
             kept = cursor.rowcount
         for sql in before_drop:
             cursor.execute(sql.format(month=_q(month.name)))
         cursor.execute(f"DROP TABLE {_q(month.name)}")
-    return kept
+    return held, kept
 
 
 # --- Turning a plain table into a partitioned one and back (migration 0015) ---------------
@@ -230,12 +221,13 @@ def _definitions(cursor, table: str) -> tuple[list[str], list[tuple[str, str]], 
 def convert(cursor, table: str, *, partitioned: bool, now: datetime | None = None) -> None:
     """Rebuild ``table`` as a partitioned table (or, with ``partitioned=False``, as a plain one).
 
-    The rows are copied month by month into a new table under a temporary name, the old
-    table is dropped and the new one takes its name, then its indexes and constraints are
-    created again under their old names. It runs inside the migration's transaction, so
-    the table is locked throughout: see README "Partitions" for the time it takes.
+    The rows are copied into a new table under a temporary name (with a month partition
+    for every month from the oldest row), the old table is dropped and the new one takes
+    its name, then its indexes and constraints are created again under their old names.
+    It runs inside the migration's transaction, so the table is locked throughout: README
+    "Data that grows for years" gives the time it takes.
     """
-    if is_partitioned(table, cursor) == partitioned:
+    if is_partitioned(table) == partitioned:
         return
     column = PARTITIONED[table]
     indexes, constraints, pkey, incoming = _definitions(cursor, table)

@@ -188,23 +188,14 @@ def clicks_pruned_before() -> datetime | None:
     return RetentionHorizon.objects.filter(table=Click._meta.db_table).values_list("pruned_before", flat=True).first()
 
 
-def retention_notice(reads: str, start: datetime) -> str:
-    """What a page that reads raw ``reads`` rows ("clicks" or "postbacks") from ``start`` on
-    no longer sees because of retention (tracking/services/retention.py); "" when nothing."""
-    if reads == "clicks":
-        before = clicks_pruned_before()
-        if before is not None and start < before:
-            return (
-                f"Clicks before {before:%Y-%m-%d} (UTC) are no longer stored (click retention), except those that "
-                "led to a conversion, so this report shows less for those days. The dashboard and the performance "
-                "reports keep every day's figures."
-            )
-    elif reads == "postbacks":
-        days = settings.POSTBACK_LOG_RETENTION_DAYS
-        before = timezone.now() - timedelta(days=days)
-        if days > 0 and start < before:
-            return (
-                f"Postback log rows are kept {days} days: hits before {before:%Y-%m-%d} (UTC) are no longer in "
-                "this report. Their conversions, history and ledger entries are kept."
-            )
-    return ""
+def postback_log_cutoff(*, days: int | None = None, now: datetime | None = None) -> datetime | None:
+    """Postback log rows before this instant are past POSTBACK_LOG_RETENTION_DAYS (or ``days``);
+    None when the log is kept forever."""
+    days = settings.POSTBACK_LOG_RETENTION_DAYS if days is None else days
+    return None if days <= 0 else (now or timezone.now()) - timedelta(days=days)
+
+
+def pruned_before(rows: str) -> datetime | None:
+    """Raw ``rows`` ("clicks" or "postbacks") before this instant were pruned, or go at the next
+    daily prune; None when none are (tracking/services/retention.py)."""
+    return clicks_pruned_before() if rows == "clicks" else postback_log_cutoff()

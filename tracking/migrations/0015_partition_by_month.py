@@ -3,7 +3,7 @@
 Each table is rebuilt as a partitioned one with its rows, indexes and constraints
 (tracking/partitions.py ``convert``): a month partition for every month from its oldest row
 to three months ahead, and a default partition for anything else. The tables are locked
-while their rows are copied; README "Partitions" gives the time it takes per million rows.
+while their rows are copied; README "Data that grows for years" gives the time it takes.
 Reversible: migrating back to 0014 rebuilds plain tables with the same rows.
 """
 

@@ -33,6 +33,7 @@ from django.utils import timezone
 from offers.models import Offer
 from tracking import partitions
 from tracking.models import Click, Conversion, ConversionChange, ConversionEvent, PostbackLog, RetentionHorizon
+from tracking.selectors import postback_log_cutoff
 from workspaces.models import OutboxCursor
 
 BATCH = 5000
@@ -104,23 +105,20 @@ def prune_postback_log(*, days: int | None = None, now: datetime | None = None, 
 
     Returns (rows removed, months dropped).
     """
-    days = settings.POSTBACK_LOG_RETENTION_DAYS if days is None else days
-    if days <= 0:
+    before = postback_log_cutoff(days=days, now=now)
+    if before is None:
         return 0, 0
-    before = (now or timezone.now()) - timedelta(days=days)
     removed = dropped = 0
     log, change = _q(PostbackLog._meta.db_table), _q(ConversionChange._meta.db_table)
     for month in _old_months(PostbackLog._meta.db_table, before):
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT count(*) FROM {_q(month.name)}")
-            removed += cursor.fetchone()[0]
-        partitions.drop_month(
+        held, _ = partitions.drop_month(
             month,
             before_drop=(
                 f"UPDATE {change} SET postback_id = NULL WHERE postback_id IN (SELECT id FROM {{month}})",
                 f"UPDATE {log} SET replay_of_id = NULL WHERE replay_of_id IN (SELECT id FROM {{month}})",
             ),
         )
+        removed += held
         dropped += 1
     # The rest: the default partition and the month the cut-off falls in (every row on SQLite).
     removed += _delete_rows(
@@ -153,11 +151,10 @@ def prune_clicks(*, days: int | None = None, now: datetime | None = None, batch:
     removed = dropped = 0
     conversion = _q(Conversion._meta.db_table)
     for month in _old_months(Click._meta.db_table, before):
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT count(*) FROM {_q(month.name)}")
-            total = cursor.fetchone()[0]
-        kept = partitions.drop_month(month, keep_where=f"EXISTS (SELECT 1 FROM {conversion} c WHERE c.click_id = m.id)")
-        removed += total - kept
+        held, kept = partitions.drop_month(
+            month, keep_where=f"EXISTS (SELECT 1 FROM {conversion} c WHERE c.click_id = m.id)"
+        )
+        removed += held - kept
         dropped += 1
     converted = Q(id__in=Conversion.objects.filter(click_id__isnull=False).values("click_id"))
     removed += _delete_rows(Click, "created_at", before, batch, keep=converted)
@@ -196,13 +193,11 @@ def prune_conversion_events(*, days: int | None = None, now: datetime | None = N
     removed = dropped = 0
     for month in months:
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT count(*), count(*) FILTER (WHERE processed_at IS NULL), max(txid) FROM {_q(month.name)}"
-            )
-            total, waiting, last_txid = cursor.fetchone()
+            cursor.execute(f"SELECT count(*) FILTER (WHERE processed_at IS NULL), max(txid) FROM {_q(month.name)}")
+            waiting, last_txid = cursor.fetchone()
         if waiting or (last_txid is not None and readers_at is not None and readers_at <= last_txid):
             break  # months go oldest first: a newer month never goes before an older one
-        partitions.drop_month(month)
-        removed += total
+        held, _ = partitions.drop_month(month)
+        removed += held
         dropped += 1
     return removed, dropped

@@ -22,7 +22,7 @@ def replay_spool():
 @shared_task
 def prune():
     """Remove postback log rows, clicks and conversion events past their retention (daily)."""
-    return vars(retention.prune())
+    return retention.prune().as_dict()
 
 
 @shared_task

@@ -230,3 +230,18 @@ def test_a_month_of_events_goes_only_when_posted_and_read_past(client, world, se
     assert retention.prune_conversion_events(days=90, now=NOW) == (1, 1)
     assert not exists(name)
     assert Conversion.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_daily_task_applies_every_table_and_says_what_it_removed(client, world, settings):
+    from tracking import tasks
+
+    old_clicks(world, 2)
+    hit(client, world, f"subid1={world['click'].transaction_id}&action_id=1&amount=5.00")
+    PostbackLog.objects.update(received_at=OLD)
+    result = tasks.prune()
+    assert result["postback_log"] == (1, 0)
+    assert result["clicks"] == (2, 0)  # in the default partition: no month was made for them
+    assert result["clicks_before"] is not None
+    assert result["conversion_events"] is None  # kept forever by default
+    assert PostbackLog.objects.count() == 0 and Click.objects.count() == 1

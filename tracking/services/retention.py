@@ -22,7 +22,7 @@ own short transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -43,25 +43,32 @@ LATE_REPORT_DAYS = 90
 
 @dataclass
 class Pruned:
-    """What one prune run removed: rows deleted and month partitions dropped, per table."""
+    """What one prune run removed, per table: (rows removed, months dropped), or None where
+    that table's retention is off; ``clicks_before`` is the clicks' cut-off."""
 
-    postback_log: int = 0
-    clicks: int = 0
-    conversion_events: int = 0
-    months_dropped: int = 0
+    postback_log: tuple[int, int] | None
+    clicks: tuple[int, int] | None
+    clicks_before: datetime | None
+    conversion_events: tuple[int, int] | None
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "clicks_before": self.clicks_before.isoformat() if self.clicks_before else None}
 
 
-def prune(*, now: datetime | None = None) -> Pruned:
-    """Apply every table's retention."""
+def prune(
+    *, log_days: int | None = None, click_days: int | None = None, event_days: int | None = None, now=None
+) -> Pruned:
+    """Apply every table's retention; each ``*_days`` overrides its setting for this run."""
     now = now or timezone.now()
-    result = Pruned()
-    result.postback_log, months = prune_postback_log(now=now)
-    result.months_dropped += months
-    result.clicks, months = prune_clicks(now=now)
-    result.months_dropped += months
-    result.conversion_events, months = prune_conversion_events(now=now)
-    result.months_dropped += months
-    return result
+    log_on = postback_log_cutoff(days=log_days, now=now) is not None
+    clicks_before = click_cutoff(days=click_days, now=now)
+    events_days = settings.CONVERSION_EVENT_RETENTION_DAYS if event_days is None else event_days
+    return Pruned(
+        postback_log=prune_postback_log(days=log_days, now=now) if log_on else None,
+        clicks=prune_clicks(days=click_days, now=now) if clicks_before is not None else None,
+        clicks_before=clicks_before,
+        conversion_events=prune_conversion_events(days=events_days, now=now) if events_days > 0 else None,
+    )
 
 
 def _q(name: str) -> str:

@@ -19,23 +19,23 @@ class Command(BaseCommand):
         parser.add_argument("--event-days", type=int, help="override CONVERSION_EVENT_RETENTION_DAYS for this run")
 
     def handle(self, *args, days, click_days, event_days, **options):
+        pruned = retention.prune(log_days=days, click_days=click_days, event_days=event_days)
         log_days = settings.POSTBACK_LOG_RETENTION_DAYS if days is None else days
-        if log_days <= 0:
+        if pruned.postback_log is None:
             self.stdout.write("Postback log retention is off (0 days): no log rows pruned.")
         else:
-            removed, months = retention.prune_postback_log(days=log_days)
+            removed, months = pruned.postback_log
             self.stdout.write(
                 f"Deleted {removed} postback log row(s) older than {log_days} days ({months} month(s) dropped)."
             )
-        before = retention.click_cutoff(days=click_days)
-        if before is None:
+        if pruned.clicks is None:
             self.stdout.write("Click retention is off (0 days): no clicks pruned.")
         else:
-            removed, months = retention.prune_clicks(days=click_days)
+            removed, months = pruned.clicks
             self.stdout.write(
-                f"Deleted {removed} click(s) from before {before:%Y-%m-%d %H:%M} UTC ({months} month(s) dropped); "
-                "clicks with a conversion are kept."
+                f"Deleted {removed} click(s) from before {pruned.clicks_before:%Y-%m-%d %H:%M} UTC "
+                f"({months} month(s) dropped); clicks with a conversion are kept."
             )
-        removed, months = retention.prune_conversion_events(days=event_days)
-        if removed or months:
+        if pruned.conversion_events is not None and pruned.conversion_events != (0, 0):
+            removed, months = pruned.conversion_events
             self.stdout.write(f"Dropped {months} month(s) of conversion events ({removed} event(s)).")

@@ -11,11 +11,13 @@ A conversion that arrives with its order's items is priced line by line when its
 has payout rules (``compute_item_payout``): the first rule that matches an item's SKU or
 category prices it (flat per unit, or percent of the line's sale); the items no rule
 matches are priced together, with the terms above, on what is left of the sale (and of
-the network's payout). Each line's rounding is its own (cents, half-up).
+the network's payout). Each line's rounding is its own (cents, half-up). A later report that
+changes the order's amounts is read against the first one (``item_payout_from_lines``).
 """
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import combinations
 
 from offers.models import Member, Offer, PayoutOverride, PayoutRule, PayoutType
 
@@ -137,9 +139,22 @@ def rules_for(offer_id: int) -> tuple[ItemRule, ...]:
     return tuple(item_rule(r) for r in PayoutRule.objects.filter(offer_id=offer_id).order_by("position", "id"))
 
 
-def compute_item_payout(*, terms: Terms, rules, items, sale_amount: Decimal, network_payout: Decimal) -> Payout:
+def compute_item_payout(
+    *,
+    terms: Terms,
+    rules,
+    items,
+    sale_amount: Decimal,
+    network_payout: Decimal,
+    priced_sale: Decimal | None = None,
+    priced_network: Decimal | None = None,
+) -> Payout:
     """Price a conversion line by line (``items``: objects with sku, category, quantity,
-    sale_amount and network_payout), first matching rule wins; the rest with ``terms``."""
+    sale_amount and network_payout), first matching rule wins; the rest with ``terms``.
+
+    ``priced_sale`` and ``priced_network``: the order's amounts when its items were reported,
+    if they have changed since (see ``item_payout_from_lines``).
+    """
     lines = []
     for item in items:
         rule = next((r for r in rules if r.applies_to(item)), None)
@@ -157,22 +172,71 @@ def compute_item_payout(*, terms: Terms, rules, items, sale_amount: Decimal, net
             amount, formula = rule.price(item)
             line.update(rule=rule.label, formula=formula, amount=str(amount))
         lines.append(line)
-    return item_payout_from_lines(terms=terms, lines=lines, sale_amount=sale_amount, network_payout=network_payout)
+    return item_payout_from_lines(
+        terms=terms,
+        lines=lines,
+        sale_amount=sale_amount,
+        network_payout=network_payout,
+        priced_sale=priced_sale,
+        priced_network=priced_network,
+    )
 
 
-def item_payout_from_lines(*, terms: Terms, lines: list[dict], sale_amount: Decimal, network_payout: Decimal) -> Payout:
+def item_payout_from_lines(
+    *,
+    terms: Terms,
+    lines: list[dict],
+    sale_amount: Decimal,
+    network_payout: Decimal,
+    priced_sale: Decimal | None = None,
+    priced_network: Decimal | None = None,
+) -> Payout:
     """The payout of priced ``lines`` (as stored in a basis) plus the rest of the sale with ``terms``.
 
-    A conversion's amounts may change later (a network's update): its rule-priced lines
-    keep their payout and the rest is priced again on what is left.
+    ``priced_sale`` and ``priced_network`` are the order's amounts when the lines were
+    reported (default: the amounts given now). A later report may lower or raise them
+    without saying which items changed, so the lines are always counted from that first
+    report, never from an earlier repricing, and the result does not depend on the order
+    of the reports:
+
+    - a rise goes to the rest of the sale;
+    - a fall equal to the sale of exactly one set of whole lines (and no other set) means
+      those items went back: they earn nothing;
+    - any other fall comes out of the rest first; once the rest is gone, the rule-priced
+      lines are scaled down to the sale that is left.
     """
-    ruled = [line for line in lines if line["amount"] is not None]
-    priced = sum((Decimal(line["amount"]) for line in ruled), Decimal("0.00"))
-    matched_sale = sum((Decimal(line["sale_amount"] or 0) for line in ruled), Decimal("0"))
-    matched_network = sum((Decimal(line["network_payout"] or 0) for line in ruled), Decimal("0"))
-    rest_sale = max(sale_amount - matched_sale, Decimal("0")).quantize(CENT)
-    rest_network = max(network_payout - matched_network, Decimal("0")).quantize(CENT)
-    if len(ruled) < len(lines):
+    priced_sale = sale_amount if priced_sale is None else priced_sale
+    priced_network = network_payout if priced_network is None else priced_network
+    returned = _returned_lines(lines, priced_sale - sale_amount)
+    ruled = [i for i, line in enumerate(lines) if line["amount"] is not None and i not in returned]
+    unruled_kept = any(line["amount"] is None and i not in returned for i, line in enumerate(lines))
+    ruled_sale = sum((_amount(lines[i]["sale_amount"]) for i in ruled), Decimal("0"))
+    ruled_network = sum((_amount(lines[i]["network_payout"]) for i in ruled), Decimal("0"))
+    if sale_amount <= 0 < priced_sale:
+        share = Decimal("0")  # the whole order went back
+    elif sale_amount < ruled_sale:
+        share = sale_amount / ruled_sale
+    else:
+        share = Decimal("1")
+
+    counted_lines, priced = [], Decimal("0.00")
+    for i, line in enumerate(lines):
+        line = {key: value for key, value in line.items() if key not in ("counted", "change")}
+        change, counted = None, None
+        if i in returned:
+            change = "returned"
+            counted = Decimal("0.00") if line["amount"] is not None else None
+        elif line["amount"] is not None:
+            counted = (Decimal(line["amount"]) * share).quantize(CENT, rounding=ROUND_HALF_UP)
+            if share != 1:
+                change = f"scaled to {_pct((share * HUNDRED).quantize(Decimal('0.1')))}% of its sale"
+            priced += counted
+        line.update(counted=_text(counted) if change else None, change=change)
+        counted_lines.append(line)
+
+    rest_sale = max(sale_amount - ruled_sale * share, Decimal("0")).quantize(CENT)
+    rest_network = max(network_payout - ruled_network * share, Decimal("0")).quantize(CENT)
+    if unruled_kept:
         rest = compute_payout(terms=terms, sale_amount=rest_sale, network_payout=rest_network)
         rest_amount, rest_formula = rest.amount, rest.basis["formula"]
     else:
@@ -185,7 +249,9 @@ def item_payout_from_lines(*, terms: Terms, lines: list[dict], sale_amount: Deci
         "origin": terms.origin,
         "sale_amount": str(sale_amount),
         "network_payout": str(network_payout),
-        "items": lines,
+        "priced_sale_amount": str(priced_sale),
+        "priced_network_payout": str(priced_network),
+        "items": counted_lines,
         "rest": {
             "sale_amount": str(rest_sale),
             "network_payout": str(rest_network),
@@ -196,6 +262,39 @@ def item_payout_from_lines(*, terms: Terms, lines: list[dict], sale_amount: Deci
         "amount": str(amount),
     }
     return Payout(amount, basis)
+
+
+def priced_amounts(conversion) -> tuple[Decimal | None, Decimal | None]:
+    """The sale and network payout a conversion's items were reported with, from its basis
+    (None, None when the basis does not say: the current amounts are then the first)."""
+    basis = conversion.payout_basis or {}
+    sale = basis.get("priced_sale_amount", basis.get("sale_amount"))
+    network = basis.get("priced_network_payout", basis.get("network_payout"))
+    if sale is None or network is None or not basis.get("items"):
+        return None, None
+    return Decimal(sale), Decimal(network)
+
+
+MATCHED_LINES_MAX = 12  # more lines than this: a fall is never read as whole items going back
+
+
+def _returned_lines(lines: list[dict], fall: Decimal) -> frozenset[int]:
+    """The one set of whole lines whose sales add up to ``fall``, or none when no set or several do."""
+    known = [(i, Decimal(line["sale_amount"])) for i, line in enumerate(lines) if line["sale_amount"] is not None]
+    if fall <= 0 or not known or len(known) > MATCHED_LINES_MAX:
+        return frozenset()
+    found = []
+    for size in range(1, len(known) + 1):
+        for subset in combinations(known, size):
+            if sum(amount for _, amount in subset) == fall:
+                found.append(frozenset(i for i, _ in subset))
+                if len(found) > 1:
+                    return frozenset()
+    return found[0] if found else frozenset()
+
+
+def _amount(text: str | None) -> Decimal:
+    return Decimal(text) if text is not None else Decimal("0")
 
 
 def _text(value: Decimal | None) -> str | None:

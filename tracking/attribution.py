@@ -415,12 +415,27 @@ def conversion_key(data: ConversionData, offer: Offer | None) -> str:
     return data.dedupe_key[:KEY_LENGTH]
 
 
-def price(*, terms: Terms | None, sale_amount: Decimal, network_payout: Decimal, items=(), rules=()) -> Payout:
+def price(
+    *,
+    terms: Terms | None,
+    sale_amount: Decimal,
+    network_payout: Decimal,
+    items=(),
+    rules=(),
+    priced_sale: Decimal | None = None,
+    priced_network: Decimal | None = None,
+) -> Payout:
     if terms is None:
         return no_offer_payout("unattributed: no click or member matched")
     if items:
         return compute_item_payout(
-            terms=terms, rules=rules, items=items, sale_amount=sale_amount, network_payout=network_payout
+            terms=terms,
+            rules=rules,
+            items=items,
+            sale_amount=sale_amount,
+            network_payout=network_payout,
+            priced_sale=priced_sale,
+            priced_network=priced_network,
         )
     return compute_payout(terms=terms, sale_amount=sale_amount, network_payout=network_payout)
 

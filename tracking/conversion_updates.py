@@ -11,7 +11,14 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from offers.payouts import Payout, compute_payout, item_payout_from_lines, no_offer_payout, terms_from_basis
+from offers.payouts import (
+    Payout,
+    compute_payout,
+    item_payout_from_lines,
+    no_offer_payout,
+    priced_amounts,
+    terms_from_basis,
+)
 from tracking.attribution import (
     KEY_LENGTH,
     STATUS_RANK,
@@ -62,8 +69,14 @@ def reprice_with_stored_terms(conversion: Conversion) -> Payout:
         return no_offer_payout(conversion.payout_basis.get("formula") or "no payout terms")
     lines = conversion.payout_basis.get("items")
     if lines:
+        priced_sale, priced_network = priced_amounts(conversion)
         return item_payout_from_lines(
-            terms=terms, lines=lines, sale_amount=conversion.sale_amount, network_payout=conversion.network_payout
+            terms=terms,
+            lines=lines,
+            sale_amount=conversion.sale_amount,
+            network_payout=conversion.network_payout,
+            priced_sale=priced_sale,
+            priced_network=priced_network,
         )
     return compute_payout(terms=terms, sale_amount=conversion.sale_amount, network_payout=conversion.network_payout)
 

@@ -109,6 +109,95 @@ def test_a_later_amount_change_keeps_the_rule_lines_and_reprices_the_rest(world)
     assert again.amount == D("4.50")  # 2.50 + 10 % of 20.00
 
 
+def priced_shoe_and_hat(world):
+    """An 80.00 item priced by a 25 % rule and a 20.00 hat priced with the rest at the offer's 10 %."""
+    rule(world["offer"], "sku", "BIG", payout_type="percent", payout_percent=D("25"))
+    items = [
+        ReportedItem(sku="BIG", quantity=1, sale_amount=D("80.00")),  # 25 % = 20.00
+        ReportedItem(sku="HAT", quantity=1, sale_amount=D("20.00")),  # with the rest: 10 % = 2.00
+    ]
+    first = compute_item_payout(
+        terms=PERCENT_10, rules=rules_for(world["offer"].id), items=items, sale_amount=D("100"), network_payout=D("0")
+    )
+    assert first.amount == D("22.00")
+    return first
+
+
+def reprice(first, sale):
+    return item_payout_from_lines(
+        terms=PERCENT_10,
+        lines=first.basis["items"],
+        sale_amount=D(sale),
+        network_payout=D("0"),
+        priced_sale=D(first.basis["priced_sale_amount"]),
+        priced_network=D(first.basis["priced_network_payout"]),
+    )
+
+
+def test_a_fall_by_exactly_a_rule_priced_line_returns_that_item(world):
+    first = priced_shoe_and_hat(world)
+    after = reprice(first, "20.00")  # the 80.00 item went back: only the hat is left
+    assert after.amount == D("2.00")
+    assert [line["counted"] for line in after.basis["items"]] == ["0.00", None]
+    assert after.basis["items"][0]["change"] == "returned"
+    assert after.basis["rest"]["sale_amount"] == "20.00"
+
+
+def test_a_fall_by_exactly_an_unruled_line_keeps_the_rule_lines(world):
+    first = priced_shoe_and_hat(world)
+    assert reprice(first, "80.00").amount == D("20.00")  # the hat went back
+
+
+def test_a_fall_no_set_of_lines_explains_comes_from_the_rest_then_shrinks_the_rule_lines(world):
+    first = priced_shoe_and_hat(world)
+    assert reprice(first, "90.00").amount == D("21.00")  # the rest absorbs 10.00: 20.00 + 10 % of 10.00
+    shrunk = reprice(first, "60.00")  # the rest is gone and 20.00 of the ruled line too
+    assert shrunk.amount == D("15.00")  # 20.00 x 60/80
+    assert shrunk.basis["items"][0]["change"] == "scaled to 75% of its sale"
+    assert reprice(first, "0").amount == D("0.00")
+
+
+def test_repricing_starts_from_the_first_pricing_so_the_order_of_reports_does_not_matter(world):
+    first = priced_shoe_and_hat(world)
+    down = reprice(first, "20.00")
+    # The stored basis of the lowered conversion, priced again at the full sale, is the first payout again.
+    back = item_payout_from_lines(
+        terms=PERCENT_10,
+        lines=down.basis["items"],
+        sale_amount=D("100.00"),
+        network_payout=D("0"),
+        priced_sale=D(down.basis["priced_sale_amount"]),
+        priced_network=D(down.basis["priced_network_payout"]),
+    )
+    assert back.amount == first.amount
+    assert reprice(first, "120.00").amount == D("24.00")  # a rise goes to the rest: 20.00 + 10 % of 40.00
+
+
+def test_two_lines_that_could_each_explain_a_fall_return_neither(world):
+    rule(world["offer"], "sku", "BIG", payout_type="percent", payout_percent=D("25"))
+    items = [ReportedItem(sku="BIG", sale_amount=D("50.00")), ReportedItem(sku="HAT", sale_amount=D("50.00"))]
+    first = compute_item_payout(
+        terms=PERCENT_10, rules=rules_for(world["offer"].id), items=items, sale_amount=D("100"), network_payout=D("0")
+    )
+    assert reprice(first, "50.00").amount == D("12.50")  # which went back is unknown: the rest absorbs it
+
+
+def test_a_network_update_that_returns_the_ruled_item_lowers_the_members_payout(alice_client, world):
+    rule(world["offer"], "sku", "BIG", payout_type="percent", payout_percent=D("25"))
+    conn, click = world["connection"], world["click"]
+    items = (ReportedItem(sku="BIG", sale_amount=D("80.00")), ReportedItem(sku="HAT", sale_amount=D("20.00")))
+    data = ConversionData(external_id="O-9", transaction_id=click.transaction_id, sale_amount=D("100.00"), items=items)
+    conversion = record_conversion(connection=conn, data=data, source="postback").conversion
+    assert conversion.member_payout == D("22.00")
+    update = ConversionData(external_id="O-9", transaction_id=click.transaction_id, sale_amount=D("20.00"))
+    conversion = record_conversion(connection=conn, data=update, source="postback").conversion
+    assert conversion.member_payout == D("2.00")
+    # Recomputing with today's terms keeps the return: the items are priced against the first sale.
+    assert recompute_member_payout(conversion=conversion).member_payout == D("2.00")
+    page = alice_client.get(reverse("tracking:conversion_detail", kwargs={"code": conversion.code})).content.decode()
+    assert "returned (was 20.00)" in page
+
+
 # --- items from a postback and from each network -----------------------------------
 
 

@@ -16,7 +16,7 @@ from django.db import connection as db
 from django.utils import timezone
 
 from offers.models import Member, NetworkConnection
-from offers.payouts import Payout, no_offer_payout, rules_for, terms_for
+from offers.payouts import Payout, no_offer_payout, priced_amounts, rules_for, terms_for
 from tracking import attribution as core
 from tracking import conversion_updates, sql
 from tracking.attribution import STATUS_RANK, HitLookup, RecordResult
@@ -426,12 +426,15 @@ def _current_payout(conversion: Conversion) -> Payout:
         return no_offer_payout("no offer: the conversion earns nothing until attributed to an offer")
     terms = terms_for(offer=conversion.offer, member=conversion.member)
     items = list(conversion.items.order_by("id"))
+    priced_sale, priced_network = priced_amounts(conversion)
     return core.price(
         terms=terms,
         sale_amount=conversion.sale_amount,
         network_payout=conversion.network_payout,
         items=items,
         rules=rules_for(conversion.offer_id) if items else (),
+        priced_sale=priced_sale,
+        priced_network=priced_network,
     )
 
 

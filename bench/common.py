@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -23,6 +24,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -261,9 +263,84 @@ def run_wrk(url: str, *, seconds: int = 15, connections: int = 64, threads: int 
     args = [WRK, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
     for header in headers:
         args += ["-H", header]
-    result = subprocess.run([*args, url], capture_output=True, text=True, timeout=seconds + 60)
+    with cpu_meter() as cpu:
+        result = subprocess.run([*args, url], capture_output=True, text=True, timeout=seconds + 60)
     if result.returncode != 0:
         raise BenchError(f"wrk failed: {result.stderr}")
     parsed = parse_wrk(result.stdout)
     parsed["raw"] = result.stdout
+    parsed["cpu_us"] = cpu.per_request(parsed["requests"])
     return parsed
+
+
+# --- where the CPU went ------------------------------------------------------------
+
+# Processes by their name (/proc/<pid>/comm): the servers under test are Python processes;
+# the bench's own Python process only waits while wrk runs.
+CPU_GROUPS = {"python": "python", "postgres": "postgresql", "redis-server": "redis"}
+_TICK_US = 1_000_000 / os.sysconf("SC_CLK_TCK")
+
+
+def _process_ticks() -> dict[int, tuple[str, int]]:
+    """user + system clock ticks of every process, by pid, with its name."""
+    ticks = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue  # it ended meanwhile
+        name, rest = raw[raw.index("(") + 1 : raw.rindex(")")], raw[raw.rindex(")") + 2 :].split()
+        ticks[int(entry.name)] = (name, int(rest[11]) + int(rest[12]))  # utime, stime
+    return ticks
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, idle) clock ticks of the whole machine."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    return sum(values[:8]) - idle, idle
+
+
+class CpuMeter:
+    """The CPU each group of processes used between ``start`` and ``stop``.
+
+    Read from /proc: a process that starts and ends inside the window is not seen (a
+    PostgreSQL backend of a short connection, say); the servers measured here keep theirs
+    open, and wrk's own CPU comes from this process's children's usage once it has exited.
+    """
+
+    def start(self) -> None:
+        self.processes = _process_ticks()
+        self.machine = _machine_ticks()
+        self.children = resource.getrusage(resource.RUSAGE_CHILDREN)
+
+    def stop(self) -> None:
+        used: Counter = Counter()
+        for pid, (name, ticks) in _process_ticks().items():
+            old = self.processes.get(pid)
+            used[CPU_GROUPS.get(name, "other")] += ticks - (old[1] if old and old[0] == name else 0)
+        self.used_us = {group: ticks * _TICK_US for group, ticks in used.items()}
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # wrk has exited by now: its CPU is in this process's children's usage.
+        self.used_us["wrk"] = (
+            children.ru_utime - self.children.ru_utime + children.ru_stime - self.children.ru_stime
+        ) * 1_000_000
+        busy, idle = (after - before for after, before in zip(_machine_ticks(), self.machine, strict=True))
+        self.idle_share = idle / (busy + idle) if busy + idle else 0.0
+
+    def per_request(self, requests: int) -> dict[str, float]:
+        """µs of CPU per request by group, and the machine's idle share (0..1) as ``idle``."""
+        split = {group: round(us / max(requests, 1), 1) for group, us in sorted(self.used_us.items()) if us > 0}
+        return {**split, "idle": round(self.idle_share, 3)}
+
+
+@contextmanager
+def cpu_meter():
+    meter = CpuMeter()
+    meter.start()
+    try:
+        yield meter
+    finally:
+        meter.stop()

@@ -158,10 +158,12 @@ def _wrk_hits(base: str, path: str, mode: str, tag: str, *, seconds: int, connec
     script.write_text(LUA)
     args = [common.WRK, f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
     args += ["-s", str(script), base, "--", path + "?", mode, tag]
-    result = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 60)
+    with common.cpu_meter() as cpu:
+        result = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 60)
     if result.returncode != 0:
         raise common.BenchError(f"wrk failed: {result.stderr}")
     parsed = common.parse_wrk(result.stdout)
+    parsed["cpu_us"] = cpu.per_request(parsed["requests"])
     match = re.search(r"BENCH ok=(\d+) other=(\d+)", result.stdout)
     if not match:
         raise common.BenchError("the wrk script printed no counts:\n" + result.stdout)

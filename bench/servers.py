@@ -62,6 +62,9 @@ def summarize(results: list[dict]) -> dict:
         if all(key in r for r in results)
     }
     summary["passes_rps"] = [round(r["rps"]) for r in results]
+    if all("cpu_us" in r for r in results):
+        groups = sorted({group for r in results for group in r["cpu_us"]})
+        summary["cpu_us"] = {group: statistics.median(r["cpu_us"].get(group, 0.0) for r in results) for group in groups}
     summary["errors"] = sum(r.get("errors", 0) + r.get("non_2xx_3xx", 0) for r in results)
     for key in ("ok", "other"):
         if all(key in r for r in results):
@@ -88,4 +91,26 @@ def print_table(measured: dict[str, dict]) -> dict[str, float]:
             f"p99 {m['p99_ms']:7.2f} ms  (passes {passes})"
         )
     print(f"ratios are to the fastest bare reference: {reference} ({reference_rps:.0f} req/s)")
+    print_cpu(measured)
     return ratios
+
+
+CPU_COLUMNS = ("python", "postgresql", "redis", "wrk", "other")
+
+
+def print_cpu(measured: dict[str, dict]) -> None:
+    """Where each target's CPU went: µs per request by group of processes, and the idle share.
+
+    ``python`` is the server under test and any worker beside it (the click drain); the
+    rest of the machine's CPU is PostgreSQL, Redis, wrk itself and everything else.
+    """
+    rows = {name: m["cpu_us"] for name, m in measured.items() if "cpu_us" in m}
+    if not rows:
+        return
+    width = max(len(name) for name in rows)
+    print(f"CPU per request, µs (medians of the passes; 2 cores = {2_000_000:,} µs/s of CPU in all):")
+    print(f"{'':<{width}}   " + " ".join(f"{c:>10}" for c in (*CPU_COLUMNS, "total", "idle")))
+    for name, cpu in rows.items():
+        total = sum(cpu.get(c, 0.0) for c in CPU_COLUMNS)
+        cells = " ".join(f"{cpu.get(c, 0.0):>10.0f}" for c in CPU_COLUMNS)
+        print(f"{name:<{width}}   {cells} {total:>10.0f} {cpu.get('idle', 0.0):>10.0%}")

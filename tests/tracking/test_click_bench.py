@@ -1,11 +1,14 @@
 """The click benchmark's wrk parsing and server-side 302 count (the rest runs in `make bench`)."""
 
 import json
+import subprocess
+import sys
+import time
 
 import pytest
 
 from bench import clicks as click_bench
-from bench import common
+from bench import common, servers
 
 WRK_OUTPUT = """Running 15s test @ http://127.0.0.1:8102/c/Ab3dE9xY
   2 threads and 64 connections
@@ -53,3 +56,39 @@ def test_server_counts_from_every_worker_are_summed(tmp_path):
     (tmp_path / "102.json").write_text(json.dumps({"click": 5}))
     (tmp_path / "103.tmp").write_text("{partial")
     assert click_bench._server_counts(tmp_path) == {"click": 12, "other": 2}
+
+
+def test_the_cpu_meter_charges_a_busy_python_process_and_the_waiting_machine(capsys):
+    burner = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time\nt = time.process_time() + 0.3\nwhile time.process_time() < t: pass\ntime.sleep(30)",
+        ]
+    )
+    try:
+        with common.cpu_meter() as meter:
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                ticks = common._process_ticks().get(burner.pid)
+                if ticks and ticks[1] * common._TICK_US >= 300_000:
+                    break
+                time.sleep(0.05)
+        split = meter.per_request(100)
+    finally:
+        burner.kill()
+        burner.wait()
+    # 0.3 s of the burner's CPU over 100 requests: at least 2,000 µs each (part of it may fall
+    # before the meter started, while the interpreter was loading).
+    assert split["python"] >= 1_000
+    assert 0 <= split["idle"] <= 1
+    summary = servers.summarize(
+        [
+            {"rps": 10, "p50_ms": 1, "p99_ms": 2, "cpu_us": {"python": 100.0, "idle": 0.1}},
+            {"rps": 20, "p50_ms": 1, "p99_ms": 2, "cpu_us": {"python": 300.0, "postgresql": 50.0, "idle": 0.3}},
+            {"rps": 30, "p50_ms": 1, "p99_ms": 2, "cpu_us": {"python": 200.0, "idle": 0.2}},
+        ]
+    )
+    assert summary["cpu_us"] == {"idle": 0.2, "postgresql": 0.0, "python": 200.0}
+    servers.print_cpu({"bare 302, granian": summary})
+    assert "python" in capsys.readouterr().out

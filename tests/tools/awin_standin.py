@@ -23,8 +23,10 @@ import threading
 import time
 from collections import deque
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from tests.tools import standin_http
+from tests.tools.standin_http import StandinHandler
 
 PUBLISHER_ID = "45628"
 TOKEN = "standin-awin-token-0123456789abcdef"
@@ -143,12 +145,8 @@ class Standin:
         return range(first, max(first, last))
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(StandinHandler):
     server_version = "AwinStandin/1.0"
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        return
 
     @property
     def data(self) -> Standin:
@@ -267,43 +265,12 @@ class Handler(BaseHTTPRequestHandler):
         body = json.dumps({"error": error, "description": description}).encode()
         return self.raw(status, body, "application/json", {})
 
-    def raw(self, status, body: bytes, ctype, headers):
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
 
-
-class StandinServer:
+class StandinServer(standin_http.StandinServer):
     """Runs the stand-in in a thread: ``with StandinServer(transactions=10) as s: s.url``."""
 
     def __init__(self, port: int = 0, **options):
-        self.standin = Standin(**options)
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.standin = self.standin
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+        super().__init__(Standin(**options), Handler, port)
 
 
 def main():
@@ -317,12 +284,7 @@ def main():
         port=args.port, transactions=args.transactions, start=end - timedelta(days=args.days), end=end
     )
     print(f"Awin stand-in on {server.url} (publisher id {PUBLISHER_ID}, token {TOKEN})", flush=True)
-    try:
-        server.httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.httpd.server_close()
+    server.serve()
 
 
 if __name__ == "__main__":

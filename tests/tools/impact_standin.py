@@ -33,9 +33,11 @@ import math
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 from xml.sax.saxutils import escape, quoteattr
+
+from tests.tools import standin_http
+from tests.tools.standin_http import StandinHandler
 
 SID = "IRSTANDIN" + "0" * 24 + "1"
 TOKEN = "standin-auth-token-0123456789"
@@ -217,12 +219,8 @@ class Standin:
         return range(first, max(first, last))
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(StandinHandler):
     server_version = "ImpactStandin/1.0"
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        return
 
     @property
     def data(self) -> Standin:
@@ -459,15 +457,6 @@ class Handler(BaseHTTPRequestHandler):
     def limit_headers(self):
         return {"X-RateLimit-Limit-hour": "500", "X-RateLimit-Remaining-hour": "499", "RateLimit-Reset": "1800"}
 
-    def raw(self, status, body: bytes, ctype, headers):
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
-
 
 def _ceil_to(n: int, multiple: int) -> int:
     return -(-n // multiple) * multiple
@@ -501,33 +490,11 @@ def to_xml(data: dict, item: str | None) -> str:
     return f'<?xml version="1.0" encoding="UTF-8"?>\n<ImpactRadiusResponse>{inner}</ImpactRadiusResponse>'
 
 
-class StandinServer:
+class StandinServer(standin_http.StandinServer):
     """Runs the stand-in in a thread: ``with StandinServer(actions=10) as s: s.url``."""
 
     def __init__(self, port: int = 0, **options):
-        self.standin = Standin(**options)
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.standin = self.standin
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+        super().__init__(Standin(**options), Handler, port)
 
 
 def main():
@@ -539,12 +506,7 @@ def main():
     end = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
     server = StandinServer(port=args.port, actions=args.actions, start=end - timedelta(days=args.days), end=end)
     print(f"Impact stand-in on {server.url} (Account SID {SID}, Auth Token {TOKEN})", flush=True)
-    try:
-        server.httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.httpd.server_close()
+    server.serve()
 
 
 if __name__ == "__main__":

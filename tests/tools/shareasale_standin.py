@@ -30,10 +30,12 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
+
+from tests.tools import standin_http
+from tests.tools.standin_http import StandinHandler
 
 AFFILIATE_ID = "1234567"
 TOKEN = "STANDINTOKEN0001"
@@ -225,12 +227,8 @@ def central_days(query: dict) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), (end + timedelta(days=1)).replace(hour=0, minute=0, second=0).astimezone(UTC)
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(StandinHandler):
     server_version = "ShareASaleStandin/1.0"
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        return
 
     @property
     def data(self) -> Standin:
@@ -377,15 +375,6 @@ class Handler(BaseHTTPRequestHandler):
     def chunk(self, data: bytes):
         self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
 
-    def raw(self, status, body: bytes, ctype, headers):
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
-
 
 def _chain(*iterables):
     for iterable in iterables:
@@ -421,33 +410,11 @@ def xml_pieces(header: list[str], rows):
     yield b"</activitydetailsreport>\n"
 
 
-class StandinServer:
+class StandinServer(standin_http.StandinServer):
     """Runs the stand-in in a thread: ``with StandinServer(rows=10) as s: s.url``."""
 
     def __init__(self, port: int = 0, **options):
-        self.standin = Standin(**options)
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.standin = self.standin
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+        super().__init__(Standin(**options), Handler, port)
 
 
 def main():
@@ -465,12 +432,7 @@ def main():
         f"ShareASale stand-in on {server.url} (affiliate id {AFFILIATE_ID}, token {TOKEN}, secret {SECRET})",
         flush=True,
     )
-    try:
-        server.httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.httpd.server_close()
+    server.serve()
 
 
 if __name__ == "__main__":

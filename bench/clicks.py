@@ -144,6 +144,8 @@ def run(argv: list[str]) -> dict:
         f"clicks  : {answered} answered with a 302 (warm-up included), {counts['stored']} stored after the drain, "
         f"{counts['distinct']} distinct transaction ids, {lost} lost, {errors} errors"
     )
+    result["cpu_budget"] = servers.cpu_budget(measured, best, TARGET_RATIO)
+    servers.print_budget(best, result["cpu_budget"])
     print(
         f"targets : {best} at x{ratios[best]:.2f} of the fastest bare 302 (target >= {TARGET_RATIO:.2f}), "
         f"p99 {measured[best]['p99_ms']:.0f} ms (target < {TARGET_P99_MS:.0f}):",

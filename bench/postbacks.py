@@ -281,6 +281,11 @@ def run(argv: list[str]) -> dict:
             f"by the server, {stored[key]} stored ({lost[key]} lost)"
         )
     print(f"duplicates: {measured[names['duplicate']]['ok']} answered 200, {doubled} stored")
+    result["cpu_budget"] = {}
+    for key in names:
+        ratio = TARGET_DUPLICATE_RATIO if key == "duplicate" else TARGET_RATIO
+        result["cpu_budget"][key] = servers.cpu_budget(measured, names[key], ratio)
+        servers.print_budget(names[key], result["cpu_budget"][key])
     print(f"pixels run at {pixel_vs_postback:.0%} of attributed postbacks (target: within 10 %)")
     print(
         f"targets: unique >= x{TARGET_RATIO:.2f}, duplicates >= x{TARGET_DUPLICATE_RATIO:.2f} of the fastest bare 302, "

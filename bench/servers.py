@@ -108,9 +108,40 @@ def print_cpu(measured: dict[str, dict]) -> None:
     if not rows:
         return
     width = max(len(name) for name in rows)
-    print(f"CPU per request, µs (medians of the passes; 2 cores = {2_000_000:,} µs/s of CPU in all):")
+    cores = os.cpu_count()
+    print(f"CPU per request, µs (medians of the passes; {cores} cores = {cores * 1_000_000:,} µs of CPU a second):")
     print(f"{'':<{width}}   " + " ".join(f"{c:>10}" for c in (*CPU_COLUMNS, "total", "idle")))
     for name, cpu in rows.items():
         total = sum(cpu.get(c, 0.0) for c in CPU_COLUMNS)
         cells = " ".join(f"{cpu.get(c, 0.0):>10.0f}" for c in CPU_COLUMNS)
         print(f"{name:<{width}}   {cells} {total:>10.0f} {cpu.get('idle', 0.0):>10.0%}")
+
+
+def cpu_budget(measured: dict[str, dict], name: str, ratio: float) -> dict | None:
+    """What ``ratio`` of the fastest bare 302 allows ``name`` per request, against what it spends.
+
+    A machine whose cores are all busy answers cores x 1e6 / (CPU µs per request)
+    requests a second, so x``ratio`` leaves each request cores x 1e6 / (ratio x bare
+    req/s) µs of CPU in all: the server, the database, Redis and wrk together.
+    """
+    cpu = measured[name].get("cpu_us")
+    if not cpu:
+        return None
+    _, reference_rps = fastest_bare(measured)
+    budget = os.cpu_count() * 1_000_000 / (ratio * reference_rps)
+    spent = {group: cpu.get(group, 0.0) for group in CPU_COLUMNS}
+    return {"ratio": ratio, "budget_us": round(budget), "spent_us": round(sum(spent.values())), "by_group": spent}
+
+
+def print_budget(name: str, budget: dict | None) -> None:
+    if budget is None:
+        return
+    parts = ", ".join(f"{group} {us:.0f}" for group, us in budget["by_group"].items() if us >= 1)
+    over = [group for group, us in budget["by_group"].items() if group != "python" and us > budget["budget_us"]]
+    line = (
+        f"budget : x{budget['ratio']:.2f} leaves {name} {budget['budget_us']} µs of CPU per request in all; "
+        f"it spends {budget['spent_us']} ({parts})"
+    )
+    if over:
+        line += f"; {' and '.join(over)} alone exceed{'s' if len(over) == 1 else ''} it"
+    print(line)

@@ -92,3 +92,18 @@ def test_the_cpu_meter_charges_a_busy_python_process_and_the_waiting_machine(cap
     assert summary["cpu_us"] == {"idle": 0.2, "postgresql": 0.0, "python": 200.0}
     servers.print_cpu({"bare 302, granian": summary})
     assert "python" in capsys.readouterr().out
+
+
+def test_the_cpu_budget_of_a_target_ratio_names_the_part_that_alone_exceeds_it(monkeypatch, capsys):
+    monkeypatch.setattr(servers.os, "cpu_count", lambda: 2)
+    measured = {
+        "bare 302, granian": {"rps": 16_000.0},
+        "postback": {"rps": 1_000.0, "cpu_us": {"python": 1000.0, "postgresql": 600.0, "wrk": 40.0, "idle": 0.1}},
+    }
+    budget = servers.cpu_budget(measured, "postback", 0.25)
+    # 2 cores x 1e6 µs / (0.25 x 16,000 req/s) = 500 µs per request in all.
+    assert (budget["budget_us"], budget["spent_us"]) == (500, 1640)
+    servers.print_budget("postback", budget)
+    out = capsys.readouterr().out
+    assert "leaves postback 500 µs" in out and "postgresql alone exceeds it" in out
+    assert servers.cpu_budget({"bare 302, granian": {"rps": 1.0}, "x": {"rps": 1.0}}, "x", 0.5) is None

@@ -8,7 +8,9 @@
    of bench/servers.py beside it.
 3. wrk (2 threads, 64 connections) drives, in turn and PASSES times over: each bare
    302; GET /postback/impact/<secret> with a unique transaction id and ActionId per
-   request whose click exists (attributed) and whose click is unknown (unattributed);
+   request whose click exists (attributed: ids shaped as the redirect mints them) and
+   whose click is unknown (unattributed: ids of another shape, as for a sale that came
+   through no link of the hub);
    the same postback over and over (duplicates); and the pixel with unique attributed
    hits. A Lua script numbers the requests.
 4. Conversions stored are compared with the 200 answers wrk received: every accepted
@@ -54,16 +56,22 @@ offer = Offer.objects.create(
 member = Member.objects.create(workspace=ws, name="Bench member")
 link = Link.objects.create(workspace=ws, offer=offer, member=member)
 Click.objects.create(workspace=ws, transaction_id="dup-target", link=link, offer=offer, member=member)
-# The attributed phases' clicks: b<tag>t<thread>n<counter>, as the Lua script numbers its requests.
+# The attributed phases' clicks, with ids as the redirect mints them (32 hex digits, the first four
+# naming this month): <month><tag's letter, 2 digits><tag's pass, 2><thread, 2><counter, 22>, as the Lua
+# script numbers its requests.
 from django.db import connection
+from django.utils import timezone
+from tracking.clicks.payload import mint_transaction_id
+month = mint_transaction_id(timezone.now())[:4]
 with connection.cursor() as cursor:
     for tag in %(tags)r:
         cursor.execute(
             "INSERT INTO tracking_click (transaction_id, created_at, ip_hash, user_agent, referrer, sub1, sub2, sub3,"
             " sub4, sub5, is_unique, is_bot, offer_state, destination, link_id, member_id, offer_id, workspace_id)"
-            " SELECT 'b' || %%s || 't' || t || 'n' || n, now(), '', '', '', '', '', '', '', '', true, false, 'active',"
+            " SELECT %%s || lpad(to_hex(ascii(%%s)), 2, '0') || lpad(to_hex(%%s), 2, '0') || lpad(to_hex(t), 2, '0')"
+            " || lpad(to_hex(n), 22, '0'), now(), '', '', '', '', '', '', '', '', true, false, 'active',"
             " '', %%s, %%s, %%s, %%s FROM generate_series(1, %(threads)d) t, generate_series(1, %(per_thread)d) n",
-            [tag, link.pk, member.pk, offer.pk, ws.pk],
+            [month, tag[0], int(tag[1:]), link.pk, member.pk, offer.pk, ws.pk],
         )
 # A hub that has been running holds earlier conversions and their log rows; the planner's
 # statistics (analyzed after seeding) then describe tables of that size, not empty ones.
@@ -92,7 +100,7 @@ PostbackLog.objects.bulk_create(
     ],
     batch_size=5000,
 )
-print(json.dumps({"secret": conn.postback_secret, "clicks": Click.objects.count()}))
+print(json.dumps({"secret": conn.postback_secret, "clicks": Click.objects.count(), "month": month}))
 """
 
 COUNT = """
@@ -103,7 +111,9 @@ print(json.dumps({"conversions": Conversion.objects.count(), "accepted": accepte
 """
 
 # Each wrk thread numbers its requests; "tag" keeps every phase's ids apart (attributed
-# phases use tags whose clicks were seeded, unattributed ones tags that were not).
+# phases use tags whose clicks were seeded, unattributed ones tags that were not). Mode
+# "unique": ids as the hub mints them (the seed's shape); "foreign": ids of another shape,
+# as a network reports for sales that came through no link of the hub; "dup": one id.
 LUA = r"""
 local threads = {}
 local counter = 0
@@ -114,15 +124,20 @@ function setup(thread)
 end
 
 function init(args)
-  prefix, mode, tag = args[1], args[2], args[3]
+  prefix, mode, tag, month = args[1], args[2], args[3], args[4]
+  tag_hex = string.format("%02x%02x", tag:byte(1), tonumber(tag:sub(2)) or 0)
   ok, other = 0, 0
 end
 
 function request()
   counter = counter + 1
   local tid, action
-  if mode == "unique" then
-    tid = "b" .. tag .. "t" .. id .. "n" .. counter
+  if mode == "unique" or mode == "foreign" then
+    if mode == "unique" then
+      tid = month .. tag_hex .. string.format("%02x%022x", id, counter)
+    else
+      tid = "b" .. tag .. "t" .. id .. "n" .. counter
+    end
     action = "1000." .. tag .. "." .. id .. "." .. counter
   else
     tid, action = "dup-target", "1000.dup.1"
@@ -153,11 +168,11 @@ def _option(argv: list[str], name: str, default):
     return default
 
 
-def _wrk_hits(base: str, path: str, mode: str, tag: str, *, seconds: int, connections: int) -> dict:
+def _wrk_hits(base: str, path: str, mode: str, tag: str, *, seconds: int, connections: int, month: str = "") -> dict:
     script = Path(tempfile.gettempdir()) / "bench-postbacks.lua"
     script.write_text(LUA)
     args = [common.WRK, f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
-    args += ["-s", str(script), base, "--", path + "?", mode, tag]
+    args += ["-s", str(script), base, "--", path + "?", mode, tag, month]
     with common.cpu_meter() as cpu:
         result = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 60)
     if result.returncode != 0:
@@ -190,7 +205,7 @@ def run(argv: list[str]) -> dict:
             SEED
             % {"threads": WRK_THREADS, "per_thread": CLICKS_PER_THREAD, "earlier": EARLIER_CONVERSIONS, "tags": tags},
         )
-        secret = seed["secret"]
+        secret, month = seed["secret"], seed["month"]
         common.analyze(env)
         procs = [servers.start_bare(kind, env, port + offset) for offset, kind in enumerate(servers.KINDS)]
         with common.running(*procs):
@@ -202,7 +217,9 @@ def run(argv: list[str]) -> dict:
                 def phase(name: str, path: str, mode: str, tag):
                     def measure(number: int) -> dict:
                         before = common.django_call(env, COUNT)
-                        result = _wrk_hits(base, path, mode, tag(number), seconds=seconds, connections=connections)
+                        result = _wrk_hits(
+                            base, path, mode, tag(number), seconds=seconds, connections=connections, month=month
+                        )
                         after = common.django_call(env, COUNT)
                         stored[name] = stored.get(name, 0) + after["conversions"] - before["conversions"]
                         accepted[name] = accepted.get(name, 0) + after["accepted"] - before["accepted"]
@@ -220,14 +237,14 @@ def run(argv: list[str]) -> dict:
                 }
                 for target in bare.values():
                     target(0)  # warm-up
-                _wrk_hits(base, postback, "unique", "w0", seconds=3, connections=connections)
-                _wrk_hits(base, pixel, "unique", "w1", seconds=3, connections=connections)
+                _wrk_hits(base, postback, "unique", "w0", seconds=3, connections=connections, month=month)
+                _wrk_hits(base, pixel, "unique", "w1", seconds=3, connections=connections, month=month)
                 # The duplicate phases' conversion exists before they start, so they must store nothing.
                 _wrk_hits(base, postback, "dup", "d", seconds=1, connections=WRK_THREADS)
                 targets = {
                     **bare,
                     f"postback attributed, {server}": phase("attributed", postback, "unique", lambda n: f"m{n}"),
-                    f"postback unattributed, {server}": phase("unattributed", postback, "unique", lambda n: f"u{n}"),
+                    f"postback unattributed, {server}": phase("unattributed", postback, "foreign", lambda n: f"u{n}"),
                     f"postback duplicate, {server}": phase("duplicate", postback, "dup", lambda n: "d"),
                     f"pixel attributed, {server}": phase("pixel", pixel, "unique", lambda n: f"p{n}"),
                 }

@@ -105,8 +105,10 @@ class Counts:
 def seed(requests: int, rounds: int) -> dict:
     """A workspace with an Impact connection, an offer, a member, a link, and a click for every attributed hit."""
     from django.db import connection
+    from django.utils import timezone
 
     from offers.models import Link, Member, NetworkConnection, Offer
+    from tracking.clicks.payload import mint_transaction_id
     from tracking.models import Click
     from workspaces.models import Workspace
 
@@ -124,34 +126,37 @@ def seed(requests: int, rounds: int) -> dict:
     member = Member.objects.create(workspace=ws, name="Profile member")
     link = Link.objects.create(workspace=ws, offer=offer, member=member)
     per_path = WARM_UP + requests * (rounds + 2)  # the last two shares for the profiles
+    # Click ids as the redirect mints them: 32 hex digits, the first four naming this month.
+    month = mint_transaction_id(timezone.now())[:4]
     with connection.cursor() as cursor:
-        for tag in ("a", "p"):
+        for tag in ("a", "c"):
             cursor.execute(
                 "INSERT INTO tracking_click (transaction_id, created_at, ip_hash, user_agent, referrer, sub1, sub2,"
                 " sub3, sub4, sub5, is_unique, is_bot, offer_state, destination, link_id, member_id, offer_id,"
-                " workspace_id) SELECT %s || n, now(), '', '', '', '', '', '', '', '', true, false, 'active', '',"
-                " %s, %s, %s, %s FROM generate_series(0, %s) n",
-                [f"{run}{tag}", link.pk, member.pk, offer.pk, ws.pk, per_path],
+                " workspace_id) SELECT %s || lpad(to_hex(n), 19, '0'), now(), '', '', '', '', '', '', '', '',"
+                " true, false, 'active', '', %s, %s, %s, %s FROM generate_series(0, %s) n",
+                [f"{month}{run}{tag}", link.pk, member.pk, offer.pk, ws.pk, per_path],
             )
         cursor.execute("ANALYZE")
     Click.objects.create(workspace=ws, transaction_id=f"{run}dup", link=link, offer=offer, member=member)
-    return {"run": run, "workspace": ws.pk, "secret": conn.postback_secret, "code": link.code}
+    return {"run": run, "month": month, "workspace": ws.pk, "secret": conn.postback_secret, "code": link.code}
 
 
 def environ_for(world: dict, path: str, n: int) -> dict:
     """The WSGI environ of request ``n`` on ``path``, as granian hands it to the application."""
     run, secret = world["run"], world["secret"]
+    minted = f"{world['month']}{run}"  # + "a" (attributed) or "c" (pixel) + n in 19 hex digits
     hit = "&amount=21.99&payout=0.88&status=PENDING&currency=USD&event_date=" + EVENT_DATE
     if path == "click":
         target, query = f"/c/{world['code']}", ""
     elif path == "attributed":
-        target, query = f"/postback/impact/{secret}", f"subid1={run}a{n}&action_id=1000.{run}.a{n}" + hit
+        target, query = f"/postback/impact/{secret}", f"subid1={minted}a{n:019x}&action_id=1000.{run}.a{n}" + hit
     elif path == "unattributed":
         target, query = f"/postback/impact/{secret}", f"subid1={run}u{n}&action_id=1000.{run}.u{n}" + hit
     elif path == "duplicate":
         target, query = f"/postback/impact/{secret}", f"subid1={run}dup&action_id=1000.{run}.dup" + hit
     else:
-        target, query = f"/pixel/{secret}.gif", f"subid1={run}p{n}&action_id=1000.{run}.p{n}" + hit
+        target, query = f"/pixel/{secret}.gif", f"subid1={minted}c{n:019x}&action_id=1000.{run}.p{n}" + hit
     return {
         "REQUEST_METHOD": "GET",
         "SCRIPT_NAME": "",

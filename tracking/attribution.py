@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 
+from django.db import connection as db_connection
 from django.utils import timezone
 
 from offers.models import Link, Member, NetworkConnection, Offer, PayoutOverride, PayoutRule, PromoCode, promo_key
@@ -63,6 +64,7 @@ from offers.payouts import (
 )
 from tracking import sql
 from tracking.clicks.buffer import store_buffered_click
+from tracking.clicks.payload import minted_month
 from tracking.models import (
     AttributedBy,
     Click,
@@ -135,6 +137,9 @@ class HitLookup:
     click: Click | None
     dedupe_key: str = ""
     conversion: Conversion | None = None
+    # The click was looked for only in the month its id names (tracking/clicks/payload.py):
+    # None there still needs a look in every month.
+    month_only: bool = False
 
     def conversion_for(self, dedupe_key: str) -> Conversion | None | bool:
         """The stored conversion for ``dedupe_key``, None when there was none, False when not looked up."""
@@ -166,13 +171,27 @@ def click_sql_parts() -> dict:
     }
 
 
-@lru_cache(maxsize=1)
-def _click_sql() -> str:
+# The condition that keeps a click look-up to the month its id names (two parameters:
+# the month's start and end), so PostgreSQL reads that month's partition only.
+IN_MONTH = " AND k.created_at >= %s AND k.created_at < %s"
+
+
+def click_month(transaction_id: str) -> tuple:
+    """The parameters of IN_MONTH for ``transaction_id``, or () when its id names no believable month."""
+    month = minted_month(transaction_id, timezone.now())
+    if month is None:
+        return ()
+    ops = db_connection.ops
+    return tuple(ops.adapt_datetimefield_value(moment) for moment in month)
+
+
+@lru_cache(maxsize=2)
+def _click_sql(in_month: bool) -> str:
     parts = click_sql_parts()
     return (
         f"SELECT {CLICK_COLUMNS.format(**parts)}, {OVERRIDE_FLAG.format(**parts)} "
         f"FROM {CLICK_JOINS.format(**parts)} "
-        "WHERE k.workspace_id = %s AND k.transaction_id = %s"
+        "WHERE k.workspace_id = %s AND k.transaction_id = %s" + (IN_MONTH if in_month else "")
     )
 
 
@@ -185,8 +204,10 @@ def with_relations(click, offer, member, has_override) -> Click | None:
     return click
 
 
-def _stored_click(workspace_id: int, transaction_id: str) -> Click | None:
-    found = sql.fetch_one(_click_sql(), [workspace_id, transaction_id], Click, Offer, Member)
+def _stored_click(workspace_id: int, transaction_id: str, month: tuple) -> Click | None:
+    """The stored click, looked for in ``month`` (IN_MONTH's parameters) or, when empty, in every month."""
+    params = [workspace_id, transaction_id, *month]
+    found = sql.fetch_one(_click_sql(bool(month)), params, Click, Offer, Member)
     if found is None:
         return None
     (click, offer, member), (has_override,) = found
@@ -197,17 +218,24 @@ def find_click(*, workspace, transaction_id: str, lookup: HitLookup | None = Non
     """Our click for ``transaction_id`` in ``workspace``, with its offer and member.
 
     One query for a stored click (none when ``lookup`` already holds the answer for this
-    transaction id). A click still in the Redis buffer is stored on the spot by the click
-    service, then read like any other.
+    transaction id), in the month its id names when it names one. A click still in the
+    Redis buffer is stored on the spot by the click service, then read like any other.
+    Only when neither finds it is every month searched: an id minted before ids named
+    months may name any month by chance.
     """
     if not is_click_id(transaction_id):
         return None
     if lookup is not None and lookup.transaction_id == transaction_id:
-        click = lookup.click
+        if lookup.click is not None:
+            return lookup.click
+        click, month = None, click_month(transaction_id) if lookup.month_only else ()
     else:
-        click = _stored_click(workspace.pk, transaction_id)
+        month = click_month(transaction_id)
+        click = _stored_click(workspace.pk, transaction_id, month)
     if click is None and store_buffered_click(workspace_id=workspace.pk, transaction_id=transaction_id):
-        click = _stored_click(workspace.pk, transaction_id)
+        click = _stored_click(workspace.pk, transaction_id, month)
+    if click is None and month:
+        click = _stored_click(workspace.pk, transaction_id, ())
     return click
 
 

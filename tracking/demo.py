@@ -14,7 +14,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from offers import lib
-from tracking.clicks.recording import hash_ip, new_transaction_id
+from tracking.clicks.payload import mint_transaction_id
+from tracking.clicks.recording import hash_ip
 from tracking.ingest import Hit, process_hit
 from tracking.models import Click, Conversion
 from tracking.postback_params import sample_values
@@ -63,7 +64,7 @@ def seed(ctx: dict) -> None:
                 unique = not bot and (visitor, day) not in seen
                 if unique:
                     seen.add((visitor, day))
-                tid = new_transaction_id()
+                tid = mint_transaction_id(when)
                 # Three days when the stoves offer was paused show up in the off-state report.
                 paused = link.offer.fallback_url.endswith("/stoves") and 10 <= day < 13
                 if paused:

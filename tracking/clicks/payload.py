@@ -15,18 +15,54 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+import secrets
+from datetime import UTC, datetime
 from operator import attrgetter
 
 from tracking.models import Click
 
 SUB_KEYS = ("sub1", "sub2", "sub3", "sub4", "sub5")
 
-# Every click id the redirect mints is 32 lowercase hex characters (128 random bits):
-# unguessable, URL-safe, and alphanumeric as ShareASale's afftrack needs. Only such an id
-# can be waiting in the buffer.
+# Every click id the redirect mints is 32 lowercase hex characters: unguessable, URL-safe,
+# and alphanumeric as ShareASale's afftrack needs. Only such an id can be waiting in the
+# buffer. The first four are the month the click was made in (months since January 2000,
+# UTC), the other 28 are random (112 bits): a postback's click look-up then reads that
+# month's partition only (tracking/partitions.py). Ids minted before the month was added
+# are random throughout; ``minted_month`` reads a month from any id, so a look-up that
+# misses in that month looks again in every month.
 TRANSACTION_ID_BYTES = 16
 MINTED_ID = re.compile(r"[0-9a-f]{32}")
+_MONTH_DIGITS = 4
+_EPOCH_YEAR = 2000
+# Months an id may name and be believed: a random id of the earlier kind falls outside
+# this window 99.8 % of the time and is looked up in every month at once.
+_MONTHS_BACK, _MONTHS_AHEAD = 120, 1
+
+
+def _month_number(moment: datetime) -> int:
+    return (moment.year - _EPOCH_YEAR) * 12 + moment.month - 1
+
+
+def mint_transaction_id(now: datetime) -> str:
+    """A fresh click id for a click made at ``now`` (aware)."""
+    month = _month_number(now.astimezone(UTC))
+    return f"{month:0{_MONTH_DIGITS}x}" + secrets.token_hex(TRANSACTION_ID_BYTES - _MONTH_DIGITS // 2)
+
+
+def minted_month(transaction_id: str, now: datetime) -> tuple[datetime, datetime] | None:
+    """The [start, end) of the month a minted id names, when that month is a believable one
+    (within ten years before ``now``, or next month); None for any other id."""
+    if not MINTED_ID.fullmatch(transaction_id or ""):
+        return None
+    number = int(transaction_id[:_MONTH_DIGITS], 16)
+    current = _month_number(now.astimezone(UTC))
+    if not current - _MONTHS_BACK <= number <= current + _MONTHS_AHEAD:
+        return None
+    year, month = divmod(number, 12)
+    start = datetime(_EPOCH_YEAR + year, month + 1, 1, tzinfo=UTC)
+    end = start.replace(year=start.year + 1, month=1) if month == 11 else start.replace(month=month + 2)
+    return start, end
+
 
 # (payload key, Click column, PostgreSQL type). A tuple of columns is one JSON array.
 FIELDS = (

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +22,7 @@ from django.utils import timezone
 from offers import lib
 from offers.models import Link, Member, Offer
 from tracking.clicks.buffer import store_click
-from tracking.clicks.payload import SUB_KEYS, TRANSACTION_ID_BYTES, clean_text
+from tracking.clicks.payload import SUB_KEYS, clean_text, mint_transaction_id
 from tracking.models import Click
 from tracking.spool import DATABASE_DOWN
 from workspaces.http import client_ip
@@ -83,11 +82,6 @@ def is_bot(visitor: Visitor) -> bool:
 
 def unique_key(*, link_id: int, visitor: Visitor) -> str:
     return f"clicks:u:{link_id}:{visitor_key(visitor)}"
-
-
-def new_transaction_id() -> str:
-    """A fresh click id in the minted format (payload.MINTED_ID)."""
-    return secrets.token_hex(TRANSACTION_ID_BYTES)
 
 
 # --- the link -------------------------------------------------------------
@@ -182,7 +176,7 @@ def record_click(
     offer, member = link.offer, link.member
     state = link_state(link, now)
     bot = is_bot(visitor)
-    transaction_id = new_transaction_id()
+    transaction_id = mint_transaction_id(now)
     if state == Offer.State.ACTIVE:
         destination = lib.build_destination(offer, link, member, transaction_id, now, deep_url=deep_url, subs=subs)
     else:

@@ -47,9 +47,10 @@ def find_connection(
     The lookup part is None when neither a transaction id nor a dedupe key was given.
     """
     dedupe_key = dedupe_key[: core.KEY_LENGTH]
+    month = core.click_month(transaction_id)
     found = sql.fetch_one(
-        _connection_sql(),
-        [transaction_id, dedupe_key, secret],
+        _connection_sql(bool(month)),
+        [transaction_id, *month, dedupe_key, secret],
         NetworkConnection,
         Workspace,
         Click,
@@ -64,11 +65,13 @@ def find_connection(
     if not transaction_id and not dedupe_key:
         return connection, None
     click = core.with_relations(click, offer, member, has_override) if core.is_click_id(transaction_id) else None
-    return connection, HitLookup(transaction_id, click, dedupe_key, conversion if dedupe_key else None)
+    return connection, HitLookup(
+        transaction_id, click, dedupe_key, conversion if dedupe_key else None, month_only=bool(month)
+    )
 
 
-@lru_cache(maxsize=1)
-def _connection_sql() -> str:
+@lru_cache(maxsize=2)
+def _connection_sql(in_month: bool) -> str:
     parts = core.click_sql_parts()
     return (
         f"SELECT {sql.columns(NetworkConnection, 'c')}, {sql.columns(Workspace, 'w')}, "
@@ -76,7 +79,8 @@ def _connection_sql() -> str:
         f"FROM {sql.table(NetworkConnection)} c JOIN {sql.table(Workspace)} w ON w.id = c.workspace_id "
         f"LEFT JOIN ({core.CLICK_JOINS.format(**parts)}) "
         "ON k.workspace_id = c.workspace_id AND k.transaction_id = %s "
-        f"LEFT JOIN {sql.table(Conversion)} v "
+        + (core.IN_MONTH + " " if in_month else "")
+        + f"LEFT JOIN {sql.table(Conversion)} v "
         "ON v.workspace_id = c.workspace_id AND v.network = c.kind AND v.dedupe_key = %s "
         "WHERE c.postback_secret = %s"
     )

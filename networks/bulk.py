@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from offers.models import NetworkConnection
 from tracking import attribution as core
+from tracking.click_lookup import is_click_id
 from tracking.models import Conversion, ConversionEvent, ConversionItem
 from tracking.reported import ConversionData
 
@@ -61,7 +62,7 @@ def insert_new_conversions(
     unresolved = {
         d.transaction_id for d, a in zip(items, attributions, strict=True) if d.transaction_id and not a.click
     }
-    buffered = _buffered({tid for tid in unresolved if core.is_click_id(tid)})
+    buffered = _buffered({tid for tid in unresolved if is_click_id(tid)})
     now = timezone.now()
     rows, kept = [], []
     for data, found in zip(items, attributions, strict=True):

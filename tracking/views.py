@@ -19,7 +19,7 @@ from offers.access import get_member, get_offer
 from offers.models import Offer
 from tracking import selectors
 from tracking.access import get_conversion, get_postback
-from tracking.attribution import find_click
+from tracking.click_lookup import find_click
 from tracking.forms import BulkStatusForm, ConversionFilterForm, PostbackFilterForm, ReattributeForm, StatusChangeForm
 from tracking.models import PostbackLog
 from tracking.services import (

@@ -13,7 +13,7 @@ from redis.retry import Retry
 from tests.conftest import wait_for
 from tests.tracking.test_redirect import BROWSER_UA, hit, make_link
 from tracking import tasks
-from tracking.attribution import find_click
+from tracking.click_lookup import find_click
 from tracking.clicks import buffer, payload
 from tracking.models import Click, Conversion
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from tests.tracking.postback_world import make_click, make_world
 from tests.tracking.test_redirect import hit, make_link
-from tracking.attribution import find_click
+from tracking.click_lookup import find_click
 from tracking.clicks.payload import MINTED_ID, mint_transaction_id, minted_month
 from tracking.models import Click, Conversion
 

@@ -20,6 +20,16 @@ from offers.payouts import Payout, no_offer_payout, priced_amounts, rules_for, t
 from tracking import attribution as core
 from tracking import conversion_updates, sql
 from tracking.attribution import STATUS_RANK, HitLookup, RecordResult
+from tracking.click_lookup import (
+    CLICK_COLUMNS,
+    CLICK_JOINS,
+    IN_MONTH,
+    OVERRIDE_FLAG,
+    click_month,
+    click_sql_parts,
+    is_click_id,
+    with_relations,
+)
 from tracking.models import (
     AttributedBy,
     Click,
@@ -47,7 +57,7 @@ def find_connection(
     The lookup part is None when neither a transaction id nor a dedupe key was given.
     """
     dedupe_key = dedupe_key[: core.KEY_LENGTH]
-    month = core.click_month(transaction_id)
+    month = click_month(transaction_id)
     found = sql.fetch_one(
         _connection_sql(bool(month)),
         [transaction_id, *month, dedupe_key, secret],
@@ -64,7 +74,7 @@ def find_connection(
     NetworkConnection.workspace.field.set_cached_value(connection, workspace)
     if not transaction_id and not dedupe_key:
         return connection, None
-    click = core.with_relations(click, offer, member, has_override) if core.is_click_id(transaction_id) else None
+    click = with_relations(click, offer, member, has_override) if is_click_id(transaction_id) else None
     return connection, HitLookup(
         transaction_id, click, dedupe_key, conversion if dedupe_key else None, month_only=bool(month)
     )
@@ -72,14 +82,14 @@ def find_connection(
 
 @lru_cache(maxsize=2)
 def _connection_sql(in_month: bool) -> str:
-    parts = core.click_sql_parts()
+    parts = click_sql_parts()
     return (
         f"SELECT {sql.columns(NetworkConnection, 'c')}, {sql.columns(Workspace, 'w')}, "
-        f"{core.CLICK_COLUMNS.format(**parts)}, {sql.columns(Conversion, 'v')}, {core.OVERRIDE_FLAG.format(**parts)} "
+        f"{CLICK_COLUMNS.format(**parts)}, {sql.columns(Conversion, 'v')}, {OVERRIDE_FLAG.format(**parts)} "
         f"FROM {sql.table(NetworkConnection)} c JOIN {sql.table(Workspace)} w ON w.id = c.workspace_id "
-        f"LEFT JOIN ({core.CLICK_JOINS.format(**parts)}) "
+        f"LEFT JOIN ({CLICK_JOINS.format(**parts)}) "
         "ON k.workspace_id = c.workspace_id AND k.transaction_id = %s "
-        + (core.IN_MONTH + " " if in_month else "")
+        + (IN_MONTH + " " if in_month else "")
         + f"LEFT JOIN {sql.table(Conversion)} v "
         "ON v.workspace_id = c.workspace_id AND v.network = c.kind AND v.dedupe_key = %s "
         "WHERE c.postback_secret = %s"

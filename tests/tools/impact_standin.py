@@ -222,10 +222,6 @@ class Standin:
 class Handler(StandinHandler):
     server_version = "ImpactStandin/1.0"
 
-    @property
-    def data(self) -> Standin:
-        return self.server.standin
-
     def do_GET(self):  # noqa: N802 - http.server's naming
         parts = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}

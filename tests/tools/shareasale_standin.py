@@ -230,10 +230,6 @@ def central_days(query: dict) -> tuple[datetime, datetime]:
 class Handler(StandinHandler):
     server_version = "ShareASaleStandin/1.0"
 
-    @property
-    def data(self) -> Standin:
-        return self.server.standin
-
     def do_GET(self):  # noqa: N802 - http.server's naming
         parts = urlsplit(self.path)
         query = {k.lower(): v[0] for k, v in parse_qs(parts.query).items()}

@@ -17,7 +17,6 @@ changes the order's amounts is read against the first one (``item_payout_from_li
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from itertools import combinations
 
 from offers.models import Member, Offer, PayoutOverride, PayoutRule, PayoutType
 
@@ -200,18 +199,20 @@ def item_payout_from_lines(
     of the reports:
 
     - a rise goes to the rest of the sale;
-    - a fall equal to the sale of exactly one set of whole lines (and no other set) means
-      those items went back: they earn nothing;
+    - a fall equal to the price of exactly one choice of items (whole lines, or some units
+      of a line whose units are priced in whole cents; no other choice adds up to it)
+      means those went back: a line earns nothing for its units that went back;
     - any other fall comes out of the rest first; once the rest is gone, the rule-priced
       lines are scaled down to the sale that is left.
     """
     priced_sale = sale_amount if priced_sale is None else priced_sale
     priced_network = network_payout if priced_network is None else priced_network
-    returned = _returned_lines(lines, priced_sale - sale_amount)
-    ruled = [i for i, line in enumerate(lines) if line["amount"] is not None and i not in returned]
-    unruled_kept = any(line["amount"] is None and i not in returned for i, line in enumerate(lines))
-    ruled_sale = sum((_amount(lines[i]["sale_amount"]) for i in ruled), Decimal("0"))
-    ruled_network = sum((_amount(lines[i]["network_payout"]) for i in ruled), Decimal("0"))
+    returned = _returned_units(lines, priced_sale - sale_amount)
+    kept = {i: _kept_share(line, returned.get(i, 0)) for i, line in enumerate(lines)}
+    ruled = [i for i, line in enumerate(lines) if line["amount"] is not None and kept[i] > 0]
+    unruled_kept = any(line["amount"] is None and kept[i] > 0 for i, line in enumerate(lines))
+    ruled_sale = sum((_amount(lines[i]["sale_amount"]) * kept[i] for i in ruled), Decimal("0"))
+    ruled_network = sum((_amount(lines[i]["network_payout"]) * kept[i] for i in ruled), Decimal("0"))
     if sale_amount <= 0 < priced_sale:
         share = Decimal("0")  # the whole order went back
     elif sale_amount < ruled_sale:
@@ -221,17 +222,21 @@ def item_payout_from_lines(
 
     counted_lines, priced = [], Decimal("0.00")
     for i, line in enumerate(lines):
-        line = {key: value for key, value in line.items() if key not in ("counted", "change")}
-        change, counted = None, None
-        if i in returned:
+        line = {key: value for key, value in line.items() if key not in ("counted", "change", "returned_units")}
+        change, counted, units = None, None, returned.get(i, 0)
+        if kept[i] == 0:
             change = "returned"
             counted = Decimal("0.00") if line["amount"] is not None else None
         elif line["amount"] is not None:
-            counted = (Decimal(line["amount"]) * share).quantize(CENT, rounding=ROUND_HALF_UP)
+            counted = (Decimal(line["amount"]) * kept[i] * share).quantize(CENT, rounding=ROUND_HALF_UP)
             if share != 1:
                 change = f"scaled to {_pct((share * HUNDRED).quantize(Decimal('0.1')))}% of its sale"
             priced += counted
+        if units and kept[i] > 0:
+            change = "; ".join(filter(None, [f"{units} of {line['quantity']} units returned", change]))
         line.update(counted=_text(counted) if change else None, change=change)
+        if units:
+            line["returned_units"] = units
         counted_lines.append(line)
 
     rest_sale = max(sale_amount - ruled_sale * share, Decimal("0")).quantize(CENT)
@@ -275,22 +280,66 @@ def priced_amounts(conversion) -> tuple[Decimal | None, Decimal | None]:
     return Decimal(sale), Decimal(network)
 
 
-MATCHED_LINES_MAX = 12  # more lines than this: a fall is never read as whole items going back
+MATCHED_CHOICES_MAX = 50_000  # more ways to choose returned units than this: a fall is never read as a return
 
 
-def _returned_lines(lines: list[dict], fall: Decimal) -> frozenset[int]:
-    """The one set of whole lines whose sales add up to ``fall``, or none when no set or several do."""
-    known = [(i, Decimal(line["sale_amount"])) for i, line in enumerate(lines) if line["sale_amount"] is not None]
-    if fall <= 0 or not known or len(known) > MATCHED_LINES_MAX:
-        return frozenset()
-    found = []
-    for size in range(1, len(known) + 1):
-        for subset in combinations(known, size):
-            if sum(amount for _, amount in subset) == fall:
-                found.append(frozenset(i for i, _ in subset))
-                if len(found) > 1:
-                    return frozenset()
-    return found[0] if found else frozenset()
+def _returned_units(lines: list[dict], fall: Decimal) -> dict[int, int]:
+    """How many units of which lines went back, when exactly one choice of units explains ``fall`` ({} otherwise).
+
+    A unit's price is its line's sale divided by its quantity when that is a whole number
+    of cents; a line whose units are not priced so can only go back whole.
+    """
+    options = []  # (line index, price of one step, steps, units per step)
+    for i, line in enumerate(lines):
+        sale = _amount(line["sale_amount"])
+        if sale <= 0:
+            continue  # a line with no sale (or a free one) cannot explain a fall
+        quantity = _quantity(line)
+        unit = sale / quantity
+        if quantity > 1 and unit == unit.quantize(CENT):
+            options.append((i, unit, quantity, 1))
+        else:
+            options.append((i, sale, 1, quantity))
+    choices = 1
+    for _, _, steps, _ in options:
+        choices *= steps + 1
+    if fall <= 0 or not options or choices > MATCHED_CHOICES_MAX:
+        return {}
+    found = _only_one(_unit_choices(options, fall))
+    return dict(found) if found else {}
+
+
+def _unit_choices(options, fall: Decimal, start: int = 0, chosen: tuple = ()):
+    """Every choice of steps from ``options[start:]`` whose prices add up to ``fall``, as ((line, units), ...)."""
+    if fall == 0:
+        yield chosen
+        return
+    if fall < 0 or start == len(options):
+        return
+    i, price, steps, per_step = options[start]
+    for taken in range(steps + 1):
+        picked = (*chosen, (i, taken * per_step)) if taken else chosen
+        yield from _unit_choices(options, fall - price * taken, start + 1, picked)
+
+
+def _only_one(candidates):
+    """The single item of ``candidates`` (an iterable), or None when there are none or several."""
+    found = None
+    for candidate in candidates:
+        if found is not None and candidate != found:
+            return None
+        found = candidate
+    return found
+
+
+def _quantity(line: dict) -> int:
+    return max(int(line.get("quantity") or 1), 1)
+
+
+def _kept_share(line: dict, units: int) -> Decimal:
+    """The share of ``line`` that was kept after ``units`` of it went back."""
+    quantity = _quantity(line)
+    return Decimal(quantity - min(units, quantity)) / Decimal(quantity)
 
 
 def _amount(text: str | None) -> Decimal:

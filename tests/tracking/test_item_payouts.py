@@ -182,6 +182,98 @@ def test_two_lines_that_could_each_explain_a_fall_return_neither(world):
     assert reprice(first, "50.00").amount == D("12.50")  # which went back is unknown: the rest absorbs it
 
 
+def priced_two_shoes_and_hat(world):
+    """Two 40.00 shoes on one line, priced by a 25 % rule, and a 20.00 hat priced with the rest at 10 %."""
+    rule(world["offer"], "sku", "BIG", payout_type="percent", payout_percent=D("25"))
+    items = [
+        ReportedItem(sku="BIG", quantity=2, sale_amount=D("80.00")),  # 25 % = 20.00
+        ReportedItem(sku="HAT", quantity=1, sale_amount=D("20.00")),  # with the rest: 10 % = 2.00
+    ]
+    first = compute_item_payout(
+        terms=PERCENT_10, rules=rules_for(world["offer"].id), items=items, sale_amount=D("100"), network_payout=D("0")
+    )
+    assert first.amount == D("22.00")
+    return first
+
+
+def test_a_fall_by_some_units_of_one_line_returns_those_units(world):
+    first = priced_two_shoes_and_hat(world)
+    after = reprice(first, "60.00")  # one of the two 40.00 shoes went back
+    assert after.amount == D("12.00")  # 25 % of the kept 40.00 + 10 % of the hat
+    shoe, hat = after.basis["items"]
+    assert (shoe["counted"], shoe["change"], shoe["returned_units"]) == ("10.00", "1 of 2 units returned", 1)
+    assert hat["change"] is None
+    assert after.basis["rest"]["sale_amount"] == "20.00"
+
+
+def test_a_flat_rule_line_keeps_its_amount_for_the_units_left(world):
+    rule(world["offer"], "sku", "CAP", payout_type="flat", payout_flat=D("3.00"))
+    items = [
+        ReportedItem(sku="CAP", quantity=3, sale_amount=D("45.00")),  # 3 x 3.00 = 9.00
+        ReportedItem(sku="HAT", quantity=1, sale_amount=D("20.00")),
+    ]
+    first = compute_item_payout(
+        terms=PERCENT_10, rules=rules_for(world["offer"].id), items=items, sale_amount=D("65"), network_payout=D("0")
+    )
+    assert first.amount == D("11.00")
+    assert reprice(first, "35.00").amount == D("5.00")  # two caps went back: 3.00 + the hat's 2.00
+
+
+def test_a_whole_line_is_all_of_its_units(world):
+    first = priced_two_shoes_and_hat(world)
+    assert reprice(first, "80.00").amount == D("20.00")  # the hat went back (shoes are 40.00 each)
+    both_shoes = reprice(first, "20.00")
+    assert both_shoes.amount == D("2.00")
+    assert both_shoes.basis["items"][0]["change"] == "returned"
+
+
+def test_a_whole_line_or_units_of_another_return_neither(world):
+    rule(world["offer"], "sku", "HAT", payout_type="percent", payout_percent=D("25"))
+    items = [
+        ReportedItem(sku="CAP", quantity=3, sale_amount=D("30.00")),  # with the rest: 10 % = 3.00
+        ReportedItem(sku="HAT", quantity=1, sale_amount=D("20.00")),  # 25 % = 5.00
+    ]
+    first = compute_item_payout(
+        terms=PERCENT_10, rules=rules_for(world["offer"].id), items=items, sale_amount=D("50"), network_payout=D("0")
+    )
+    assert first.amount == D("8.00")
+    # 20.00 off is the hat or two caps: the rest absorbs it and the hat keeps its 5.00.
+    after = reprice(first, "30.00")
+    assert after.amount == D("6.00")
+    assert all(line["change"] is None for line in after.basis["items"])
+
+
+def test_units_that_explain_a_fall_two_ways_return_none(world):
+    rule(world["offer"], "sku", "BIG", payout_type="percent", payout_percent=D("25"))
+    items = [
+        ReportedItem(sku="BIG", quantity=2, sale_amount=D("40.00")),  # 20.00 each, 25 % = 10.00
+        ReportedItem(sku="HAT", quantity=4, sale_amount=D("40.00")),  # 10.00 each
+    ]
+    first = compute_item_payout(
+        terms=PERCENT_10, rules=rules_for(world["offer"].id), items=items, sale_amount=D("80"), network_payout=D("0")
+    )
+    assert first.amount == D("14.00")
+    # A fall of 20.00 is one shoe or two hats: the rest absorbs it.
+    after = reprice(first, "60.00")
+    assert after.amount == D("12.00")  # 10.00 + 10 % of 20.00
+    assert all(line["change"] is None for line in after.basis["items"])
+
+
+def test_a_line_whose_units_do_not_divide_into_cents_returns_only_whole(world):
+    rule(world["offer"], "sku", "BIG", payout_type="percent", payout_percent=D("25"))
+    items = [
+        ReportedItem(sku="BIG", quantity=3, sale_amount=D("100.00")),
+        ReportedItem(sku="HAT", sale_amount=D("20.00")),
+    ]
+    first = compute_item_payout(
+        terms=PERCENT_10, rules=rules_for(world["offer"].id), items=items, sale_amount=D("120"), network_payout=D("0")
+    )
+    assert first.amount == D("27.00")
+    # 33.33 is not a third of 100.00 exactly: no unit reading, so the rest absorbs it, then the line scales.
+    after = reprice(first, "86.67")
+    assert after.basis["items"][0]["change"].startswith("scaled to")
+
+
 def test_a_network_update_that_returns_the_ruled_item_lowers_the_members_payout(alice_client, world):
     rule(world["offer"], "sku", "BIG", payout_type="percent", payout_percent=D("25"))
     conn, click = world["connection"], world["click"]
@@ -199,6 +291,24 @@ def test_a_network_update_that_returns_the_ruled_item_lowers_the_members_payout(
 
 
 # --- items from a postback and from each network -----------------------------------
+
+
+def test_a_network_update_that_returns_one_unit_shows_it_on_the_conversion_page(alice_client, world):
+    rule(world["offer"], "sku", "BIG", payout_type="percent", payout_percent=D("25"))
+    conn, click = world["connection"], world["click"]
+    items = (
+        ReportedItem(sku="BIG", quantity=2, sale_amount=D("80.00")),
+        ReportedItem(sku="HAT", sale_amount=D("20.00")),
+    )
+    data = ConversionData(external_id="O-10", transaction_id=click.transaction_id, sale_amount=D("100.00"), items=items)
+    conversion = record_conversion(connection=conn, data=data, source="postback").conversion
+    assert conversion.member_payout == D("22.00")
+    update = ConversionData(external_id="O-10", transaction_id=click.transaction_id, sale_amount=D("60.00"))
+    conversion = record_conversion(connection=conn, data=update, source="postback").conversion
+    assert conversion.member_payout == D("12.00")
+    assert recompute_member_payout(conversion=conversion).member_payout == D("12.00")
+    page = alice_client.get(reverse("tracking:conversion_detail", kwargs={"code": conversion.code})).content.decode()
+    assert "1 of 2 units returned (was 20.00)" in page
 
 
 def test_a_postback_json_body_brings_items_that_are_stored_and_priced(client, world):

@@ -16,7 +16,7 @@ changes the order's amounts is read against the first one (``item_payout_from_li
 """
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from offers.models import Member, Offer, PayoutOverride, PayoutRule, PayoutType
 
@@ -200,18 +200,19 @@ def item_payout_from_lines(
 
     - a rise goes to the rest of the sale;
     - a fall equal to the price of exactly one choice of items (whole lines, or some units
-      of a line whose units are priced in whole cents; no other choice adds up to it)
-      means those went back: a line earns nothing for its units that went back;
+      of a line at their share of its sale; no other choice adds up to it) means those
+      went back: a line earns nothing for its units that went back;
     - any other fall comes out of the rest first; once the rest is gone, the rule-priced
       lines are scaled down to the sale that is left.
     """
     priced_sale = sale_amount if priced_sale is None else priced_sale
     priced_network = network_payout if priced_network is None else priced_network
-    returned = _returned_units(lines, priced_sale - sale_amount)
-    kept = {i: _kept_share(line, returned.get(i, 0)) for i, line in enumerate(lines)}
+    returned = _returned_units(lines, priced_sale - sale_amount)  # line -> (units, their price)
+    kept = {i: _kept_share(line, returned.get(i, (0,))[0]) for i, line in enumerate(lines)}
     ruled = [i for i, line in enumerate(lines) if line["amount"] is not None and kept[i] > 0]
     unruled_kept = any(line["amount"] is None and kept[i] > 0 for i, line in enumerate(lines))
-    ruled_sale = sum((_amount(lines[i]["sale_amount"]) * kept[i] for i in ruled), Decimal("0"))
+    # What is left of a line's sale is its sale less the price its returned units were matched at.
+    ruled_sale = sum((_amount(lines[i]["sale_amount"]) - returned.get(i, (0, 0))[1] for i in ruled), Decimal("0"))
     ruled_network = sum((_amount(lines[i]["network_payout"]) * kept[i] for i in ruled), Decimal("0"))
     if sale_amount <= 0 < priced_sale:
         share = Decimal("0")  # the whole order went back
@@ -223,7 +224,7 @@ def item_payout_from_lines(
     counted_lines, priced = [], Decimal("0.00")
     for i, line in enumerate(lines):
         line = {key: value for key, value in line.items() if key not in ("counted", "change", "returned_units")}
-        change, counted, units = None, None, returned.get(i, 0)
+        change, counted, units = None, None, returned.get(i, (0,))[0]
         if kept[i] == 0:
             change = "returned"
             counted = Decimal("0.00") if line["amount"] is not None else None
@@ -286,47 +287,50 @@ MATCHED_CHOICES_MAX = 50_000  # more ways to choose returned units than this: a 
 def _returned_units(lines: list[dict], fall: Decimal) -> dict[int, int]:
     """How many units of which lines went back, when exactly one choice of units explains ``fall`` ({} otherwise).
 
-    A unit's price is its line's sale divided by its quantity when that is a whole number
-    of cents; a line whose units are not priced so can only go back whole.
+    Some units of a line are priced at their share of the line's sale, to the cent either
+    way (two units of 19.27: one is 9.63 or 9.64); all of them at the line's sale.
     """
-    options = []  # (line index, price of one step, steps, units per step)
+    options = []  # per line: (line index, ((units, price), ...)) for each way some of it can go back
     for i, line in enumerate(lines):
         sale = _amount(line["sale_amount"])
         if sale <= 0:
             continue  # a line with no sale (or a free one) cannot explain a fall
         quantity = _quantity(line)
-        unit = sale / quantity
-        if quantity > 1 and unit == unit.quantize(CENT):
-            options.append((i, unit, quantity, 1))
-        else:
-            options.append((i, sale, 1, quantity))
+        ways = []
+        for units in range(1, quantity + 1):
+            share = sale * units / quantity
+            prices = {share.quantize(CENT, rounding=ROUND_FLOOR), share.quantize(CENT, rounding=ROUND_CEILING)}
+            ways += [(units, price) for price in sorted(prices)]
+        options.append((i, tuple(ways)))
     choices = 1
-    for _, _, steps, _ in options:
-        choices *= steps + 1
+    for _, ways in options:
+        choices *= len(ways) + 1
     if fall <= 0 or not options or choices > MATCHED_CHOICES_MAX:
         return {}
-    found = _only_one(_unit_choices(options, fall))
-    return dict(found) if found else {}
+    # Two choices that differ only in how a unit's price was rounded are the same choice.
+    found = _only_one(_unit_choices(options, fall), key=lambda choice: {i: units for i, (units, _) in choice.items()})
+    return found or {}
 
 
-def _unit_choices(options, fall: Decimal, start: int = 0, chosen: tuple = ()):
-    """Every choice of steps from ``options[start:]`` whose prices add up to ``fall``, as ((line, units), ...)."""
+def _unit_choices(options, fall: Decimal, start: int = 0, chosen: dict | None = None):
+    """Every choice of units from ``options[start:]`` whose prices add up to ``fall``, as {line: (units, price)}."""
+    chosen = chosen or {}
     if fall == 0:
         yield chosen
         return
     if fall < 0 or start == len(options):
         return
-    i, price, steps, per_step = options[start]
-    for taken in range(steps + 1):
-        picked = (*chosen, (i, taken * per_step)) if taken else chosen
-        yield from _unit_choices(options, fall - price * taken, start + 1, picked)
+    i, ways = options[start]
+    yield from _unit_choices(options, fall, start + 1, chosen)
+    for units, price in ways:
+        yield from _unit_choices(options, fall - price, start + 1, {**chosen, i: (units, price)})
 
 
-def _only_one(candidates):
-    """The single item of ``candidates`` (an iterable), or None when there are none or several."""
+def _only_one(candidates, key=lambda candidate: candidate):
+    """The one item of ``candidates`` (items with equal keys count as one), or None when there are none or several."""
     found = None
     for candidate in candidates:
-        if found is not None and candidate != found:
+        if found is not None and key(candidate) != key(found):
             return None
         found = candidate
     return found

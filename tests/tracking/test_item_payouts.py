@@ -259,19 +259,21 @@ def test_units_that_explain_a_fall_two_ways_return_none(world):
     assert all(line["change"] is None for line in after.basis["items"])
 
 
-def test_a_line_whose_units_do_not_divide_into_cents_returns_only_whole(world):
-    rule(world["offer"], "sku", "BIG", payout_type="percent", payout_percent=D("25"))
+def test_units_whose_price_is_not_whole_cents_are_matched_to_the_cent_either_way(world):
+    # Impact's own example: two tennis-ball dozens for 19.27 (9.635 each) and grip tape for 2.72.
+    rule(world["offer"], "sku", "12345", payout_type="percent", payout_percent=D("20"))
     items = [
-        ReportedItem(sku="BIG", quantity=3, sale_amount=D("100.00")),
-        ReportedItem(sku="HAT", sale_amount=D("20.00")),
+        ReportedItem(sku="12345", quantity=2, sale_amount=D("19.27")),  # 20 % = 3.85
+        ReportedItem(sku="67890", quantity=1, sale_amount=D("2.72")),
     ]
     first = compute_item_payout(
-        terms=PERCENT_10, rules=rules_for(world["offer"].id), items=items, sale_amount=D("120"), network_payout=D("0")
+        terms=PERCENT_10, rules=rules_for(world["offer"].id), items=items, sale_amount=D("21.99"), network_payout=D("0")
     )
-    assert first.amount == D("27.00")
-    # 33.33 is not a third of 100.00 exactly: no unit reading, so the rest absorbs it, then the line scales.
-    after = reprice(first, "86.67")
-    assert after.basis["items"][0]["change"].startswith("scaled to")
+    assert first.amount == D("4.12")  # 3.85 + 10 % of 2.72
+    for kept_sale in ("12.35", "12.36"):  # one dozen went back, at 9.64 or 9.63
+        after = reprice(first, kept_sale)
+        assert after.basis["items"][0]["change"] == "1 of 2 units returned"
+        assert after.amount == D("2.20")  # 3.85 / 2 = 1.925 -> 1.93, + 10 % of 2.72
 
 
 def test_a_network_update_that_returns_the_ruled_item_lowers_the_members_payout(alice_client, world):

@@ -38,6 +38,8 @@ class OfferOutput(serializers.Serializer):
     protocol = serializers.CharField()
     connection = CodeField(allow_null=True)
     offer_url = serializers.CharField()
+    ios_url = serializers.CharField()
+    android_url = serializers.CharField()
     fallback_url = serializers.CharField()
     utm_source = serializers.CharField()
     utm_medium = serializers.CharField()
@@ -94,6 +96,12 @@ class OfferCreateApi(WorkspaceApiView):
         protocol = serializers.ChoiceField(choices=Protocol.choices, default=Protocol.POSTBACK_TRANSACTION)
         connection = serializers.UUIDField(required=False, allow_null=True, help_text="Network connection code")
         offer_url = serializers.CharField(max_length=2000)
+        ios_url = serializers.CharField(
+            max_length=2000, required=False, allow_blank=True, default="", help_text="For clicks from iPhones and iPads"
+        )
+        android_url = serializers.CharField(
+            max_length=2000, required=False, allow_blank=True, default="", help_text="For clicks from Android devices"
+        )
         fallback_url = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
         utm_source = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
         utm_medium = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")

@@ -97,6 +97,20 @@ class OfferForm(forms.Form):
         help_text="https only. Macros: {transaction_id} {affiliate_id} {offer_id} {sub1}..{sub5} {click_time}.",
         widget=forms.TextInput(attrs={"placeholder": "https://brand.sjv.io/c/123/456/789?subId1={transaction_id}"}),
     )
+    ios_url = forms.CharField(
+        max_length=2000,
+        required=False,
+        label="iOS URL",
+        help_text="Clicks from iPhones and iPads go here instead (https, same macros). Empty: the offer URL.",
+        widget=forms.TextInput(attrs={"placeholder": "https://brand.sjv.io/c/123/456/790?subId1={transaction_id}"}),
+    )
+    android_url = forms.CharField(
+        max_length=2000,
+        required=False,
+        label="Android URL",
+        help_text="Clicks from Android devices go here instead (https, same macros). Empty: the offer URL.",
+        widget=forms.TextInput(attrs={"placeholder": "https://brand.sjv.io/c/123/456/791?subId1={transaction_id}"}),
+    )
     utm_source = forms.CharField(max_length=100, required=False, label="UTM source")
     utm_medium = forms.CharField(max_length=100, required=False, label="UTM medium")
     utm_campaign = forms.CharField(max_length=100, required=False, label="UTM campaign")

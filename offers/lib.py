@@ -19,7 +19,10 @@ How a click's destination is built (``build_destination``):
      parameters that carry macros (``tid={transaction_id}``) are copied onto it, so the
      click stays attributable.
 
-3. UTM parameters go where the visitor lands: onto the deep link when there is one,
+3. Without a deep link, a click from an iPhone or iPad, or from an Android device, goes
+   through the offer's iOS or Android URL when it has one (device targeting: an app
+   store or app link through the network), with the same macros.
+4. UTM parameters go where the visitor lands: onto the deep link when there is one,
    else onto the offer URL. A parameter the URL already has is never overwritten.
 """
 
@@ -377,16 +380,48 @@ def pick_deep_link(*, offer, link, deep_url: str | None) -> str | None:
     return None
 
 
-def build_destination(offer, link, member, transaction_id, click_time, deep_url=None, subs=None) -> str:
-    """Where one click on an active offer goes (see the module docstring)."""
+# Device targeting: user-agent words that name the device's system. iPadOS asks for desktop
+# sites by default and then says "Macintosh"; such an iPad counts as a desktop.
+IOS_MARKERS = ("iPhone", "iPad", "iPod")
+ANDROID_MARKER = "Android"
+
+
+def device_of(user_agent: str) -> str:
+    """ "ios", "android" or "" (anything else) for a browser's user agent."""
+    if any(marker in user_agent for marker in IOS_MARKERS):
+        return "ios"
+    if ANDROID_MARKER in user_agent:
+        return "android"
+    return ""
+
+
+def targeted_url(offer, device: str) -> str:
+    """The offer's URL for ``device`` ("ios", "android" or ""): its device URL when it has one, else the offer URL."""
+    if device == "ios" and offer.ios_url:
+        return offer.ios_url
+    if device == "android" and offer.android_url:
+        return offer.android_url
+    return offer.offer_url
+
+
+def build_destination(offer, link, member, transaction_id, click_time, deep_url=None, subs=None, user_agent="") -> str:
+    """Where one click on an active offer goes (see the module docstring).
+
+    A deep link goes through the offer URL; otherwise a phone's click goes through the
+    offer's URL for its system, when the offer has one (``user_agent`` tells).
+    """
+    landing = pick_deep_link(offer=offer, link=link, deep_url=deep_url)
+    offer_url = offer.offer_url
+    if landing is None and (offer.ios_url or offer.android_url):
+        offer_url = targeted_url(offer, device_of(user_agent))
     return compose_destination(
-        offer_url=offer.offer_url,
+        offer_url=offer_url,
         network=offer_network(offer),
         values=macro_values(
             offer=offer, link=link, member=member, transaction_id=transaction_id, click_time=click_time, subs=subs
         ),
         utm=offer_utm(offer, link),
-        deep_url=pick_deep_link(offer=offer, link=link, deep_url=deep_url),
+        deep_url=landing,
     )
 
 

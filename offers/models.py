@@ -197,6 +197,10 @@ class Offer(TimeStamped):
     protocol = models.CharField(max_length=32, choices=Protocol.choices, default=Protocol.POSTBACK_TRANSACTION)
     connection = models.ForeignKey(NetworkConnection, models.SET_NULL, null=True, blank=True, related_name="offers")
     offer_url = models.URLField(max_length=2000)
+    # Device targeting: clicks from iPhones and iPads, or from Android devices, go here instead
+    # of the offer URL when set (an app store or app link through the network, say).
+    ios_url = models.URLField(max_length=2000, blank=True)
+    android_url = models.URLField(max_length=2000, blank=True)
     fallback_url = models.URLField(max_length=2000, blank=True)
     utm_source = models.CharField(max_length=100, blank=True)
     utm_medium = models.CharField(max_length=100, blank=True)

@@ -13,8 +13,8 @@ from workspaces.models import Workspace
 # --- Offer URL rules -------------------------------------------------------
 
 
-def offer_url_problems(url: str, *, protocol: str = "", required: bool = True) -> list[str]:
-    """What is wrong with an offer or fallback URL, as sentences (empty when fine)."""
+def offer_url_problems(url: str, *, protocol: str = "", required: bool = True, name: str = "offer URL") -> list[str]:
+    """What is wrong with an offer, device or fallback URL (``name`` in messages), as sentences (empty when fine)."""
     if not url:
         return ["Enter a URL."] if required else []
     problems = []
@@ -40,7 +40,7 @@ def offer_url_problems(url: str, *, protocol: str = "", required: bool = True) -
         problems.append(f"Unknown macro(s): {names}. Known macros: {known}.")
     for needed in lib.missing_macros(url, protocol):
         label = Protocol(protocol).label
-        problems.append(f"{label} needs {{{needed}}} in the offer URL so conversions can be matched to clicks.")
+        problems.append(f"{label} needs {{{needed}}} in the {name} so conversions can be matched to clicks.")
     return problems
 
 
@@ -76,6 +76,8 @@ OFFER_FIELDS = (
     "protocol",
     "connection",
     "offer_url",
+    "ios_url",
+    "android_url",
     "fallback_url",
     "utm_source",
     "utm_medium",
@@ -90,6 +92,10 @@ OFFER_FIELDS = (
     "agreed_commission_percent",
     "agreed_commission_flat",
 )
+
+
+# The device targeting fields, with the names their messages use.
+DEVICE_URLS = (("ios_url", "iOS URL"), ("android_url", "Android URL"))
 
 
 def payout_problems(*, payout_type: str, payout_flat, payout_percent) -> dict[str, str]:
@@ -121,6 +127,9 @@ def offer_problems(values: dict) -> dict[str, list[str]]:
     if not (values.get("name") or "").strip():
         add("name", ["Give the offer a name."])
     add("offer_url", offer_url_problems(values.get("offer_url") or "", protocol=values.get("protocol") or ""))
+    for field, name in DEVICE_URLS:
+        url = values.get(field) or ""
+        add(field, offer_url_problems(url, protocol=values.get("protocol") or "", required=False, name=name))
     fallback = values.get("fallback_url") or ""
     add("fallback_url", [p for p in offer_url_problems(fallback, required=False) if "macro" not in p])
     if fallback and lib.find_macros(fallback):
@@ -164,7 +173,7 @@ def _apply_offer_fields(offer: Offer, workspace: Workspace, fields: dict) -> lis
             value = 30
         if (
             value is None
-            and name in ("description", "fallback_url", "allowed_domains")
+            and name in ("description", "fallback_url", "ios_url", "android_url", "allowed_domains")
             or (value is None and name.startswith("utm_"))
         ):
             value = ""
@@ -242,8 +251,9 @@ def remove_payout_override(*, offer: Offer, member: Member) -> int:
     return deleted
 
 
-def preview_destination(*, offer: Offer, member: Member | None = None, deep_url: str = "") -> str:
-    """Where a click on a link of ``offer`` would land, for a sample member and click.
+def preview_destination(*, offer: Offer, member: Member | None = None, deep_url: str = "", device: str = "") -> str:
+    """Where a click on a link of ``offer`` would land, for a sample member and click
+    (from a ``device``: "ios", "android" or "" for any other).
 
     ``offer`` may be unsaved (the form being filled in). Raises DomainError for a deep
     link outside the offer's allowed domains.
@@ -253,7 +263,7 @@ def preview_destination(*, offer: Offer, member: Member | None = None, deep_url:
         values["offer_id"] = str(offer.code)
     try:
         return lib.preview_destination(
-            offer_url=offer.offer_url,
+            offer_url=offer.offer_url if deep_url else lib.targeted_url(offer, device),
             network=lib.offer_network(offer),
             utm=lib.offer_utm(offer),
             allowed_domains=offer.allowed_domains,

@@ -69,3 +69,14 @@ def test_it_checks_ownership(other_api, workspace):
     r = other_api.get(f"/api/v1/offers/{offer.code}/")
     assert r.status_code == 404
     assert r.json() == {"error": "Not found."}
+
+
+def test_device_urls_are_created_and_shown(api, workspace):
+    ios = "https://shop.test/app/ios?t={transaction_id}"
+    r = api.post("/api/v1/offers/create/", {**OFFER, "ios_url": ios}, format="json")
+    assert r.status_code == 201, r.json()
+    assert (r.json()["ios_url"], r.json()["android_url"]) == (ios, "")
+    assert Offer.objects.get(workspace=workspace).ios_url == ios
+    r = api.post("/api/v1/offers/create/", {**OFFER, "android_url": "https://shop.test/app/android"}, format="json")
+    assert r.status_code == 422
+    assert "needs {transaction_id} in the Android URL" in r.json()["error"]

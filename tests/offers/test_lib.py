@@ -238,11 +238,13 @@ def test_detect_network_from_the_offer_url():
 CLICK_TIME = datetime(2026, 1, 15, 12, 0, 0, tzinfo=UTC)
 
 
-def make_offer(url, *, kind=None, allowed="shop.example", **utm):
+def make_offer(url, *, kind=None, allowed="shop.example", ios_url="", android_url="", **utm):
     connection = SimpleNamespace(kind=kind) if kind else None
     return SimpleNamespace(
         code="0b6f7c1e-5d1a-4c7e-9a51-2f0f3a9d8e11",
         offer_url=url,
+        ios_url=ios_url,
+        android_url=android_url,
         fallback_url="",
         connection=connection,
         connection_id=1 if kind else None,
@@ -391,3 +393,60 @@ def test_the_cached_template_gives_the_same_url_as_substituting_first(offer_url)
     utm = {"utm_source": "hub", "utm_medium": "aff {transaction_id}", "utm_campaign": "spring"}
     expected = append_utm(substitute(offer_url, values), utm)
     assert compose_destination(offer_url=offer_url, network="generic", values=values, utm=utm) == expected
+
+
+# --- device targeting -------------------------------------------------------------
+
+IPHONE_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.4 Mobile/15E148 Safari/604.1"
+)
+IPAD_UA = "Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"
+ANDROID_UA = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile "
+    "Safari/537.36"
+)
+DESKTOP_UA = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Safari/605.1.15"
+
+
+@pytest.mark.parametrize(
+    ("user_agent", "device"),
+    [(IPHONE_UA, "ios"), (IPAD_UA, "ios"), (ANDROID_UA, "android"), (DESKTOP_UA, ""), ("", "")],
+)
+def test_device_of_a_user_agent(user_agent, device):
+    assert lib.device_of(user_agent) == device
+
+
+def device_offer():
+    return make_offer(
+        "https://brand.sjv.io/c/1/2/3?subId1={transaction_id}",
+        kind="impact",
+        ios_url="https://brand.sjv.io/c/1/2/4?subId1={transaction_id}&subId2={affiliate_id}",
+        android_url="https://brand.sjv.io/c/1/2/5?subId1={transaction_id}",
+        utm_source="hub",
+    )
+
+
+def click_from(offer, user_agent, deep_url=None):
+    return lib.build_destination(
+        offer, make_link(), MEMBER, "tid42", CLICK_TIME, deep_url=deep_url, user_agent=user_agent
+    )
+
+
+def test_a_phone_goes_through_the_offers_url_for_its_system():
+    offer = device_offer()
+    assert click_from(offer, IPHONE_UA) == "https://brand.sjv.io/c/1/2/4?subId1=tid42&subId2=m0123456789&utm_source=hub"
+    assert click_from(offer, ANDROID_UA) == "https://brand.sjv.io/c/1/2/5?subId1=tid42&utm_source=hub"
+    assert click_from(offer, DESKTOP_UA) == "https://brand.sjv.io/c/1/2/3?subId1=tid42&utm_source=hub"
+
+
+def test_a_system_without_its_own_url_uses_the_offer_url():
+    offer = device_offer()
+    offer.android_url = ""
+    assert click_from(offer, ANDROID_UA) == "https://brand.sjv.io/c/1/2/3?subId1=tid42&utm_source=hub"
+
+
+def test_a_deep_link_goes_through_the_offer_url_on_a_phone_too():
+    offer = device_offer()
+    destination = click_from(offer, IPHONE_UA, deep_url="https://shop.example/boots")
+    assert destination.startswith("https://brand.sjv.io/c/1/2/3?subId1=tid42&u=")

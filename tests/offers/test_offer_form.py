@@ -279,3 +279,41 @@ def test_the_window_and_the_agreed_commission_are_saved(alice_client, workspace)
     default = post(alice_client, name="Defaults", attribution_window_days="")
     assert default.status_code == 302
     assert Offer.objects.get(workspace=workspace, name="Defaults").attribution_window_days == 30
+
+
+IOS = "https://apps.shop.example.com/ios?tid={transaction_id}"
+ANDROID = "https://apps.shop.example.com/android?tid={transaction_id}"
+
+
+def test_device_urls_are_saved_shown_and_previewed(alice_client, workspace):
+    from tests.offers.conftest import make_member
+
+    make_member(workspace, "Ava")
+    assert post(alice_client, ios_url=IOS, android_url=ANDROID).status_code == 302
+    offer = Offer.objects.get(workspace=workspace)
+    assert (offer.ios_url, offer.android_url) == (IOS, ANDROID)
+    page = alice_client.get(reverse("tracking:offer_detail", args=[offer.code])).content.decode()
+    assert 'id="ios-url">https://apps.shop.example.com/ios?tid={transaction_id}</code>' in page
+    assert "for clicks from Android devices" in page
+    edit = alice_client.get(reverse("offers:edit_offer", args=[offer.code])).content.decode()
+    assert 'value="https://apps.shop.example.com/android?tid={transaction_id}"' in edit
+    r = alice_client.post(reverse("offers:offer_preview"), offer_data(ios_url=IOS, android_url=ANDROID))
+    labels = [label for label, _ in r.context["devices"]]
+    assert labels == ["iOS", "Android"]
+    assert r.context["devices"][0][1].startswith("https://apps.shop.example.com/ios?tid=")
+    assert b"From an iPhone or iPad" in r.content
+
+
+@pytest.mark.parametrize(
+    ("field", "url", "message"),
+    [
+        ("ios_url", "http://apps.shop.example.com/ios?tid={transaction_id}", "must start with https://"),
+        ("android_url", "https://apps.shop.example.com/android", "needs {transaction_id} in the Android URL"),
+        ("ios_url", "https://apps.shop.example.com/?t={transaction_id}&c={coupon}", "Unknown macro(s): {coupon}"),
+    ],
+)
+def test_device_urls_are_checked_like_the_offer_url(alice_client, field, url, message):
+    r = post(alice_client, **{field: url})
+    assert r.status_code == 400
+    assert message in errors(r)[field]
+    assert not Offer.objects.exists()

@@ -395,3 +395,33 @@ def test_a_referrer_with_control_characters_is_cleaned(client, link):
     response = client.get(url, HTTP_USER_AGENT=BROWSER_UA, HTTP_REFERER="https://blog.example/\x00post\r\n")
     assert response.status_code == 302
     assert Click.objects.get().referrer == "https://blog.example/post"
+
+
+IPHONE_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
+ANDROID_UA = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/124.0.0.0 Mobile Safari/537.36"
+
+
+def test_phones_go_through_the_offers_url_for_their_system(client, workspace):
+    link = make_link(
+        workspace,
+        ios_url="https://apps.brand.example/ios?tid={transaction_id}",
+        android_url="https://apps.brand.example/android?tid={transaction_id}&aff={affiliate_id}",
+    )
+    iphone, android, desktop = (hit(client, link, ua=ua)["Location"] for ua in (IPHONE_UA, ANDROID_UA, BROWSER_UA))
+    clicks = list(Click.objects.order_by("id"))
+    assert iphone == f"https://apps.brand.example/ios?tid={clicks[0].transaction_id}"
+    assert (
+        android == f"https://apps.brand.example/android?tid={clicks[1].transaction_id}&aff={link.member.affiliate_id}"
+    )
+    assert desktop.startswith(f"https://shop.example/?tid={clicks[2].transaction_id}")
+    assert [click.destination for click in clicks] == [iphone, android, desktop]
+
+
+def test_a_phones_click_on_a_paused_offer_goes_to_the_fallback(client, workspace):
+    link = make_link(
+        workspace,
+        ios_url="https://apps.brand.example/ios?tid={transaction_id}",
+        paused=True,
+        fallback_url="https://shop.example/more-offers",
+    )
+    assert hit(client, link, ua=IPHONE_UA)["Location"] == "https://shop.example/more-offers"

@@ -178,7 +178,9 @@ def record_click(
     bot = is_bot(visitor)
     transaction_id = mint_transaction_id(now)
     if state == Offer.State.ACTIVE:
-        destination = lib.build_destination(offer, link, member, transaction_id, now, deep_url=deep_url, subs=subs)
+        destination = lib.build_destination(
+            offer, link, member, transaction_id, now, deep_url=deep_url, subs=subs, user_agent=visitor.user_agent
+        )
     else:
         destination = lib.build_inactive_destination(offer, link)
     sub_values = {key: (subs or {}).get(key) or getattr(link, key) for key in SUB_KEYS}

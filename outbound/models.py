@@ -267,6 +267,8 @@ class LinkCheck(models.Model):
     url = models.CharField(max_length=4000)
     # A deep link in use (a link's destination); empty for the offer URL itself.
     deep_link = models.CharField(max_length=2000, blank=True)
+    # "ios" or "android" for the offer's device URL of that system; empty otherwise.
+    device = models.CharField(max_length=10, blank=True, default="")
     ok = models.BooleanField()
     problem = models.CharField(max_length=300, blank=True)
     final_status = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -278,3 +280,12 @@ class LinkCheck(models.Model):
             # Offer page and the alert rule: an offer's latest checks.
             models.Index(fields=["offer", "-checked_at"], name="linkcheck_offer_latest"),
         ]
+
+    DEVICE_LABELS = {"ios": "iOS URL", "android": "Android URL"}
+
+    @property
+    def target_label(self) -> str:
+        """What was checked, as a heading: "Offer URL", "iOS URL", "Android URL" or "Deep link"."""
+        if self.deep_link:
+            return "Deep link"
+        return self.DEVICE_LABELS.get(self.device, "Offer URL")

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 import httpx
 from django.utils import timezone
 
-from offers.lib import clean_destination, compose_destination, offer_network, offer_utm
+from offers.lib import clean_destination, compose_destination, offer_network, offer_utm, targeted_url
 from offers.models import Link, Offer
 from outbound.lib import UnsafeTarget
 from outbound.models import AlertSettings, LinkCheck
@@ -109,11 +109,12 @@ def _check_id(chain: Chain) -> Chain:
     return chain
 
 
-def click_url(offer: Offer, click_id: str, deep_url: str = "") -> str:
-    """Where a click with ``click_id`` would be sent (the macros a check has no real value for are empty)."""
+def click_url(offer: Offer, click_id: str, deep_url: str = "", device: str = "") -> str:
+    """Where a click with ``click_id`` would be sent, from a ``device`` ("ios", "android" or "")
+    (the macros a check has no real value for are empty)."""
     values = {"transaction_id": click_id, "offer_id": str(offer.code), "affiliate_id": "linkcheck"}
     return compose_destination(
-        offer_url=offer.offer_url,
+        offer_url=offer.offer_url if deep_url else targeted_url(offer, device),
         network=offer_network(offer),
         values=values,
         utm=offer_utm(offer),
@@ -122,11 +123,10 @@ def click_url(offer: Offer, click_id: str, deep_url: str = "") -> str:
 
 
 def check_offer_links(*, offer: Offer, client: httpx.Client | None = None) -> list[LinkCheck]:
-    """Check the offer URL and up to DEEP_LINKS_PER_OFFER deep links in use; pause a broken offer if the
-    owner asked for it and it has a fallback URL."""
+    """Check the offer URL, its device URLs and up to DEEP_LINKS_PER_OFFER deep links in use; pause a
+    broken offer if the owner asked for it and it has a fallback URL."""
     own_client = client is None
     client = client or guarded_client(timeout=HOP_TIMEOUT)
-    params = id_params_of(offer.offer_url)
     in_use = (
         Link.objects.filter(offer=offer, archived_at=None)
         .exclude(destination_url="")
@@ -135,11 +135,14 @@ def check_offer_links(*, offer: Offer, client: httpx.Client | None = None) -> li
     )
     # Only those a click would still follow (the offer's allowed domains may have changed since).
     deep_links = [d for d in in_use if clean_destination(d, offer.allowed_domain_list)][:DEEP_LINKS_PER_OFFER]
+    devices = [device for device, url in (("ios", offer.ios_url), ("android", offer.android_url)) if url]
+    targets = [("", ""), *((device, "") for device in devices), *(("", deep) for deep in deep_links)]
     checks = []
     try:
-        for deep in ["", *deep_links]:
+        for device, deep in targets:
             click_id = "linkcheck" + secrets.token_hex(12)
-            url = click_url(offer, click_id, deep)
+            url = click_url(offer, click_id, deep, device)
+            params = id_params_of(offer.offer_url if deep else targeted_url(offer, device))
             chain = follow_chain(url, click_id=click_id, params=params, client=client)
             checks.append(
                 LinkCheck.objects.create(
@@ -147,6 +150,7 @@ def check_offer_links(*, offer: Offer, client: httpx.Client | None = None) -> li
                     offer=offer,
                     url=url,
                     deep_link=deep,
+                    device=device,
                     ok=chain.ok,
                     problem=chain.problem,
                     final_status=chain.final_status,
@@ -177,7 +181,8 @@ def active_offers(workspace_id=None):
 
 
 def latest_checks(offer: Offer) -> list[LinkCheck]:
-    """The newest check of each URL of the offer's last run."""
+    """The newest check of each URL of the offer's last run, in the order they were checked
+    (the offer URL, its device URLs, then deep links)."""
     newest = LinkCheck.objects.filter(offer=offer).order_by("-checked_at").first()
     if newest is None:
         return []
@@ -185,10 +190,10 @@ def latest_checks(offer: Offer) -> list[LinkCheck]:
     rows = LinkCheck.objects.filter(offer=offer, checked_at__gte=run_start).order_by("-checked_at")
     seen, latest = set(), []
     for row in rows:
-        if row.deep_link not in seen:
-            seen.add(row.deep_link)
+        if (row.device, row.deep_link) not in seen:
+            seen.add((row.device, row.deep_link))
             latest.append(row)
-    return latest
+    return latest[::-1]
 
 
 def check_links_all_workspaces() -> tuple[int, int]:

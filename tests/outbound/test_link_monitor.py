@@ -122,6 +122,24 @@ def test_deep_links_in_use_are_checked_too(workspace, network):
     assert results[0].ok and not results[1].ok and "404" in results[1].problem
 
 
+def test_device_urls_are_checked_too(workspace, connection, network, alice_client):
+    offer = offer_at(
+        workspace,
+        connection,
+        network + "/keep?subId1={transaction_id}",
+        ios_url=network + "/gone?subId1={transaction_id}",
+        android_url=network + "/drop?subId1={transaction_id}",
+    )
+    results = check(offer)
+    assert [(r.device, r.deep_link) for r in results] == [("", ""), ("ios", ""), ("android", "")]
+    assert results[0].ok
+    assert not results[1].ok and "404" in results[1].problem and "/gone?subId1=linkcheck" in results[1].url
+    assert not results[2].ok and "without the click id" in results[2].problem
+    page = alice_client.get(f"/offers/{offer.code}/").content.decode()
+    assert "iOS URL · checked" in page and "Android URL · checked" in page and "Offer URL · checked" in page
+    assert "this offer's iOS URL broken" in page  # the first broken check
+
+
 def test_a_broken_offer_is_paused_onto_its_fallback_when_the_owner_asked(workspace, connection, network):
     offer = offer_at(
         workspace, connection, network + "/gone?subId1={transaction_id}", fallback_url="https://shop.example/"

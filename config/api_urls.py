@@ -13,6 +13,8 @@ from offers.api import (
     OfferCreateApi,
     OfferDetailApi,
     OfferListApi,
+    OfferPauseApi,
+    OfferResumeApi,
 )
 from outbound.api import EventListApi
 from payments.api import PaymentListApi
@@ -44,6 +46,8 @@ urlpatterns = [
     path("offers/", OfferListApi.as_view(), name="offer_list"),
     path("offers/create/", OfferCreateApi.as_view(), name="offer_create"),
     path("offers/<uuid:code>/", OfferDetailApi.as_view(), name="offer_detail"),
+    path("offers/<uuid:code>/pause/", OfferPauseApi.as_view(), name="offer_pause"),
+    path("offers/<uuid:code>/resume/", OfferResumeApi.as_view(), name="offer_resume"),
     path("members/", MemberListApi.as_view(), name="member_list"),
     path("members/create/", MemberCreateApi.as_view(), name="member_create"),
     path("members/bulk-create/", MemberBulkCreateApi.as_view(), name="member_bulk_create"),
@@ -63,5 +67,6 @@ urlpatterns = [
     path("events/", EventListApi.as_view(), name="event_list"),
     # Last: any other path ending in "/" (a malformed code included) gets the API's JSON 404.
     # Paths without the slash first get CommonMiddleware's redirect to it, as everywhere else.
-    re_path(r"^(?:.*/)?$", NotFoundApi.as_view(), name="not_found"),
+    # [\s\S] rather than ".": a code holding a line break is malformed too.
+    re_path(r"^(?:[\s\S]*/)?$", NotFoundApi.as_view(), name="not_found"),
 ]

@@ -131,6 +131,41 @@ class OfferDetailApi(WorkspaceApiView):
         offer = get_in_workspace(request.workspace, Offer.objects.select_related("connection"), code=code)
         return Response(OfferOutput(offer).data)
 
+    @extend_schema(
+        request=OfferCreateApi.InputSerializer,
+        responses={200: OfferOutput, **errors(400, 404, 422)},
+        description="Change an offer: only the fields sent change, with the checks of the offer form.",
+    )
+    def patch(self, request, code):
+        offer = get_in_workspace(request.workspace, Offer.objects.select_related("connection"), code=code)
+        serializer = OfferCreateApi.InputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        if "connection" in data:
+            data["connection"] = get_for_input(
+                request.workspace, NetworkConnection, data["connection"], field="connection"
+            )
+        offer = services.update_offer(offer=offer, **data)
+        return Response(OfferOutput(offer).data)
+
+
+class OfferPauseApi(WorkspaceApiView):
+    """Pause an offer: its clicks go to the fallback URL until it is resumed."""
+
+    @extend_schema(request=None, responses={200: OfferOutput, **errors(404)})
+    def post(self, request, code):
+        offer = get_in_workspace(request.workspace, Offer.objects.select_related("connection"), code=code)
+        return Response(OfferOutput(services.pause_offer(offer=offer)).data)
+
+
+class OfferResumeApi(WorkspaceApiView):
+    """Resume a paused offer (an archived one must be restored on the offer page first)."""
+
+    @extend_schema(request=None, responses={200: OfferOutput, **errors(404, 422)})
+    def post(self, request, code):
+        offer = get_in_workspace(request.workspace, Offer.objects.select_related("connection"), code=code)
+        return Response(OfferOutput(services.resume_offer(offer=offer)).data)
+
 
 # --- Members ------------------------------------------------------------------
 

@@ -28,6 +28,8 @@ PUBLIC = {
     # API endpoints authenticate by workspace API key, not by session: tests/api/test_outsider_api.py
     # checks that another workspace's key gets 404 for each of these.
     "api:offer_detail",
+    "api:offer_pause",
+    "api:offer_resume",
     "api:member_detail",
     "api:conversion_detail",
     "api:conversion_approve",

@@ -7,7 +7,16 @@ from django.urls import reverse
 
 from tests.test_outsider import _named_patterns
 
-MALFORMED = ["not-a-uuid", "null,null", "1", "%00", "0" * 40, "e3e70682-c209-1cac-a29f-6fbed82c07c"]
+MALFORMED = [
+    "not-a-uuid",
+    "null,null",
+    "1",
+    "%00",
+    "a%0Ab",  # a line break
+    "%16%C3%83%0A",
+    "0" * 40,
+    "e3e70682-c209-1cac-a29f-6fbed82c07c",
+]
 
 
 def _detail_routes():
@@ -29,6 +38,8 @@ def _url_with(name, code: str) -> str:
 def test_every_detail_route_is_here():
     assert {name for name, _ in DETAIL_ROUTES} == {
         "api:offer_detail",
+        "api:offer_pause",
+        "api:offer_resume",
         "api:member_detail",
         "api:conversion_detail",
         "api:conversion_approve",

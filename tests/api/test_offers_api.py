@@ -80,3 +80,44 @@ def test_device_urls_are_created_and_shown(api, workspace):
     r = api.post("/api/v1/offers/create/", {**OFFER, "android_url": "https://shop.test/app/android"}, format="json")
     assert r.status_code == 422
     assert "needs {transaction_id} in the Android URL" in r.json()["error"]
+
+
+def test_an_offer_is_changed_field_by_field(api, workspace):
+    offer = api.post("/api/v1/offers/create/", {**OFFER, "utm_source": "hub"}, format="json").json()
+    url = f"/api/v1/offers/{offer['code']}/"
+    android = "https://shop.test/app/android?t={transaction_id}"
+    r = api.patch(url, {"android_url": android, "payout_percent": "12.5"}, format="json")
+    assert r.status_code == 200, r.json()
+    assert (r.json()["android_url"], r.json()["payout_percent"], r.json()["utm_source"]) == (android, "12.500", "hub")
+    stored = Offer.objects.get(code=offer["code"])
+    assert stored.android_url == android and stored.name == "Boots"
+
+
+def test_a_change_the_rules_refuse_changes_nothing(api, workspace):
+    offer = api.post("/api/v1/offers/create/", OFFER, format="json").json()
+    url = f"/api/v1/offers/{offer['code']}/"
+    r = api.patch(url, {"offer_url": "https://shop.test/no-id", "name": "Renamed"}, format="json")
+    assert r.status_code == 422
+    assert "needs {transaction_id}" in r.json()["error"]
+    assert api.patch(url, {"colour": "red"}, format="json").status_code == 400
+    assert Offer.objects.get(code=offer["code"]).name == "Boots"
+
+
+def test_an_offer_is_paused_and_resumed(api, workspace):
+    offer = api.post("/api/v1/offers/create/", OFFER, format="json").json()
+    paused = api.post(f"/api/v1/offers/{offer['code']}/pause/", format="json")
+    assert paused.status_code == 200 and paused.json()["state"] == "paused"
+    resumed = api.post(f"/api/v1/offers/{offer['code']}/resume/", format="json")
+    assert resumed.status_code == 200 and resumed.json()["state"] == "active"
+    stored = Offer.objects.get(code=offer["code"])
+    stored.archived_at = stored.created_at
+    stored.save()
+    r = api.post(f"/api/v1/offers/{offer['code']}/resume/", format="json")
+    assert r.status_code == 422 and "restore it" in r.json()["error"]
+
+
+def test_another_workspaces_key_cannot_change_an_offer(api, other_api, workspace):
+    offer = api.post("/api/v1/offers/create/", OFFER, format="json").json()
+    r = other_api.patch(f"/api/v1/offers/{offer['code']}/", {"name": "Mine"}, format="json")
+    assert r.status_code == 404 and r.json() == {"error": "Not found."}
+    assert Offer.objects.get(code=offer["code"]).name == "Boots"

@@ -8,6 +8,8 @@ from tests.outsider import build_world
 # URL name -> (method, the world object whose code goes in the URL)
 API_CASES = {
     "api:offer_detail": ("get", "offer"),
+    "api:offer_pause": ("post", "offer"),
+    "api:offer_resume": ("post", "offer"),
     "api:member_detail": ("get", "member"),
     "api:conversion_detail": ("get", "conversion"),
     "api:conversion_approve": ("post", "conversion"),

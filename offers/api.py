@@ -290,6 +290,21 @@ class MemberDetailApi(WorkspaceApiView):
         member = get_in_workspace(request.workspace, Member.objects.select_related("project"), code=code)
         return Response(MemberOutput(member).data)
 
+    @extend_schema(
+        request=MemberInput,
+        responses={200: MemberOutput, **errors(400, 404, 422)},
+        description="Change a member: only the fields sent change (an email another member uses is refused).",
+    )
+    def patch(self, request, code):
+        member = get_in_workspace(request.workspace, Member.objects.select_related("project"), code=code)
+        serializer = MemberInput(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        if "project" in data:
+            data["project"] = get_for_input(request.workspace, Project, data["project"], field="project")
+        member = services.update_member(member=member, **data)
+        return Response(MemberOutput(member).data)
+
 
 # --- Links --------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ LIST_OPERATIONS = [
 DETAIL_OPERATIONS = [
     ("get", "/api/v1/offers/{code}/"),
     ("patch", "/api/v1/offers/{code}/"),
+    ("patch", "/api/v1/members/{code}/"),
     ("post", "/api/v1/offers/{code}/pause/"),
     ("post", "/api/v1/offers/{code}/resume/"),
     ("get", "/api/v1/members/{code}/"),
@@ -55,7 +56,7 @@ def _request_schema(schema, operation):
 
 def test_every_operation_answers_401_and_429_with_the_error_body_and_headers(schema):
     operations = list(_operations(schema))
-    assert len(operations) == 24
+    assert len(operations) == 25
     for method, path, operation in operations:
         responses = operation["responses"]
         for code, header in (("401", "WWW-Authenticate"), ("429", "Retry-After")):

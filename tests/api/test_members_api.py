@@ -92,3 +92,35 @@ def test_it_checks_ownership(api, other_api, workspace):
     assert api.get(f"/api/v1/members/{member.code}/").status_code == 200
     assert other_api.get(f"/api/v1/members/{member.code}/").status_code == 404
     assert other_api.get("/api/v1/members/").json()["results"] == []
+
+
+def test_a_member_is_changed_field_by_field(api, workspace, other_workspace):
+    project = Project.objects.create(workspace=workspace, name="Spring")
+    member = Member.objects.create(workspace=workspace, name="Ava", email="ava@x.test", handle="@ava")
+    url = f"/api/v1/members/{member.code}/"
+    r = api.patch(url, {"project": str(project.code), "paypal_email": "Ava@PayPal.test "}, format="json")
+    assert r.status_code == 200, r.json()
+    member.refresh_from_db()
+    assert (member.project, member.handle, member.name) == (project, "@ava", "Ava")
+    assert member.paypal_email.strip().lower() == "ava@paypal.test"
+    theirs = Project.objects.create(workspace=other_workspace, name="Theirs")
+    r = api.patch(url, {"project": str(theirs.code)}, format="json")
+    assert r.status_code == 422 and r.json()["fields"] == {"project": ["Not found."]}
+
+
+def test_a_change_to_an_email_in_use_changes_nothing(api, workspace):
+    Member.objects.create(workspace=workspace, name="Ben", email="ben@x.test")
+    member = Member.objects.create(workspace=workspace, name="Ava", email="ava@x.test")
+    r = api.patch(f"/api/v1/members/{member.code}/", {"email": "BEN@x.test", "name": "Ava B"}, format="json")
+    assert r.status_code == 422 and "ben@x.test" in r.json()["error"]
+    member.refresh_from_db()
+    assert (member.email, member.name) == ("ava@x.test", "Ava")
+    assert api.patch(f"/api/v1/members/{member.code}/", {"name": ""}, format="json").status_code == 400
+
+
+def test_another_workspaces_key_cannot_change_a_member(api, other_api, workspace):
+    member = Member.objects.create(workspace=workspace, name="Ava")
+    r = other_api.patch(f"/api/v1/members/{member.code}/", {"name": "Mine"}, format="json")
+    assert r.status_code == 404 and r.json() == {"error": "Not found."}
+    member.refresh_from_db()
+    assert member.name == "Ava"

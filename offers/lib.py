@@ -387,7 +387,7 @@ ANDROID_MARKER = "Android"
 
 
 def device_of(user_agent: str) -> str:
-    """ "ios", "android" or "" (anything else) for a browser's user agent."""
+    """The system a browser's user agent names: "ios", "android" or "" (any other)."""
     if any(marker in user_agent for marker in IOS_MARKERS):
         return "ios"
     if ANDROID_MARKER in user_agent:

@@ -284,8 +284,9 @@ def priced_amounts(conversion) -> tuple[Decimal | None, Decimal | None]:
 MATCHED_CHOICES_MAX = 50_000  # more ways to choose returned units than this: a fall is never read as a return
 
 
-def _returned_units(lines: list[dict], fall: Decimal) -> dict[int, int]:
-    """How many units of which lines went back, when exactly one choice of units explains ``fall`` ({} otherwise).
+def _returned_units(lines: list[dict], fall: Decimal) -> dict[int, tuple[int, Decimal]]:
+    """Line index -> (units that went back, their price), when exactly one choice of units
+    explains ``fall`` ({} otherwise).
 
     Some units of a line are priced at their share of the line's sale, to the cent either
     way (two units of 19.27: one is 9.63 or 9.64); all of them at the line's sale.

@@ -268,15 +268,14 @@ def offer_preview(request):
     )
     member = Member.objects.filter(workspace=request.workspace, status=Member.Status.ACTIVE).order_by("name").first()
     destination = "" if problems else services.preview_destination(offer=offer, member=member)
-    devices = []  # (label, where a phone's click lands) for each valid device URL
-    for (field, name), device in zip(services.DEVICE_URLS, ("ios", "android"), strict=True):
+    devices = []  # ("ios" or "android", where a phone's click lands) for each valid device URL
+    for device in ("ios", "android"):
+        field = f"{device}_url"
         device_url = (request.POST.get(field) or "").strip()
         if problems or not device_url or services.offer_url_problems(device_url, protocol=values.get("protocol") or ""):
             continue
         setattr(offer, field, device_url)
-        devices.append(
-            (name.removesuffix(" URL"), services.preview_destination(offer=offer, member=member, device=device))
-        )
+        devices.append((device, services.preview_destination(offer=offer, member=member, device=device)))
     ctx = {"problems": problems, "destination": destination, "member": member, "devices": devices}
     return _render(request, "offers/_offer_preview.html", ctx)
 

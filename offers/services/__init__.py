@@ -37,7 +37,6 @@ from offers.services.members import (
     update_member,
 )
 from offers.services.offers import (
-    DEVICE_URLS,
     OFFER_FIELDS,
     append_network_params,
     archive_offer,
@@ -76,7 +75,6 @@ __all__ = [
     "IMPORT_COLUMNS",
     "IMPORT_IGNORED_COLUMNS",
     "MEMBER_FIELDS",
-    "DEVICE_URLS",
     "OFFER_FIELDS",
     "append_network_params",
     "add_payout_rule",

@@ -298,8 +298,7 @@ def test_device_urls_are_saved_shown_and_previewed(alice_client, workspace):
     edit = alice_client.get(reverse("offers:edit_offer", args=[offer.code])).content.decode()
     assert 'value="https://apps.shop.example.com/android?tid={transaction_id}"' in edit
     r = alice_client.post(reverse("offers:offer_preview"), offer_data(ios_url=IOS, android_url=ANDROID))
-    labels = [label for label, _ in r.context["devices"]]
-    assert labels == ["iOS", "Android"]
+    assert [device for device, _ in r.context["devices"]] == ["ios", "android"]
     assert r.context["devices"][0][1].startswith("https://apps.shop.example.com/ios?tid=")
     assert b"From an iPhone or iPad" in r.content
 

@@ -308,23 +308,28 @@ def _returned_units(lines: list[dict], fall: Decimal) -> dict[int, tuple[int, De
         choices *= len(ways) + 1
     if fall <= 0 or not options or choices > MATCHED_CHOICES_MAX:
         return {}
+    # At most this much can still go back from options[n:] (so a search that cannot reach the fall stops).
+    reach = [Decimal("0")] * (len(options) + 1)
+    for n in range(len(options) - 1, -1, -1):
+        reach[n] = reach[n + 1] + max(price for _, price in options[n][1])
     # Two choices that differ only in how a unit's price was rounded are the same choice.
-    found = _only_one(_unit_choices(options, fall), key=lambda choice: {i: units for i, (units, _) in choice.items()})
+    choices_found = _unit_choices(options, reach, fall)
+    found = _only_one(choices_found, key=lambda choice: {i: units for i, (units, _) in choice.items()})
     return found or {}
 
 
-def _unit_choices(options, fall: Decimal, start: int = 0, chosen: dict | None = None):
+def _unit_choices(options, reach, fall: Decimal, start: int = 0, chosen: dict | None = None):
     """Every choice of units from ``options[start:]`` whose prices add up to ``fall``, as {line: (units, price)}."""
     chosen = chosen or {}
     if fall == 0:
         yield chosen
         return
-    if fall < 0 or start == len(options):
+    if fall < 0 or fall > reach[start]:
         return
     i, ways = options[start]
-    yield from _unit_choices(options, fall, start + 1, chosen)
+    yield from _unit_choices(options, reach, fall, start + 1, chosen)
     for units, price in ways:
-        yield from _unit_choices(options, fall - price, start + 1, {**chosen, i: (units, price)})
+        yield from _unit_choices(options, reach, fall - price, start + 1, {**chosen, i: (units, price)})
 
 
 def _only_one(candidates, key=lambda candidate: candidate):

@@ -152,7 +152,7 @@ class OfferDetailApi(WorkspaceApiView):
 class OfferPauseApi(WorkspaceApiView):
     """Pause an offer: its clicks go to the fallback URL until it is resumed."""
 
-    @extend_schema(request=None, responses={200: OfferOutput, **errors(404)})
+    @extend_schema(request=None, responses={200: OfferOutput, **errors(404)}, operation_id="offers_pause")
     def post(self, request, code):
         offer = get_in_workspace(request.workspace, Offer.objects.select_related("connection"), code=code)
         return Response(OfferOutput(services.pause_offer(offer=offer)).data)
@@ -161,7 +161,7 @@ class OfferPauseApi(WorkspaceApiView):
 class OfferResumeApi(WorkspaceApiView):
     """Resume a paused offer (an archived one must be restored on the offer page first)."""
 
-    @extend_schema(request=None, responses={200: OfferOutput, **errors(404, 422)})
+    @extend_schema(request=None, responses={200: OfferOutput, **errors(404, 422)}, operation_id="offers_resume")
     def post(self, request, code):
         offer = get_in_workspace(request.workspace, Offer.objects.select_related("connection"), code=code)
         return Response(OfferOutput(services.resume_offer(offer=offer)).data)

@@ -61,6 +61,9 @@ DEMO_OFFERS = [
         "payout_type": "flat",
         "payout_flat": Decimal("1.50"),
         "offer_url": "https://www.demo-outdoor.test/newsletter?tid={transaction_id}&aff={affiliate_id}",
+        # Device targeting: phones sign up in the app.
+        "ios_url": "https://app.demo-outdoor.test/ios/signup?tid={transaction_id}&aff={affiliate_id}",
+        "android_url": "https://app.demo-outdoor.test/android/signup?tid={transaction_id}&aff={affiliate_id}",
         "utm_source": "hub",
         "utm_medium": "affiliate",
         "utm_campaign": "newsletter",

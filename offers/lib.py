@@ -380,8 +380,11 @@ def pick_deep_link(*, offer, link, deep_url: str | None) -> str | None:
     return None
 
 
-# Device targeting: user-agent words that name the device's system. iPadOS asks for desktop
-# sites by default and then says "Macintosh"; such an iPad counts as a desktop.
+# Device targeting: each system an offer may send elsewhere, with the name of its URL; the
+# offer's field is "<system>_url" (Offer.ios_url, Offer.android_url).
+DEVICES = {"ios": "iOS URL", "android": "Android URL"}
+# User-agent words that name the device's system. iPadOS asks for desktop sites by default
+# and then says "Macintosh"; such an iPad counts as a desktop.
 IOS_MARKERS = ("iPhone", "iPad", "iPod")
 ANDROID_MARKER = "Android"
 
@@ -395,13 +398,15 @@ def device_of(user_agent: str) -> str:
     return ""
 
 
-def targeted_url(offer, device: str) -> str:
-    """The offer's URL for ``device`` ("ios", "android" or ""): its device URL when it has one, else the offer URL."""
-    if device == "ios" and offer.ios_url:
-        return offer.ios_url
-    if device == "android" and offer.android_url:
-        return offer.android_url
-    return offer.offer_url
+def device_url(offer, device: str) -> str:
+    """The offer's own URL for ``device`` (a key of DEVICES), "" when it has none."""
+    return getattr(offer, f"{device}_url", "") if device in DEVICES else ""
+
+
+def targeted_url(offer, device: str, *, deep_link: bool = False) -> str:
+    """The URL a click from ``device`` ("ios", "android" or "") goes through: the offer's URL for
+    that system when it has one, else the offer URL; always the offer URL for a deep link."""
+    return offer.offer_url if deep_link else device_url(offer, device) or offer.offer_url
 
 
 def build_destination(offer, link, member, transaction_id, click_time, deep_url=None, subs=None, user_agent="") -> str:
@@ -411,11 +416,10 @@ def build_destination(offer, link, member, transaction_id, click_time, deep_url=
     offer's URL for its system, when the offer has one (``user_agent`` tells).
     """
     landing = pick_deep_link(offer=offer, link=link, deep_url=deep_url)
-    offer_url = offer.offer_url
-    if landing is None and (offer.ios_url or offer.android_url):
-        offer_url = targeted_url(offer, device_of(user_agent))
+    # Most offers have no device URLs: their clicks skip reading the user agent.
+    device = device_of(user_agent) if offer.ios_url or offer.android_url else ""
     return compose_destination(
-        offer_url=offer_url,
+        offer_url=targeted_url(offer, device, deep_link=landing is not None),
         network=offer_network(offer),
         values=macro_values(
             offer=offer, link=link, member=member, transaction_id=transaction_id, click_time=click_time, subs=subs

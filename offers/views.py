@@ -269,7 +269,7 @@ def offer_preview(request):
     member = Member.objects.filter(workspace=request.workspace, status=Member.Status.ACTIVE).order_by("name").first()
     destination = "" if problems else services.preview_destination(offer=offer, member=member)
     devices = []  # ("ios" or "android", where a phone's click lands) for each valid device URL
-    for device in ("ios", "android"):
+    for device in lib.DEVICES:
         field = f"{device}_url"
         device_url = (request.POST.get(field) or "").strip()
         if problems or not device_url or services.offer_url_problems(device_url, protocol=values.get("protocol") or ""):

@@ -11,6 +11,7 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
+from offers.lib import DEVICES
 from offers.models import Member
 from workspaces.models import TimeStamped, Workspace
 
@@ -281,11 +282,9 @@ class LinkCheck(models.Model):
             models.Index(fields=["offer", "-checked_at"], name="linkcheck_offer_latest"),
         ]
 
-    DEVICE_LABELS = {"ios": "iOS URL", "android": "Android URL"}
-
     @property
     def target_label(self) -> str:
         """What was checked, as a heading: "Offer URL", "iOS URL", "Android URL" or "Deep link"."""
         if self.deep_link:
             return "Deep link"
-        return self.DEVICE_LABELS.get(self.device, "Offer URL")
+        return DEVICES.get(self.device, "Offer URL")

@@ -94,10 +94,6 @@ OFFER_FIELDS = (
 )
 
 
-# The device targeting fields, with the names their messages use.
-DEVICE_URLS = (("ios_url", "iOS URL"), ("android_url", "Android URL"))
-
-
 def payout_problems(*, payout_type: str, payout_flat, payout_percent) -> dict[str, str]:
     """Field name -> problem, for a payout option and its values."""
     problems = {}
@@ -127,9 +123,9 @@ def offer_problems(values: dict) -> dict[str, list[str]]:
     if not (values.get("name") or "").strip():
         add("name", ["Give the offer a name."])
     add("offer_url", offer_url_problems(values.get("offer_url") or "", protocol=values.get("protocol") or ""))
-    for field, name in DEVICE_URLS:
-        url = values.get(field) or ""
-        add(field, offer_url_problems(url, protocol=values.get("protocol") or "", required=False, name=name))
+    for device, name in lib.DEVICES.items():
+        url = values.get(f"{device}_url") or ""
+        add(f"{device}_url", offer_url_problems(url, protocol=values.get("protocol") or "", required=False, name=name))
     fallback = values.get("fallback_url") or ""
     add("fallback_url", [p for p in offer_url_problems(fallback, required=False) if "macro" not in p])
     if fallback and lib.find_macros(fallback):
@@ -263,7 +259,7 @@ def preview_destination(*, offer: Offer, member: Member | None = None, deep_url:
         values["offer_id"] = str(offer.code)
     try:
         return lib.preview_destination(
-            offer_url=offer.offer_url if deep_url else lib.targeted_url(offer, device),
+            offer_url=lib.targeted_url(offer, device, deep_link=bool(deep_url)),
             network=lib.offer_network(offer),
             utm=lib.offer_utm(offer),
             allowed_domains=offer.allowed_domains,

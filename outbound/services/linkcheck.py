@@ -20,7 +20,15 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 import httpx
 from django.utils import timezone
 
-from offers.lib import clean_destination, compose_destination, offer_network, offer_utm, targeted_url
+from offers.lib import (
+    DEVICES,
+    clean_destination,
+    compose_destination,
+    device_url,
+    offer_network,
+    offer_utm,
+    targeted_url,
+)
 from offers.models import Link, Offer
 from outbound.lib import UnsafeTarget
 from outbound.models import AlertSettings, LinkCheck
@@ -114,7 +122,7 @@ def click_url(offer: Offer, click_id: str, deep_url: str = "", device: str = "")
     (the macros a check has no real value for are empty)."""
     values = {"transaction_id": click_id, "offer_id": str(offer.code), "affiliate_id": "linkcheck"}
     return compose_destination(
-        offer_url=offer.offer_url if deep_url else targeted_url(offer, device),
+        offer_url=targeted_url(offer, device, deep_link=bool(deep_url)),
         network=offer_network(offer),
         values=values,
         utm=offer_utm(offer),
@@ -135,14 +143,14 @@ def check_offer_links(*, offer: Offer, client: httpx.Client | None = None) -> li
     )
     # Only those a click would still follow (the offer's allowed domains may have changed since).
     deep_links = [d for d in in_use if clean_destination(d, offer.allowed_domain_list)][:DEEP_LINKS_PER_OFFER]
-    devices = [device for device, url in (("ios", offer.ios_url), ("android", offer.android_url)) if url]
+    devices = [device for device in DEVICES if device_url(offer, device)]
     targets = [("", ""), *((device, "") for device in devices), *(("", deep) for deep in deep_links)]
     checks = []
     try:
         for device, deep in targets:
             click_id = "linkcheck" + secrets.token_hex(12)
             url = click_url(offer, click_id, deep, device)
-            params = id_params_of(offer.offer_url if deep else targeted_url(offer, device))
+            params = id_params_of(targeted_url(offer, device, deep_link=bool(deep)))
             chain = follow_chain(url, click_id=click_id, params=params, client=client)
             checks.append(
                 LinkCheck.objects.create(

@@ -3,24 +3,15 @@ sale never pays more than the first report did, the first amounts give the first
 and the payout depends only on the first report and the latest amounts."""
 
 import os
-from dataclasses import dataclass
 from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from offers.payouts import ItemRule, Terms, compute_item_payout, item_payout_from_lines
+from tracking.reported import ReportedItem
 
 CENTS = Decimal("0.01")
-
-
-@dataclass(frozen=True)
-class Line:
-    sku: str
-    quantity: int
-    sale_amount: Decimal
-    category: str = ""
-    network_payout: Decimal | None = None
 
 
 RULES = (
@@ -37,8 +28,8 @@ terms = st.sampled_from(
 )
 lines = st.lists(
     st.builds(
-        lambda sku, quantity, unit_cents, odd_cents: Line(
-            sku, quantity, Decimal(unit_cents * quantity + odd_cents) * CENTS
+        lambda sku, quantity, unit_cents, odd_cents: ReportedItem(
+            sku=sku, quantity=quantity, sale_amount=Decimal(unit_cents * quantity + odd_cents) * CENTS
         ),
         st.sampled_from(["FLAT", "PCT", "OTHER"]),
         st.integers(min_value=1, max_value=4),

@@ -109,11 +109,12 @@ def test_a_later_amount_change_keeps_the_rule_lines_and_reprices_the_rest(world)
     assert again.amount == D("4.50")  # 2.50 + 10 % of 20.00
 
 
-def priced_shoe_and_hat(world):
-    """An 80.00 item priced by a 25 % rule and a 20.00 hat priced with the rest at the offer's 10 %."""
+def priced_shoe_and_hat(world, shoes=1):
+    """80.00 of shoes on one line (``shoes`` of them) priced by a 25 % rule, and a 20.00 hat
+    priced with the rest at the offer's 10 %."""
     rule(world["offer"], "sku", "BIG", payout_type="percent", payout_percent=D("25"))
     items = [
-        ReportedItem(sku="BIG", quantity=1, sale_amount=D("80.00")),  # 25 % = 20.00
+        ReportedItem(sku="BIG", quantity=shoes, sale_amount=D("80.00")),  # 25 % = 20.00
         ReportedItem(sku="HAT", quantity=1, sale_amount=D("20.00")),  # with the rest: 10 % = 2.00
     ]
     first = compute_item_payout(
@@ -182,22 +183,8 @@ def test_two_lines_that_could_each_explain_a_fall_return_neither(world):
     assert reprice(first, "50.00").amount == D("12.50")  # which went back is unknown: the rest absorbs it
 
 
-def priced_two_shoes_and_hat(world):
-    """Two 40.00 shoes on one line, priced by a 25 % rule, and a 20.00 hat priced with the rest at 10 %."""
-    rule(world["offer"], "sku", "BIG", payout_type="percent", payout_percent=D("25"))
-    items = [
-        ReportedItem(sku="BIG", quantity=2, sale_amount=D("80.00")),  # 25 % = 20.00
-        ReportedItem(sku="HAT", quantity=1, sale_amount=D("20.00")),  # with the rest: 10 % = 2.00
-    ]
-    first = compute_item_payout(
-        terms=PERCENT_10, rules=rules_for(world["offer"].id), items=items, sale_amount=D("100"), network_payout=D("0")
-    )
-    assert first.amount == D("22.00")
-    return first
-
-
 def test_a_fall_by_some_units_of_one_line_returns_those_units(world):
-    first = priced_two_shoes_and_hat(world)
+    first = priced_shoe_and_hat(world, shoes=2)
     after = reprice(first, "60.00")  # one of the two 40.00 shoes went back
     assert after.amount == D("12.00")  # 25 % of the kept 40.00 + 10 % of the hat
     shoe, hat = after.basis["items"]
@@ -220,7 +207,7 @@ def test_a_flat_rule_line_keeps_its_amount_for_the_units_left(world):
 
 
 def test_a_whole_line_is_all_of_its_units(world):
-    first = priced_two_shoes_and_hat(world)
+    first = priced_shoe_and_hat(world, shoes=2)
     assert reprice(first, "80.00").amount == D("20.00")  # the hat went back (shoes are 40.00 each)
     both_shoes = reprice(first, "20.00")
     assert both_shoes.amount == D("2.00")

@@ -208,7 +208,8 @@ def item_payout_from_lines(
     priced_sale = sale_amount if priced_sale is None else priced_sale
     priced_network = network_payout if priced_network is None else priced_network
     returned = _returned_units(lines, priced_sale - sale_amount)  # line -> (units, their price)
-    kept = {i: _kept_share(line, returned.get(i, (0,))[0]) for i, line in enumerate(lines)}
+    units_back = {i: units for i, (units, _) in returned.items()}
+    kept = {i: _kept_share(line, units_back.get(i, 0)) for i, line in enumerate(lines)}
     ruled = [i for i, line in enumerate(lines) if line["amount"] is not None and kept[i] > 0]
     unruled_kept = any(line["amount"] is None and kept[i] > 0 for i, line in enumerate(lines))
     # What is left of a line's sale is its sale less the price its returned units were matched at.
@@ -224,7 +225,7 @@ def item_payout_from_lines(
     counted_lines, priced = [], Decimal("0.00")
     for i, line in enumerate(lines):
         line = {key: value for key, value in line.items() if key not in ("counted", "change", "returned_units")}
-        change, counted, units = None, None, returned.get(i, (0,))[0]
+        change, counted, units = None, None, units_back.get(i, 0)
         if kept[i] == 0:
             change = "returned"
             counted = Decimal("0.00") if line["amount"] is not None else None
@@ -313,8 +314,7 @@ def _returned_units(lines: list[dict], fall: Decimal) -> dict[int, tuple[int, De
     for n in range(len(options) - 1, -1, -1):
         reach[n] = reach[n + 1] + max(price for _, price in options[n][1])
     # Two choices that differ only in how a unit's price was rounded are the same choice.
-    choices_found = _unit_choices(options, reach, fall)
-    found = _only_one(choices_found, key=lambda choice: {i: units for i, (units, _) in choice.items()})
+    found = _only_one(_unit_choices(options, reach, fall), key=lambda choice: {i: u for i, (u, _) in choice.items()})
     return found or {}
 
 
